@@ -1,0 +1,76 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Upcoming-feature flags every Swift target builds with.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "qwen-agent",
+    products: [
+        .executable(name: "qwen-agent", targets: ["qwen-agent"]),
+        .executable(name: "qwen-agent-fixture", targets: ["qwen-agent-fixture"]),
+        .library(name: "Desktop", targets: ["Desktop"]),
+        .library(name: "Imaging", targets: ["Imaging"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // MARK: C system libraries (headers and link flags come from pkg-config)
+        .systemLibrary(
+            name: "CX11", pkgConfig: "x11 xext xtst xrandr",
+            providers: [.apt(["libx11-dev", "libxext-dev", "libxtst-dev", "libxrandr-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // MARK: Libraries
+        /// RGB images, geometry, pixel-format conversion and PNG encode/decode.
+        .target(name: "Imaging", dependencies: ["CPNG"], swiftSettings: strictSettings),
+        /// The X11 session: display connection, monitors, screen capture, XTest input, virtual displays.
+        .target(
+            name: "Desktop",
+            dependencies: ["CX11", "Imaging", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings),
+
+        // MARK: Executables
+        /// The command-line tool; thin.
+        .executableTarget(
+            name: "qwen-agent",
+            dependencies: [
+                "Desktop", "Imaging",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings),
+        /// A small X11 app with known colours, buttons and a text field that logs every event as JSON.
+        .executableTarget(
+            name: "qwen-agent-fixture", dependencies: ["CX11"], path: "Fixtures/FixtureApp",
+            swiftSettings: strictSettings),
+
+        // MARK: Tests
+        /// Virtual displays, the fixture app and its event log, for the tests that touch X.
+        .target(
+            name: "TestSupport", dependencies: ["Desktop", "Imaging", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport", swiftSettings: strictSettings),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "COpenBLAS"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "DesktopTests", dependencies: ["Desktop", "Imaging", "TestSupport", "qwen-agent-fixture"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "CLITests", dependencies: ["qwen-agent", "qwen-agent-fixture", "TestSupport", "Desktop", "Imaging"],
+            swiftSettings: strictSettings),
+    ]
+)
+
+// Benchmarks stay out of the default build and CI: `QWEN_AGENT_BENCHMARKS=1 swift run -c release qwen-agent-bench`.
+if Context.environment["QWEN_AGENT_BENCHMARKS"] != nil {
+    package.targets.append(
+        .executableTarget(
+            name: "qwen-agent-bench", dependencies: ["Desktop", "Imaging"], path: "Benchmarks/Capture",
+            swiftSettings: strictSettings))
+}

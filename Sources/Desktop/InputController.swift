@@ -1,0 +1,405 @@
+internal import CX11
+import Glibc
+public import Imaging
+import Logging
+
+/// A pointer button as X numbers it; 4–7 are the wheel.
+public enum MouseButton: UInt32, Sendable, CaseIterable, CustomStringConvertible {
+    case left = 1, middle = 2, right = 3
+    case wheelUp = 4, wheelDown = 5, wheelLeft = 6, wheelRight = 7
+
+    public var description: String {
+        switch self {
+        case .left: "left"
+        case .middle: "middle"
+        case .right: "right"
+        case .wheelUp: "wheel up"
+        case .wheelDown: "wheel down"
+        case .wheelLeft: "wheel left"
+        case .wheelRight: "wheel right"
+        }
+    }
+}
+
+/// A wheel direction; one step is one wheel click (one press and release of buttons 4–7).
+public enum ScrollDirection: String, Sendable, CaseIterable {
+    case up, down, left, right
+
+    var button: MouseButton {
+        switch self {
+        case .up: .wheelUp
+        case .down: .wheelDown
+        case .left: .wheelLeft
+        case .right: .wheelRight
+        }
+    }
+}
+
+/// How fast synthetic input goes. The defaults look like a quick human to toolkits: a double click's
+/// clicks are 80 ms apart (GTK and Qt count up to 400 ms, Xt up to 200 ms) and a drag moves in steps.
+public struct InputTiming: Sendable {
+    /// How long a button or key stays down in a click or a keystroke.
+    public var hold: Duration = .milliseconds(12)
+    /// From one click's release to the next click's press in a double or triple click.
+    public var multiClickGap: Duration = .milliseconds(80)
+    /// Between intermediate pointer positions of a drag.
+    public var dragStep: Duration = .milliseconds(8)
+    /// Between typed characters and between wheel clicks.
+    public var keyGap: Duration = .milliseconds(4)
+    /// How long a borrowed keycode keeps its temporary keysym after its last use, so clients that
+    /// read their events late still look it up with the right symbol.
+    public var remapSettle: Duration = .milliseconds(100)
+
+    public init() {}
+}
+
+/// Synthesises pointer, wheel and keyboard input with XTest.
+///
+/// Every key and button it presses is tracked and released on every path: when an operation throws
+/// (including ``DesktopError/Code/cancelled``), when ``releaseAll()`` is called, and in `deinit`.
+/// Keycodes it borrows to type characters missing from the keymap are restored the same way.
+public final class InputController {
+    private let display: Display
+    public var timing: InputTiming
+    /// Polled before every synthetic event; when it returns true the operation stops, releases what it
+    /// pressed and throws ``DesktopError/Code/cancelled`` (the CLI wires it to Ctrl-C).
+    public var isCancelled: @Sendable () -> Bool
+    private var keymap: Keymap
+    private var heldButtons: [MouseButton] = []
+    private var heldKeys: [KeyCode] = []
+    /// Spare keycodes temporarily bound to keysyms the keymap lacks, in order of binding.
+    private var borrowed: [(keysym: KeySym, keycode: KeyCode)] = []
+
+    /// Corresponding Xlib calls: `XTestQueryExtension`, then the keymap reads in ``Keymap``.
+    public init(display: Display, timing: InputTiming = InputTiming(), isCancelled: @escaping @Sendable () -> Bool = { false })
+        throws(DesktopError)
+    {
+        var event: Int32 = 0, error: Int32 = 0, major: Int32 = 0, minor: Int32 = 0
+        guard XTestQueryExtension(display.raw, &event, &error, &major, &minor) != 0 else {
+            throw DesktopError(
+                .missingExtension,
+                "X display \(display.name) has no XTEST extension, so input cannot be synthesised "
+                    + "(start the server with +extension XTEST)")
+        }
+        self.display = display
+        self.timing = timing
+        self.isCancelled = isCancelled
+        keymap = try Keymap(display: display)
+        display.logger.debug("XTest ready", metadata: ["spare-keycodes": "\(keymap.spareKeycodes.count)"])
+    }
+
+    deinit {
+        releaseAll()
+    }
+
+    // MARK: Pointer
+
+    /// Where the pointer is now, in root-window pixels. Corresponding Xlib call: `XQueryPointer`.
+    public func pointerPosition() throws(DesktopError) -> Point {
+        try queryPointer().position
+    }
+
+    /// Moves the pointer. Corresponding Xlib call: `XTestFakeMotionEvent`.
+    public func move(to point: Point) throws(DesktopError) {
+        try releasingOnFailure {
+            try checkInside(point)
+            try fakeMotion(point)
+        }
+    }
+
+    /// Presses a button (and keeps it down). Corresponding Xlib call: `XTestFakeButtonEvent`.
+    public func press(_ button: MouseButton, at point: Point? = nil) throws(DesktopError) {
+        try releasingOnFailure {
+            if let point { try move(to: point) }
+            try fakeButton(button, down: true)
+        }
+    }
+
+    /// Releases a button.
+    public func release(_ button: MouseButton, at point: Point? = nil) throws(DesktopError) {
+        try releasingOnFailure {
+            if let point { try move(to: point) }
+            try fakeButton(button, down: false)
+        }
+    }
+
+    /// Clicks `count` times (2 = double click, 3 = triple click) at `point`, or where the pointer is.
+    public func click(_ button: MouseButton = .left, at point: Point? = nil, count: Int = 1) throws(DesktopError) {
+        guard (1...10).contains(count) else {
+            throw DesktopError(.invalidArgument, "click count \(count) is out of range (1 to 10)")
+        }
+        try releasingOnFailure {
+            if let point { try move(to: point) }
+            for index in 0..<count {
+                if index > 0 { pause(timing.multiClickGap) }
+                try fakeButton(button, down: true)
+                pause(timing.hold)
+                try fakeButton(button, down: false)
+            }
+        }
+    }
+
+    /// Drags with `button` held from `start` (or the current position) to `end`, through intermediate
+    /// motion events about every 20 pixels (at least 8): some toolkits ignore a drag without them.
+    public func drag(from start: Point? = nil, to end: Point, button: MouseButton = .left) throws(DesktopError) {
+        try releasingOnFailure {
+            try checkInside(end)
+            if let start { try move(to: start) }
+            let origin = try pointerPosition()
+            try fakeButton(button, down: true)
+            pause(timing.hold)
+            let distance = Double(max(abs(end.x - origin.x), abs(end.y - origin.y)))
+            let steps = min(100, max(8, Int((distance / 20).rounded(.up))))
+            for step in 1...steps {
+                let t = Double(step) / Double(steps)
+                try fakeMotion(Point(x: origin.x + Int((Double(end.x - origin.x) * t).rounded()),
+                                     y: origin.y + Int((Double(end.y - origin.y) * t).rounded())))
+                pause(timing.dragStep)
+            }
+            try fakeButton(button, down: false)
+        }
+    }
+
+    /// Turns the wheel `steps` clicks in `direction`, at `point` or where the pointer is.
+    public func scroll(_ direction: ScrollDirection, steps: Int, at point: Point? = nil) throws(DesktopError) {
+        guard (1...200).contains(steps) else {
+            throw DesktopError(.invalidArgument, "scroll of \(steps) steps is out of range (1 to 200)")
+        }
+        try releasingOnFailure {
+            if let point { try move(to: point) }
+            for index in 0..<steps {
+                if index > 0 { pause(timing.keyGap) }
+                try fakeButton(direction.button, down: true)
+                try fakeButton(direction.button, down: false)
+            }
+        }
+    }
+
+    // MARK: Keyboard
+
+    /// Presses the chord's keys in order and releases them in reverse (`ctrl+shift+t`).
+    ///
+    /// A key whose symbol needs Shift (`"?"`, `"T"`) gets Shift added; a key missing from the keymap
+    /// is typed through a borrowed keycode.
+    public func press(_ chord: KeyChord) throws(DesktopError) {
+        let keysyms = try chord.keys.map { name throws(DesktopError) in try keysym(named: name) }
+        try releasingOnFailure {
+            defer { restoreBorrowedKeys() }
+            var pressed: [KeyCode] = []
+            for keysym in keysyms {
+                let place = try placement(for: keysym)
+                if place.shifted, let shift = keymap.shiftKeycode, !pressed.contains(shift) {
+                    try fakeKey(shift, down: true)
+                    pressed.append(shift)
+                }
+                try fakeKey(place.keycode, down: true)
+                pressed.append(place.keycode)
+                pause(timing.keyGap)
+            }
+            pause(timing.hold)
+            for keycode in pressed.reversed() { try fakeKey(keycode, down: false) }
+        }
+    }
+
+    /// Holds the named key down until ``keyUp(_:)`` or ``releaseAll()`` (Anthropic's `hold_key`).
+    public func keyDown(_ name: String) throws(DesktopError) {
+        let keysym = try keysym(named: name)
+        try releasingOnFailure {
+            guard let place = keymap.placement(of: keysym) else {
+                throw DesktopError(.untypable, "key '\(name)' is not on the keyboard map, so it cannot be held")
+            }
+            try fakeKey(place.keycode, down: true)
+        }
+    }
+
+    /// Releases a key held with ``keyDown(_:)``.
+    public func keyUp(_ name: String) throws(DesktopError) {
+        let keysym = try keysym(named: name)
+        guard let place = keymap.placement(of: keysym) else {
+            throw DesktopError(.untypable, "key '\(name)' is not on the keyboard map")
+        }
+        try releasingOnFailure { try fakeKey(place.keycode, down: false) }
+    }
+
+    /// Types `text` exactly. Characters in the keymap are typed with the right Shift level (Caps Lock
+    /// accounted for); others (é on a US map, 世, 🙂) through spare keycodes bound to their keysyms for
+    /// the duration and restored afterwards. `\n` presses Return and `\t` Tab.
+    public func type(_ text: String) throws(DesktopError) {
+        var keysyms: [KeySym] = []
+        for scalar in text.unicodeScalars {
+            guard let keysym = KeySym(character: scalar) else {
+                throw DesktopError(
+                    .untypable,
+                    "cannot type control character U+\(String(scalar.value, radix: 16, uppercase: true)); use the key command for special keys")
+            }
+            keysyms.append(keysym)
+        }
+        guard !keysyms.isEmpty else { return }
+        let capsLock = try queryPointer().modifiers.contains(.lock)
+        try releasingOnFailure {
+            defer { restoreBorrowedKeys() }
+            for (index, keysym) in keysyms.enumerated() {
+                if index > 0 { pause(timing.keyGap) }
+                let place = try placement(for: keysym)
+                var shifted = place.shifted
+                if capsLock && keysym.hasCase { shifted.toggle() }
+                let shift = shifted ? keymap.shiftKeycode : nil
+                if let shift { try fakeKey(shift, down: true) }
+                try fakeKey(place.keycode, down: true)
+                try fakeKey(place.keycode, down: false)
+                if let shift { try fakeKey(shift, down: false) }
+            }
+        }
+    }
+
+    /// Releases every key and button this controller holds, and gives back borrowed keycodes.
+    /// Safe to call at any time; it never throws and ignores cancellation.
+    public func releaseAll() {
+        for keycode in heldKeys.reversed() { XTestFakeKeyEvent(display.raw, UInt32(keycode.rawValue), 0, 0) }
+        for button in heldButtons.reversed() { XTestFakeButtonEvent(display.raw, button.rawValue, 0, 0) }
+        heldKeys.removeAll()
+        heldButtons.removeAll()
+        XSync(display.raw, 0)
+        restoreBorrowedKeys()
+    }
+
+    /// The keys and buttons held right now (for tests and diagnostics).
+    public var held: (keys: [KeyCode], buttons: [MouseButton]) { (heldKeys, heldButtons) }
+
+    // MARK: Internals
+
+    private func keysym(named name: String) throws(DesktopError) -> KeySym {
+        guard let keysym = KeyNames.keysym(for: name) else {
+            throw DesktopError(
+                .untypable,
+                "unknown key name '\(name)' (use names like ctrl, shift, alt, super, enter, esc, tab, space, "
+                    + "backspace, delete, home, end, pageup, pagedown, up, down, left, right, f1–f24, a single "
+                    + "character, or an X keysym name such as KP_Enter)")
+        }
+        return keysym
+    }
+
+    /// Where to press for `keysym`, borrowing a spare keycode when the keymap lacks it.
+    private func placement(for keysym: KeySym) throws(DesktopError) -> KeyPlacement {
+        if let place = keymap.placement(of: keysym) { return place }
+        if let entry = borrowed.first(where: { $0.keysym == keysym }) {
+            return KeyPlacement(keycode: entry.keycode, shifted: false)
+        }
+        let inUse = Set(borrowed.map(\.keycode))
+        var keycode = keymap.spareKeycodes.first { !inUse.contains($0) }
+        if keycode == nil, let oldest = borrowed.first {
+            // Every spare is taken: let clients read the earlier keystrokes before rebinding one.
+            pause(timing.remapSettle)
+            try bind(oldest.keycode, to: nil)
+            borrowed.removeFirst()
+            keycode = oldest.keycode
+        }
+        guard let keycode else {
+            throw DesktopError(.untypable, "cannot type \(keysym): it is not in the keymap and no keycode is free to borrow")
+        }
+        try bind(keycode, to: keysym)
+        borrowed.append((keysym, keycode))
+        return KeyPlacement(keycode: keycode, shifted: false)
+    }
+
+    /// Gives borrowed keycodes back their empty mapping, after clients had time to read the keystrokes.
+    private func restoreBorrowedKeys() {
+        guard !borrowed.isEmpty else { return }
+        pause(timing.remapSettle)
+        for entry in borrowed { try? bind(entry.keycode, to: nil) }
+        borrowed.removeAll()
+    }
+
+    /// Corresponding Xlib call: `XChangeKeyboardMapping` (clients get `MappingNotify`).
+    private func bind(_ keycode: KeyCode, to keysym: KeySym?) throws(DesktopError) {
+        let width = keymap.keysymsPerKeycode
+        var row = [UInt](repeating: keysym?.rawValue ?? UInt(NoSymbol), count: keysym == nil ? width : 2)
+        let count = Int32(row.count)
+        try display.checked("XChangeKeyboardMapping") {
+            _ = XChangeKeyboardMapping(display.raw, Int32(keycode.rawValue), count, &row, 1)
+        }
+    }
+
+    /// Runs an input operation; if it fails part-way, everything held is released before the error
+    /// propagates. (Closures cannot carry a typed `throws` through inference, hence the cast.)
+    private func releasingOnFailure(_ body: () throws -> Void) throws(DesktopError) {
+        do {
+            try body()
+        } catch {
+            releaseAll()
+            throw error as? DesktopError ?? DesktopError(.protocolError, "\(error)")
+        }
+    }
+
+    private func checkCancelled() throws(DesktopError) {
+        if isCancelled() { throw DesktopError(.cancelled, "input cancelled; every pressed key and button was released") }
+    }
+
+    private func checkInside(_ point: Point) throws(DesktopError) {
+        let screen = try display.screenBounds()
+        guard screen.contains(point) else {
+            throw DesktopError(.invalidArgument, "point \(point) is outside the \(screen.size) screen of display \(display.name)")
+        }
+    }
+
+    private func fakeMotion(_ point: Point) throws(DesktopError) {
+        try checkCancelled()
+        try display.checked("XTestFakeMotionEvent") {
+            _ = XTestFakeMotionEvent(display.raw, display.screen, Int32(point.x), Int32(point.y), 0)
+        }
+    }
+
+    /// Corresponding Xlib call: `XTestFakeButtonEvent`; the held set is updated first so a failure
+    /// still leads to a release.
+    private func fakeButton(_ button: MouseButton, down: Bool) throws(DesktopError) {
+        if down {
+            try checkCancelled()
+            heldButtons.append(button)
+        } else {
+            heldButtons.removeAll { $0 == button }
+        }
+        try display.checked("XTestFakeButtonEvent") {
+            _ = XTestFakeButtonEvent(display.raw, button.rawValue, down ? 1 : 0, 0)
+        }
+    }
+
+    /// Corresponding Xlib call: `XTestFakeKeyEvent`.
+    private func fakeKey(_ keycode: KeyCode, down: Bool) throws(DesktopError) {
+        if down {
+            try checkCancelled()
+            heldKeys.append(keycode)
+        } else {
+            heldKeys.removeAll { $0 == keycode }
+        }
+        try display.checked("XTestFakeKeyEvent") {
+            _ = XTestFakeKeyEvent(display.raw, UInt32(keycode.rawValue), down ? 1 : 0, 0)
+        }
+    }
+
+    private func queryPointer() throws(DesktopError) -> (position: Point, modifiers: CX11ModifierMask) {
+        var rootReturn: UInt = 0, child: UInt = 0
+        var rootX: Int32 = 0, rootY: Int32 = 0, windowX: Int32 = 0, windowY: Int32 = 0
+        var mask: UInt32 = 0
+        _ = try display.checked("XQueryPointer") {
+            XQueryPointer(display.raw, display.root, &rootReturn, &child, &rootX, &rootY, &windowX, &windowY, &mask)
+        }
+        return (Point(x: Int(rootX), y: Int(rootY)), CX11ModifierMask(rawValue: mask))
+    }
+
+    private func pause(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+}
+
+extension KeySym {
+    /// Whether the symbol has distinct lower and upper case (so Caps Lock changes it).
+    /// Corresponding Xlib call: `XConvertCase`.
+    var hasCase: Bool {
+        var lower: UInt = 0, upper: UInt = 0
+        XConvertCase(rawValue, &lower, &upper)
+        return lower != upper
+    }
+}
