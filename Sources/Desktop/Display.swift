@@ -1,5 +1,5 @@
 internal import CX11
-import Foundation
+public import Foundation
 public import Imaging
 public import Logging
 import Synchronization
@@ -16,12 +16,12 @@ public final class Display {
     let root: UInt
     let logger: Logger
 
-    /// Opens a connection to `name`, or to `$DISPLAY` when `name` is nil.
+    /// Opens a connection to `name`, or to `DISPLAY` in `environment` when `name` is nil.
     ///
     /// Corresponding Xlib call: `XOpenDisplay`. Every failure is a ``DesktopError`` whose message
     /// says what to do: no `$DISPLAY`, a Wayland session without XWayland, a refused connection.
-    public init(name: String? = nil, logger: Logger) throws(DesktopError) {
-        let environment = ProcessInfo.processInfo.environment
+    public init(name: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
+                logger: Logger) throws(DesktopError) {
         let resolved = name ?? environment["DISPLAY"] ?? ""
         guard !resolved.isEmpty else {
             if let wayland = environment["WAYLAND_DISPLAY"], !wayland.isEmpty {

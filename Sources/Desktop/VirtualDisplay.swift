@@ -11,7 +11,7 @@ public final class VirtualDisplay {
     /// The display name, e.g. ":3".
     public let name: String
     public let size: Size
-    private let process: Process
+    private let server: ChildProcess
     private let logger: Logger
 
     /// Starts Xvfb with one screen of `size` and `depth` bits and waits until it accepts connections.
@@ -20,67 +20,52 @@ public final class VirtualDisplay {
         guard let xvfb = VirtualDisplay.findExecutable("Xvfb") else {
             throw DesktopError(.process, "Xvfb is not installed (on Debian/Ubuntu: sudo apt-get install xvfb)")
         }
-        let ready = Pipe()
         let errors = FileManager.default.temporaryDirectory.appendingPathComponent("qwen-agent-xvfb-\(getpid())-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-        let process = Process()
-        process.executableURL = xvfb
-        process.arguments = ["-displayfd", "1", "-nolisten", "tcp", "-noreset",
-                             "-screen", "0", "\(size.width)x\(size.height)x\(depth)"] + extraArguments
-        process.standardOutput = ready
-        process.standardError = try? FileHandle(forWritingTo: errors)
-        process.standardInput = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            throw DesktopError(.process, "cannot start \(xvfb.path): \(error.localizedDescription)")
-        }
-        defer { try? FileManager.default.removeItem(at: errors) }
-        // Xvfb writes the display number it chose, then a newline, once it is ready.
-        guard let number = VirtualDisplay.readLine(from: ready.fileHandleForReading.fileDescriptor, timeout: 20),
-              let displayNumber = Int(number)
+        let errorsFD = open(errors.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        var ready: [Int32] = [0, 0]
+        guard errorsFD >= 0, pipe(&ready) == 0, fcntl(ready[0], F_SETFD, FD_CLOEXEC) == 0,
+              fcntl(ready[1], F_SETFD, FD_CLOEXEC) == 0
         else {
-            process.terminate()
-            process.waitUntilExit()
+            throw DesktopError(.process, "cannot set up Xvfb's output: \(String(cString: strerror(errno)))")
+        }
+        defer {
+            close(ready[0])
+            close(errorsFD)
+            unlink(errors.path)
+        }
+        let server: ChildProcess
+        do {
+            defer { close(ready[1]) }
+            server = try ChildProcess(
+                xvfb,
+                arguments: ["-displayfd", "1", "-nolisten", "tcp", "-noreset", "-screen", "0",
+                            "\(size.width)x\(size.height)x\(depth)"] + extraArguments,
+                environment: ProcessInfo.processInfo.environment, stdout: .descriptor(ready[1]), stderr: .descriptor(errorsFD))
+        }
+        // Xvfb writes the display number it chose, then a newline, once it accepts connections.
+        guard let number = VirtualDisplay.readLine(from: ready[0], timeout: 20), let displayNumber = Int(number) else {
+            server.terminate()
             let log = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
-            let reason = log.split(separator: "\n").last { $0.contains("Fatal") || $0.contains("error") } ?? "no display number after 20 s"
+            let reason = log.split(separator: "\n").last { $0.contains("Fatal") || $0.contains("rror") } ?? "no display number after 20 s"
             throw DesktopError(.process, "Xvfb did not start: \(reason)")
         }
         name = ":\(displayNumber)"
         self.size = size
-        self.process = process
+        self.server = server
         self.logger = logger
-        logger.debug("started Xvfb", metadata: ["display": "\(name)", "pid": "\(process.processIdentifier)"])
+        logger.debug("started Xvfb", metadata: ["display": "\(name)", "pid": "\(server.pid)"])
     }
 
     deinit { stop() }
 
     /// Stops the server (SIGTERM, then SIGKILL after two seconds) and waits for it to exit.
-    public func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        let deadline = Date().addingTimeInterval(2)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
+    public func stop() { server.terminate() }
 
     /// Starts an X client on this display (its `DISPLAY` set, the rest of the environment inherited).
     public func launch(_ executable: URL, arguments: [String] = [], environment: [String: String] = [:],
-                       output: FileHandle? = nil) throws(DesktopError) -> Process {
-        let client = Process()
-        client.executableURL = executable
-        client.arguments = arguments
-        client.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }.merging(["DISPLAY": name]) { $1 }
-        client.standardInput = FileHandle.nullDevice
-        client.standardOutput = output ?? FileHandle.nullDevice
-        client.standardError = output ?? FileHandle.nullDevice
-        do {
-            try client.run()
-        } catch {
-            throw DesktopError(.process, "cannot start \(executable.path) on \(name): \(error.localizedDescription)")
-        }
-        return client
+                       stdout: ChildProcess.Stream = .null, stderr: ChildProcess.Stream = .null) throws(DesktopError) -> ChildProcess {
+        let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }.merging(["DISPLAY": name]) { $1 }
+        return try ChildProcess(executable, arguments: arguments, environment: merged, stdout: stdout, stderr: stderr)
     }
 
     /// The first executable called `name` on `$PATH`.

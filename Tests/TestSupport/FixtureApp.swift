@@ -5,7 +5,7 @@ public import Logging
 
 /// The fixture X11 app (`Fixtures/FixtureApp`) running on a virtual display, and its event log.
 public final class FixtureApp {
-    public let process: Process
+    public let process: ChildProcess
     public let logURL: URL
     /// The `ready` line: window origin in root pixels, size, and the widgets in window pixels.
     public let ready: FixtureEvent
@@ -23,7 +23,6 @@ public final class FixtureApp {
 
     deinit {
         process.terminate()
-        process.waitUntilExit()
         try? FileManager.default.removeItem(at: logURL)
     }
 
