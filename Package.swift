@@ -71,6 +71,6 @@ let package = Package(
 if Context.environment["QWEN_AGENT_BENCHMARKS"] != nil {
     package.targets.append(
         .executableTarget(
-            name: "qwen-agent-bench", dependencies: ["Desktop", "Imaging"], path: "Benchmarks/Capture",
+            name: "qwen-agent-bench", dependencies: ["Desktop", "Imaging", "CX11"], path: "Benchmarks/Capture",
             swiftSettings: strictSettings))
 }

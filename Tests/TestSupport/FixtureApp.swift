@@ -68,6 +68,7 @@ public final class FixtureApp {
 
 public struct FixtureTimeout: Error, CustomStringConvertible {
     public let log: String
+    public init(log: String) { self.log = log }
     public var description: String { "timed out waiting for fixture events; last events:\n\(log)" }
 }
 
@@ -131,4 +132,13 @@ public func withVirtualDisplay<T>(size: Size = Size(width: 1280, height: 800), d
     let display = try VirtualDisplay(size: size, depth: depth, logger: testLogger)
     defer { display.stop() }
     return try body(display)
+}
+
+/// Polls `condition` every 20 ms until it holds; throws after `timeout` seconds.
+public func waitUntil(_ what: String, timeout: Double = 15, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while try !condition() {
+        guard Date() < deadline else { throw FixtureTimeout(log: "gave up waiting until \(what)") }
+        usleep(20_000)
+    }
 }
