@@ -37,6 +37,10 @@ let package = Package(
             dependencies: ["CX11", "Imaging", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
 
+        /// The action table, the step parser, the coordinate contract and the executor.
+        .target(name: "Agent", dependencies: ["Desktop", "Imaging", .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strictSettings),
+
         // MARK: Executables
         /// The command-line tool; thin.
         .executableTarget(
