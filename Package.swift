@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "qwen-agent",
             dependencies: [
-                "Desktop", "Imaging",
+                "Agent", "Desktop", "Imaging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -64,6 +64,9 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "COpenBLAS"], swiftSettings: strictSettings),
         .testTarget(
             name: "DesktopTests", dependencies: ["Desktop", "Imaging", "TestSupport", "qwen-agent-fixture"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "AgentTests", dependencies: ["Agent", "Desktop", "Imaging", "TestSupport", "qwen-agent-fixture"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "CLITests", dependencies: ["qwen-agent", "qwen-agent-fixture", "TestSupport", "Desktop", "Imaging"],

@@ -1,0 +1,102 @@
+public import Desktop
+public import Imaging
+import Foundation
+
+/// An action with its points mapped to root-window pixels, ready for XTest.
+public struct ResolvedAction: Sendable, CustomStringConvertible {
+    public let action: Action
+    /// `coordinate` in screen pixels.
+    public let point: Point?
+    /// `start_coordinate` in screen pixels.
+    public let startPoint: Point?
+
+    /// Maps the action's points through `mapping`; an out-of-range point is an error, never clamped.
+    public init(_ action: Action, mapping: CoordinateMapping) throws(CoordinateError) {
+        self.action = action
+        point = try action.point.map { point throws(CoordinateError) in try mapping.screenPoint(for: point) }
+        startPoint = try action.startPoint.map { point throws(CoordinateError) in try mapping.screenPoint(for: point) }
+    }
+
+    public var description: String {
+        var parts = [action.name.rawValue]
+        if let startPoint { parts.append("from \(startPoint)") }
+        if let point { parts.append(startPoint == nil && action.name != .leftClickDrag ? "at \(point)" : "to \(point)") }
+        if let keys = action.keys { parts.append(keys.joined(separator: "+")) }
+        if let text = action.text { parts.append(String(reflecting: text)) }
+        if let amount = action.amount {
+            let direction = action.name == .hscroll ? (amount > 0 ? "right" : "left") : (amount > 0 ? "up" : "down")
+            parts.append("\(abs(amount)) clicks \(direction)")
+        }
+        if let seconds = action.seconds { parts.append("\(ModelPoint.format(seconds)) s") }
+        if let status = action.status { parts.append(status.rawValue) }
+        return parts.joined(separator: " ")
+    }
+}
+
+/// What performing an action means for the run.
+public enum ActionEffect: Equatable, Sendable {
+    /// Input was sent (or time passed); the run goes on.
+    case performed
+    /// The model ended the task.
+    case finished(TerminateStatus)
+    /// The model answered the user's question.
+    case answered(String)
+    /// The model handed over to a person.
+    case needsUser(String)
+}
+
+/// Carries out actions from the ``ActionTable`` with XTest: every entry has a case here.
+public struct Executor {
+    private let input: InputController
+
+    public init(input: InputController) {
+        self.input = input
+    }
+
+    /// Performs one resolved action.
+    public func perform(_ resolved: ResolvedAction) throws(DesktopError) -> ActionEffect {
+        let action = resolved.action
+        switch action.name {
+        case .key:
+            try input.press(KeyChord(keys: action.keys ?? []))
+        case .type:
+            try input.type(action.text ?? "")
+        case .mouseMove:
+            try input.move(to: try required(resolved.point, action))
+        case .leftClick:
+            try input.click(.left, at: try required(resolved.point, action))
+        case .rightClick:
+            try input.click(.right, at: try required(resolved.point, action))
+        case .middleClick:
+            try input.click(.middle, at: try required(resolved.point, action))
+        case .doubleClick:
+            try input.click(.left, at: try required(resolved.point, action), count: 2)
+        case .tripleClick:
+            try input.click(.left, at: try required(resolved.point, action), count: 3)
+        case .leftClickDrag:
+            try input.drag(from: resolved.startPoint, to: try required(resolved.point, action))
+        case .leftMouseDown:
+            try input.press(.left, at: resolved.point)
+        case .leftMouseUp:
+            try input.release(.left, at: resolved.point)
+        case .scroll, .hscroll:
+            let amount = action.amount ?? 0
+            let direction: ScrollDirection = action.name == .scroll ? (amount > 0 ? .up : .down) : (amount > 0 ? .right : .left)
+            try input.scroll(direction, steps: abs(amount), at: resolved.point)
+        case .wait:
+            Thread.sleep(forTimeInterval: action.seconds ?? 0)
+        case .terminate:
+            return .finished(action.status ?? .failure)
+        case .answer:
+            return .answered(action.text ?? "")
+        case .callUser:
+            return .needsUser(action.text ?? "")
+        }
+        return .performed
+    }
+
+    private func required(_ point: Point?, _ action: Action) throws(DesktopError) -> Point {
+        guard let point else { throw DesktopError(.invalidArgument, "\(action.name.rawValue) has no coordinate") }
+        return point
+    }
+}
