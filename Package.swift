@@ -80,4 +80,6 @@ if Context.environment["QWEN_AGENT_BENCHMARKS"] != nil {
         .executableTarget(
             name: "qwen-agent-bench", dependencies: ["Desktop", "Imaging", "CX11"], path: "Benchmarks/Capture",
             swiftSettings: strictSettings))
+    package.targets.append(
+        .executableTarget(name: "qwen-agent-parse-bench", dependencies: ["Agent"], path: "Benchmarks/Parse", swiftSettings: strictSettings))
 }

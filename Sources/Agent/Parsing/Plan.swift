@@ -60,7 +60,10 @@ public struct ParseFailure: Error, Sendable, CustomStringConvertible {
     init(_ kind: Kind, _ reason: String, excerpt: some StringProtocol, span: Range<Int>? = nil) {
         self.kind = kind
         self.reason = reason
-        self.excerpt = excerpt.count > 300 ? String(excerpt.prefix(150)) + " … " + String(excerpt.suffix(150)) : String(excerpt)
+        let scalars = excerpt.unicodeScalars
+        self.excerpt = excerpt.utf8.count > 600
+            ? String(String.UnicodeScalarView(scalars.prefix(150))) + " … " + String(String.UnicodeScalarView(scalars.suffix(150)))
+            : String(excerpt)
         self.span = span
     }
 

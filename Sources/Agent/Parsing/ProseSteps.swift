@@ -24,7 +24,7 @@ enum ProseSteps {
     static func explanation(in source: Source) -> [String] {
         for section in [source.answer, source.reasoning] {
             let steps = segments(of: section, in: source.bytes, sentencesWhenUnmarked: false).filter(\.isStep)
-            if !steps.isEmpty { return steps.map { source.string($0.range).trimmed } }
+            if !steps.isEmpty { return steps.map { source.text($0.range) } }
         }
         return []
     }
@@ -33,8 +33,7 @@ enum ProseSteps {
     static func stepWithoutCoordinate(in source: Source) -> String? {
         for section in [source.answer, source.reasoning] {
             for segment in segments(of: section, in: source.bytes, sentencesWhenUnmarked: section == source.answer) {
-                let text = source.string(segment.range)
-                if verbs(in: text).contains(where: { $0.name.needsPoint }) { return text.trimmed }
+                if verbs(in: segment.range, of: source.bytes).contains(where: { $0.name.needsPoint }) { return source.text(segment.range) }
             }
         }
         return nil
@@ -152,12 +151,12 @@ enum ProseSteps {
 
     struct Verb {
         let name: ActionName
-        let range: Range<String.Index>
-        let direction: Int
+        /// UTF-8 offsets in the whole output.
+        let range: Range<Int>
     }
 
     /// (action, spellings): English spellings must stand as words; longer, more specific ones first.
-    private static let verbTable: [(ActionName, [String])] = [
+    private static let verbSpellings: [(ActionName, [String])] = [
         (.doubleClick, ["double-click", "double click", "doubleclick", "双击"]),
         (.tripleClick, ["triple-click", "triple click", "三击"]),
         (.rightClick, ["right-click", "right click", "右键点击", "右键单击", "右击", "右键"]),
@@ -170,76 +169,79 @@ enum ProseSteps {
         (.mouseMove, ["move the mouse", "move the cursor", "move to", "hover", "移动到", "移动鼠标", "悬停"]),
         (.wait, ["wait", "等待"]),
     ]
+    private static let verbTable: [(ActionName, [[UInt8]])] = verbSpellings.map { entry in
+        (entry.0, entry.1.map { Array($0.utf8) })
+    }
     private static let doneSpellings = ["task is complete", "task is done", "task is finished", "task completed", "任务完成", "已完成任务"]
+        .map { Array($0.utf8) }
 
-    /// The verbs in a step, in order, none inside another.
-    static func verbs(in text: String) -> [Verb] {
-        let lower = text.lowercased()
+    /// The verbs in `range`, in order, none inside another.
+    static func verbs(in range: Range<Int>, of bytes: [UInt8]) -> [Verb] {
+        // ASCII-lowercased copy: English verbs match in any case, other scripts are untouched.
+        let lower = bytes[range].map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }
         var found: [Verb] = []
         for (name, spellings) in verbTable {
             for spelling in spellings {
-                var searchStart = lower.startIndex
-                while let range = lower.range(of: spelling, range: searchStart..<lower.endIndex) {
-                    searchStart = range.upperBound
-                    let ascii = spelling.unicodeScalars.first!.isASCII
-                    if ascii {
-                        let before = range.lowerBound == lower.startIndex ? nil : lower[lower.index(before: range.lowerBound)]
-                        let after = range.upperBound == lower.endIndex ? nil : lower[range.upperBound]
-                        if before?.isLetter == true || (after?.isLetter == true && !spelling.hasSuffix(" ")) { continue }
-                        if spelling == "drag" && after == "g" { continue }
+                var cursor = 0
+                while let hit = lower.firstRange(of: spelling, in: cursor..<lower.count) {
+                    cursor = hit.upperBound
+                    if spelling[0] < 0x80 {
+                        let before = hit.lowerBound > 0 ? lower[hit.lowerBound - 1] : 0x20
+                        let after = hit.upperBound < lower.count ? lower[hit.upperBound] : 0x20
+                        if before.isASCIILetter || after.isASCIILetter { continue }
                     }
-                    if found.contains(where: { $0.range.overlaps(range) }) { continue }
-                    found.append(Verb(name: name, range: range, direction: 0))
+                    let absolute = (range.lowerBound + hit.lowerBound)..<(range.lowerBound + hit.upperBound)
+                    if found.contains(where: { $0.range.overlaps(absolute) }) { continue }
+                    found.append(Verb(name: name, range: absolute))
                 }
             }
         }
-        if found.isEmpty, let range = doneSpellings.lazy.compactMap({ lower.range(of: $0) }).first {
-            found.append(Verb(name: .terminate, range: range, direction: 0))
+        if found.isEmpty, let hit = doneSpellings.lazy.compactMap({ lower.firstRange(of: $0, in: 0..<lower.count) }).first {
+            found.append(Verb(name: .terminate, range: (range.lowerBound + hit.lowerBound)..<(range.lowerBound + hit.upperBound)))
         }
         return found.sorted { $0.range.lowerBound < $1.range.lowerBound }
     }
 
     private static func actions(in segment: Segment, of source: Source) -> [PlannedAction] {
-        let text = source.string(segment.range)
-        let lower = text.lowercased()
-        guard lower.count == text.count else { return [] } // case mapping changed lengths: indices would not line up
-        let verbs = verbs(in: text)
+        let bytes = source.bytes
+        let verbs = verbs(in: segment.range, of: bytes)
         var actions: [PlannedAction] = []
         for (index, verb) in verbs.enumerated() {
-            let regionEnd = index + 1 < verbs.count ? verbs[index + 1].range.lowerBound : text.endIndex
-            let region = verb.range.upperBound..<regionEnd
-            let regionText = text[region]
-            let point = Coordinates.first(in: regionText) ?? Coordinates.first(in: text[...])
+            let region = verb.range.upperBound..<(index + 1 < verbs.count ? verbs[index + 1].range.lowerBound : segment.range.upperBound)
+            // Words after the verb, for quotes, key names, directions and durations (a short prefix is enough).
+            let words = source.string(region.lowerBound..<min(region.upperBound, region.lowerBound + 240))
+            let pointHere = Coordinates.first(in: region, of: bytes)
+            let point = pointHere ?? Coordinates.first(in: segment.range, of: bytes)
             var action: Action?
             switch verb.name {
             case .leftClick, .doubleClick, .tripleClick, .rightClick, .middleClick, .mouseMove:
                 if let point { action = Action(verb.name, point: point) }
             case .leftClickDrag:
-                let points = Coordinates.all(in: regionText)
+                let points = Coordinates.all(in: region, of: bytes)
                 if points.count >= 2 { action = Action(.leftClickDrag, point: points[1], startPoint: points[0]) }
                 else if let point = points.first { action = Action(.leftClickDrag, point: point) }
             case .type:
-                if let quoted = Quotes.first(in: regionText) { action = Action(.type, text: quoted) }
+                if let quoted = Quotes.first(in: words[...]) { action = Action(.type, text: quoted) }
             case .key:
                 // "press the OK button at (x, y)" is a click, "press Enter" a key.
-                if let point, Coordinates.first(in: regionText) != nil {
-                    action = Action(.leftClick, point: point)
-                } else if let keys = keyChord(in: regionText) {
+                if let pointHere {
+                    action = Action(.leftClick, point: pointHere)
+                } else if let keys = keyChord(in: words[...]) {
                     action = Action(.key, keys: keys)
                 }
             case .scroll:
-                let region = lower[region]
-                let amount = region.contains("up") || region.contains("上") ? 5 : region.contains("down") || region.contains("下") ? -5 : nil
-                let horizontal = region.contains("left") || region.contains("左") ? -5 : region.contains("right") || region.contains("右") ? 5 : nil
-                if let amount { action = Action(.scroll, point: Coordinates.first(in: regionText), amount: amount) }
-                else if let horizontal { action = Action(.hscroll, point: Coordinates.first(in: regionText), amount: horizontal) }
+                let lower = words.lowercased()
+                let vertical = lower.contains("up") || lower.contains("上") ? 5 : lower.contains("down") || lower.contains("下") ? -5 : nil
+                let horizontal = lower.contains("left") || lower.contains("左") ? -5 : lower.contains("right") || lower.contains("右") ? 5 : nil
+                if let vertical { action = Action(.scroll, point: pointHere, amount: vertical) }
+                else if let horizontal { action = Action(.hscroll, point: pointHere, amount: horizontal) }
             case .wait:
-                action = Action(.wait, seconds: Coordinates.seconds(in: regionText) ?? 2)
+                action = Action(.wait, seconds: Coordinates.seconds(in: words[...]) ?? 2)
             case .terminate:
                 action = Action(.terminate, status: .success)
             default: break
             }
-            if let action { actions.append(source.planned(action, segment.range, label: text.trimmed)) }
+            if let action { actions.append(source.planned(action, segment.range, label: source.text(segment.range))) }
         }
         return actions
     }
@@ -262,34 +264,36 @@ enum ProseSteps {
     }
 }
 
-/// Coordinates written in prose.
+/// Coordinates written in prose, found in UTF-8 bytes.
 enum Coordinates {
-    /// The first point in `text`: `bbox_2d` (centre), `point_2d`, `<point>x y</point>`, `(x, y)`,
-    /// `[x, y]`, a bracketed box (centre), or `x=…, y=…`.
-    static func first(in text: Substring) -> ModelPoint? { scan(text, limit: 1).first }
+    private static let openers: [[UInt8]] = ["(", "[", "（", "【", "<point>"].map { Array($0.utf8) }
+    private static let closers: [[UInt8]] = [")", "]", "）", "】", "</point>"].map { Array($0.utf8) }
+    private static let separators: [[UInt8]] = [" ", ",", "，"].map { Array($0.utf8) }
+    private static let assigners: [[UInt8]] = ["=", ":", "：", " = ", " : "].map { Array($0.utf8) }
 
-    static func all(in text: Substring) -> [ModelPoint] { scan(text, limit: 8) }
+    /// The first point in `range`: `(x, y)`, `[x, y]`, `<point>x y</point>`, a bracketed box (its
+    /// centre, which also covers `bbox_2d [x1, y1, x2, y2]`), or `x=…, y=…`.
+    static func first(in range: Range<Int>, of bytes: [UInt8]) -> ModelPoint? { scan(range, bytes, limit: 1).first }
 
-    private static func scan(_ text: Substring, limit: Int) -> [ModelPoint] {
-        let scalars = Array(text.unicodeScalars)
+    static func all(in range: Range<Int>, of bytes: [UInt8]) -> [ModelPoint] { scan(range, bytes, limit: 8) }
+
+    private static func scan(_ range: Range<Int>, _ bytes: [UInt8], limit: Int) -> [ModelPoint] {
         var points: [ModelPoint] = []
-        var i = 0
-        while i < scalars.count, points.count < limit {
-            let c = scalars[i]
-            if "([（【".unicodeScalars.contains(c) || c == "<" {
-                if let (numbers, end) = bracketed(scalars, from: i), numbers.count == 2 || numbers.count == 4 {
-                    points.append(numbers.count == 2 ? ModelPoint(x: numbers[0], y: numbers[1])
-                                                     : ModelPoint(x: (numbers[0] + numbers[2]) / 2, y: (numbers[1] + numbers[3]) / 2))
-                    i = end
-                    continue
-                }
+        var i = range.lowerBound
+        while i < range.upperBound, points.count < limit {
+            if let opener = openers.first(where: { bytes.hasPrefix($0, at: i, limit: range.upperBound) }),
+               let (numbers, end) = bracketed(bytes, from: i + opener.count, limit: range.upperBound),
+               numbers.count == 2 || numbers.count == 4
+            {
+                points.append(numbers.count == 2 ? ModelPoint(x: numbers[0], y: numbers[1])
+                                                 : ModelPoint(x: (numbers[0] + numbers[2]) / 2, y: (numbers[1] + numbers[3]) / 2))
+                i = end
+                continue
             }
-            if c == "x" || c == "X", i + 1 < scalars.count, "=:：".unicodeScalars.contains(scalars[i + 1]),
-               i == 0 || !scalars[i - 1].properties.isAlphabetic,
-               let (x, afterX) = number(scalars, from: i + 2),
-               let yIndex = (afterX..<min(afterX + 6, scalars.count)).first(where: { scalars[$0] == "y" || scalars[$0] == "Y" }),
-               yIndex + 1 < scalars.count, "=:：".unicodeScalars.contains(scalars[yIndex + 1]),
-               let (y, afterY) = number(scalars, from: yIndex + 2)
+            if bytes[i] | 0x20 == UInt8(ascii: "x"), i == range.lowerBound || !bytes[i - 1].isASCIILetter,
+               let (x, afterX) = assigned(bytes, from: i + 1, limit: range.upperBound),
+               let yAt = (afterX..<min(afterX + 6, range.upperBound)).first(where: { bytes[$0] | 0x20 == UInt8(ascii: "y") }),
+               let (y, afterY) = assigned(bytes, from: yAt + 1, limit: range.upperBound)
             {
                 points.append(ModelPoint(x: x, y: y))
                 i = afterY
@@ -300,50 +304,60 @@ enum Coordinates {
         return points
     }
 
-    /// Two or four numbers between an opening bracket and its close, separated by commas or spaces.
-    private static func bracketed(_ s: [Unicode.Scalar], from start: Int) -> ([Double], Int)? {
-        var i = start + 1
-        if s[start] == "<" {
-            let tag = "point>".unicodeScalars.map { $0 }
-            guard i + tag.count <= s.count, Array(s[i..<i + tag.count]) == tag else { return nil }
-            i += tag.count
-        }
+    /// `= 12.5` / `: 12.5` after an axis letter.
+    private static func assigned(_ bytes: [UInt8], from start: Int, limit: Int) -> (Double, Int)? {
+        guard let assigner = assigners.first(where: { bytes.hasPrefix($0, at: start, limit: limit) }) else { return nil }
+        return number(bytes, from: start + assigner.count, limit: limit)
+    }
+
+    /// Up to four numbers separated by spaces or commas, then a closing bracket.
+    private static func bracketed(_ bytes: [UInt8], from start: Int, limit: Int) -> ([Double], Int)? {
         var numbers: [Double] = []
-        while i < s.count, numbers.count <= 4 {
-            while i < s.count, s[i] == " " || s[i] == "," || s[i] == "，" { i += 1 }
-            guard i < s.count else { return nil }
-            if ")]）】<".unicodeScalars.contains(s[i]) { return (numbers, i + 1) }
-            guard let (value, next) = number(s, from: i) else { return nil }
+        var i = start
+        while i < limit, numbers.count <= 4 {
+            while let separator = separators.first(where: { bytes.hasPrefix($0, at: i, limit: limit) }) { i += separator.count }
+            guard i < limit else { return nil }
+            if let closer = closers.first(where: { bytes.hasPrefix($0, at: i, limit: limit) }) { return (numbers, i + closer.count) }
+            guard let (value, next) = number(bytes, from: i, limit: limit) else { return nil }
             numbers.append(value)
             i = next
         }
         return nil
     }
 
-    /// A number starting at `start` (after optional spaces): sign, digits, one decimal point.
-    static func number(_ s: [Unicode.Scalar], from start: Int) -> (Double, Int)? {
+    /// A number at `start` (after spaces): sign, at most 20 digits, one decimal point.
+    static func number(_ bytes: [UInt8], from start: Int, limit: Int) -> (Double, Int)? {
         var i = start
-        while i < s.count, s[i] == " " { i += 1 }
+        while i < limit, bytes[i] == 0x20 { i += 1 }
         let begin = i
-        if i < s.count, s[i] == "-" || s[i] == "+" { i += 1 }
-        var digits = 0
-        while i < s.count, (s[i].value >= 48 && s[i].value <= 57) || (s[i] == "." && i + 1 < s.count && s[i + 1].value >= 48 && s[i + 1].value <= 57) {
-            if s[i] != "." { digits += 1 }
+        if i < limit, bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "+") { i += 1 }
+        var digits = 0, dot = false
+        while i < limit {
+            if bytes[i].isDigit {
+                digits += 1
+            } else if bytes[i] == UInt8(ascii: "."), !dot, i + 1 < limit, bytes[i + 1].isDigit {
+                dot = true
+            } else {
+                break
+            }
             i += 1
-            guard digits < 40 else { return nil }
+            guard digits <= 20 else { return nil }
         }
-        guard digits > 0, let value = Double(String(String.UnicodeScalarView(s[begin..<i]))), value.isFinite else { return nil }
+        guard digits > 0, let value = Double(String(decoding: bytes[begin..<i], as: UTF8.self)), value.isFinite else { return nil }
         return (value, i)
     }
 
     /// "3 seconds", "2s", "5 秒".
     static func seconds(in text: Substring) -> Double? {
-        let scalars = Array(text.unicodeScalars)
+        let bytes = Array(text.utf8)
         var i = 0
-        while i < scalars.count {
-            if let (value, end) = number(scalars, from: i), end > i {
-                let rest = String(String.UnicodeScalarView(scalars[end..<min(end + 8, scalars.count)])).trimmed.lowercased()
-                if rest.hasPrefix("s") || rest.hasPrefix("秒") { return value }
+        while i < bytes.count {
+            if bytes[i].isDigit, let (value, end) = number(bytes, from: i, limit: bytes.count) {
+                var j = end
+                while j < bytes.count, bytes[j] == 0x20 { j += 1 }
+                if j < bytes.count, bytes[j] | 0x20 == UInt8(ascii: "s") || bytes.hasPrefix(Array("秒".utf8), at: j, limit: bytes.count) {
+                    return value
+                }
                 i = end
             } else {
                 i += 1
@@ -377,6 +391,7 @@ extension ActionName {
 
 extension UInt8 {
     var isDigit: Bool { self >= UInt8(ascii: "0") && self <= UInt8(ascii: "9") }
+    var isASCIILetter: Bool { (self | 0x20) >= UInt8(ascii: "a") && (self | 0x20) <= UInt8(ascii: "z") }
 }
 
 extension [UInt8] {

@@ -62,8 +62,8 @@ public enum StepParser {
         if let hint = ProseSteps.stepWithoutCoordinate(in: source) {
             reason += "; a step names an action but no coordinate: \"\(hint)\""
         }
-        let answer = source.string(answerRange).trimmed
-        throw ParseFailure(.noAction, reason, excerpt: answer.isEmpty ? source.string(reasoningRange) : answer, span: answerRange)
+        let answer = source.text(answerRange)
+        throw ParseFailure(.noAction, reason, excerpt: answer.isEmpty ? source.text(reasoningRange) : answer, span: answerRange)
     }
 }
 
@@ -75,13 +75,21 @@ struct Source {
 
     func string(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
 
+    /// The text in `range` without leading and trailing ASCII whitespace (trimmed as bytes: cheap on long reasoning).
+    func text(_ range: Range<Int>) -> String {
+        var lower = range.lowerBound, upper = range.upperBound
+        while lower < upper, bytes[lower].isSpace { lower += 1 }
+        while upper > lower, bytes[upper - 1].isSpace { upper -= 1 }
+        return string(lower..<upper)
+    }
+
     func plan(_ kind: Plan.Source, _ actions: [PlannedAction], explanation: [String]) -> Plan {
-        Plan(reasoning: string(reasoning).trimmed, answer: string(answer).trimmed, source: kind, actions: actions,
+        Plan(reasoning: text(reasoning), answer: text(answer), source: kind, actions: actions,
              explanation: explanation)
     }
 
     func planned(_ action: Action, _ range: Range<Int>, label: String? = nil) -> PlannedAction {
-        PlannedAction(action: action, span: range, sourceText: string(range).trimmed, label: label)
+        PlannedAction(action: action, span: range, sourceText: text(range), label: label)
     }
 }
 

@@ -1,0 +1,65 @@
+import Agent
+import Foundation
+import Imaging
+import Testing
+
+@Suite("The parser never crashes, hangs or goes quadratic")
+struct ParserRobustnessTests {
+    /// Random bytes and byte-level mutations of every fixture: each parse returns a plan or a typed
+    /// failure (a crash would end the test process), and never takes long.
+    @Test func randomAndMutatedInputsGiveAPlanOrATypedFailure() throws {
+        var generator = SystemRandomNumberGenerator()
+        let fixtures = try ModelOutputFixtures.names.map { try ModelOutputFixtures.text($0) }
+        let alphabet = Array("<>/{}[]()\"',:.;=+- \n\t0123456789abcxyz_think_tool_call点击输入第步🙂".unicodeScalars)
+        var slowest = Duration.zero
+        for round in 0..<3000 {
+            var text: String
+            if round % 3 == 0 {
+                text = String(String.UnicodeScalarView((0..<Int.random(in: 0...400, using: &generator)).map { _ in
+                    alphabet.randomElement(using: &generator)!
+                }))
+            } else {
+                var bytes = Array(fixtures.randomElement(using: &generator)!.utf8)
+                for _ in 0..<Int.random(in: 1...8, using: &generator) where !bytes.isEmpty {
+                    let at = Int.random(in: 0..<bytes.count, using: &generator)
+                    switch Int.random(in: 0..<3, using: &generator) {
+                    case 0: bytes[at] = UInt8.random(in: 0...255, using: &generator)
+                    case 1: bytes.remove(at: at)
+                    default: bytes.insert(contentsOf: Array("</think><tool_call>{[(".utf8).prefix(Int.random(in: 1...8, using: &generator)), at: at)
+                    }
+                }
+                text = String(decoding: bytes, as: UTF8.self)
+            }
+            for shape in OutputShape.allCases {
+                let start = ContinuousClock.now
+                let report = PlanReport(text: text, shape: shape, mapping: ModelOutputFixtures.unitMapping)
+                slowest = max(slowest, ContinuousClock.now - start)
+                // Exactly one of: a plan, or a failure with a reason.
+                #expect((report.plan == nil) != (report.failure == nil))
+                if let failure = report.failure { #expect(!failure.reason.isEmpty) }
+                if let plan = report.plan { #expect(!plan.actions.isEmpty, "a plan is never empty") }
+            }
+        }
+        #expect(slowest < .milliseconds(500), "slowest parse \(slowest)")
+    }
+
+    /// Parse time per byte stays flat from 10 KB to 1 MB: no quadratic corner.
+    @Test func parseTimeGrowsLinearly() throws {
+        let call = "\n</think>\n<tool_call>\n{\"name\": \"computer_use\", \"arguments\": {\"action\": \"left_click\", \"coordinate\": [5, 5]}}\n</tool_call>"
+        let sentence = "Step 3. I look at (12, 34) and think about clicking [56, 78] or typing \"x\"; 第2步 maybe. "
+        func perByte(_ size: Int, tail: String) -> Double {
+            let text = String(repeating: sentence, count: size / sentence.utf8.count) + tail
+            var best = Duration.seconds(100)
+            for _ in 0..<3 {
+                let start = ContinuousClock.now
+                _ = try? StepParser.parse(text)
+                best = min(best, ContinuousClock.now - start)
+            }
+            return Double(best.components.attoseconds) / 1e9 / Double(text.utf8.count) + Double(best.components.seconds) * 1e9 / Double(text.utf8.count)
+        }
+        for tail in [call, "\n</think>\nno idea", " and it never ends"] {
+            let small = perByte(10_000, tail: tail), large = perByte(1_000_000, tail: tail)
+            #expect(large < small * 8 + 0.5, "ns/byte: 10 KB \(small), 1 MB \(large) for tail \(tail.prefix(20))")
+        }
+    }
+}
