@@ -34,7 +34,7 @@ struct CLITests {
     @Test func helpListsEveryCommandAndItsOptions() throws {
         let top = try qwenAgent(["--help"], display: nil)
         #expect(top.status == 0)
-        for command in ["demo", "monitors", "capture", "click", "move", "drag", "scroll", "key", "type"] {
+        for command in ["demo", "parse", "schema", "monitors", "capture", "click", "move", "drag", "scroll", "key", "type"] {
             #expect(top.stdout.contains("  \(command) "), "\(command) in the overview")
         }
         #expect(top.stdout.contains("Exit statuses"))
