@@ -28,9 +28,12 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
+        /// Pixel-conversion kernels that need CPU instructions Swift cannot emit on baseline x86-64.
+        .target(name: "CPixels"),
+
         // MARK: Libraries
         /// RGB images, geometry, pixel-format conversion and PNG encode/decode.
-        .target(name: "Imaging", dependencies: ["CPNG"], swiftSettings: strictSettings),
+        .target(name: "Imaging", dependencies: ["CPNG", "CPixels"], swiftSettings: strictSettings),
         /// The X11 session: display connection, monitors, screen capture, XTest input, virtual displays.
         .target(
             name: "Desktop",

@@ -65,7 +65,7 @@ public final class Display {
         var rootReturn: UInt = 0
         var x: Int32 = 0, y: Int32 = 0
         var width: UInt32 = 0, height: UInt32 = 0, border: UInt32 = 0, depth: UInt32 = 0
-        let status = try checked("XGetGeometry") {
+        let status = try checkedReply("XGetGeometry") {
             XGetGeometry(raw, root, &rootReturn, &x, &y, &width, &height, &border, &depth)
         }
         guard status != 0 else { throw DesktopError(.protocolError, "cannot read the root window's geometry") }
@@ -88,6 +88,18 @@ public final class Display {
 
     /// Sends queued requests without waiting. Corresponding Xlib call: `XFlush`.
     func flush() { XFlush(raw) }
+
+    /// Like ``checked(_:_:)`` for a request that waits for its own reply (`XGetGeometry`, `XShmGetImage`,
+    /// ...): Xlib reads the reply only after every error of that request and the ones before it, so
+    /// the extra `XSync` round trip is not needed.
+    func checkedReply<T>(_ request: String, _ body: () -> T) throws(DesktopError) -> T {
+        XErrorTrap.clear(raw)
+        let result = body()
+        if let error = XErrorTrap.take(raw) {
+            throw DesktopError(.protocolError, "\(request) failed: \(error)", cause: error)
+        }
+        return result
+    }
 
     /// Runs `body`, waits for the server to process it (`XSync`), and turns any X protocol error it
     /// caused into a thrown ``DesktopError`` instead of Xlib's default of exiting the process.

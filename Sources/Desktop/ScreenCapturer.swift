@@ -86,7 +86,7 @@ public final class ScreenCapturer {
         let shared = try attachedSegment(minimumBytes: bytes)
         image.pointee.data = shared.address.assumingMemoryBound(to: CChar.self)
         image.pointee.obdata = UnsafeMutableRawPointer(shared.info).assumingMemoryBound(to: CChar.self)
-        let ok = try display.checked("XShmGetImage") {
+        let ok = try display.checkedReply("XShmGetImage") {
             XShmGetImage(d, display.root, image, Int32(area.x), Int32(area.y), cx11_all_planes)
         }
         guard ok != 0 else { throw DesktopError(.protocolError, "XShmGetImage returned failure for \(area)") }

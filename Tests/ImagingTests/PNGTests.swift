@@ -120,6 +120,20 @@ struct PixelLayoutTests {
         }
     }
 
+    @Test(arguments: [1, 5, 6, 7, 8, 13, 1917], [PixelLayout.ByteOrder.leastSignificantFirst, .mostSignificantFirst])
+    func everyWidthAndRowTailConvertsExactly(width: Int, order: PixelLayout.ByteOrder) throws {
+        // The fast paths convert several pixels per step; widths that are not a multiple leave tails.
+        var generator = SystemRandomNumberGenerator()
+        let height = 3
+        let values = (0..<height).map { _ in (0..<width).map { _ in UInt32.random(in: 0...0xFFFF_FFFF, using: &generator) } }
+        let (bytes, stride) = Self.pack(values, bits: 32, order: order, pad: 64)
+        let layout = PixelLayout(bitsPerPixel: 32, bytesPerLine: stride, byteOrder: order, redMask: 0xFF0000, greenMask: 0xFF00, blueMask: 0xFF)
+        let image = try bytes.withUnsafeBytes { try RGBImage(converting: $0, width: width, height: height, layout: layout) }
+        for y in 0..<height {
+            for x in 0..<width { #expect(image[x, y] == RGB(hex: values[y][x] & 0xFFFFFF), "(\(x), \(y))") }
+        }
+    }
+
     @Test func unsupportedLayoutsAreTypedErrors() {
         let eightBit = PixelLayout(bitsPerPixel: 8, bytesPerLine: 4, byteOrder: .leastSignificantFirst, redMask: 0xE0, greenMask: 0x1C, blueMask: 0x3)
         let error = #expect(throws: ImagingError.self) {

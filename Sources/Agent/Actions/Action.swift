@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A point in the model's coordinate space (see ``CoordinateMapping``), before any mapping.
 public struct ModelPoint: Hashable, Sendable, CustomStringConvertible {
