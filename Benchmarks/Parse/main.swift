@@ -1,6 +1,7 @@
 // qwen-agent-parse-bench: step-parser time against output size.
 //
-//     QWEN_AGENT_BENCHMARKS=1 swift run -c release --scratch-path .build-bench qwen-agent-parse-bench
+//     QWEN_AGENT_BENCHMARKS=1 swift build -c release --scratch-path .build-bench --product qwen-agent-parse-bench
+//     .build-bench/release/qwen-agent-parse-bench
 //
 // A Qwen3 token is about 4 characters of English reasoning, so 40,000 tokens ≈ 160 KB.
 import Agent
