@@ -77,7 +77,7 @@ let package = Package(
     ]
 )
 
-// Benchmarks stay out of the default build and CI: `QWEN_AGENT_BENCHMARKS=1 swift run -c release qwen-agent-bench`.
+// Benchmarks stay out of the default build and CI; `scripts/benchmark` builds and runs them (see BENCHMARKS.md).
 if Context.environment["QWEN_AGENT_BENCHMARKS"] != nil {
     package.targets.append(
         .executableTarget(
