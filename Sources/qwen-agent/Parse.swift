@@ -56,6 +56,9 @@ struct Parse: ParsableCommand {
         }
         var origin = Point(x: 0, y: 0)
         var size = imageSize
+        if size == nil, monitor == nil, desktop.display == nil, (ProcessInfo.processInfo.environment["DISPLAY"] ?? "").isEmpty {
+            try fail("give --image-size WxH (the size of the screenshot the model saw), or run on an X display", status: ExitStatus.usage)
+        }
         if monitor != nil || size == nil {
             try desktop.withDisplay { display, _ in
                 let area = try monitor.map { try display.monitor(named: $0).bounds } ?? display.screenBounds()

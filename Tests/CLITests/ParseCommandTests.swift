@@ -57,6 +57,8 @@ struct ParseCommandTests {
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         #expect(run.stdout.contains("left_click at (250, 500)"))
         #expect(try qwenAgent(["parse", "/nonexistent/file"], display: nil).status == 65)
+        let noSize = try qwenAgent(["parse", input.path], display: nil)
+        #expect(noSize.status == 64 && noSize.stderr.contains("--image-size"))
         #expect(try qwenAgent(["parse", input.path, "--coordinates", "furlongs", "--image-size", "10x10"], display: nil).status == 64)
     }
 
