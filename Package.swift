@@ -40,6 +40,9 @@ let package = Package(
             dependencies: ["CX11", "Imaging", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
 
+        /// One protocol for a vision-language model, and its backends (scripted, OpenAI-compatible HTTP).
+        .target(name: "Models", dependencies: ["Imaging", .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strictSettings),
         /// The action table, the step parser, the coordinate contract and the executor.
         .target(name: "Agent", dependencies: ["Desktop", "Imaging", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strictSettings),
@@ -71,6 +74,7 @@ let package = Package(
         .testTarget(
             name: "AgentTests", dependencies: ["Agent", "Desktop", "Imaging", "TestSupport", "qwen-agent-fixture"],
             swiftSettings: strictSettings),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Imaging"], swiftSettings: strictSettings),
         .testTarget(
             name: "CLITests", dependencies: ["qwen-agent", "qwen-agent-fixture", "TestSupport", "Desktop", "Imaging"],
             swiftSettings: strictSettings),

@@ -1,0 +1,107 @@
+public import Imaging
+
+/// One message of a conversation with a vision-language model.
+public struct ChatMessage: Sendable {
+    public enum Role: String, Sendable {
+        case system, user, assistant
+    }
+
+    /// A piece of a message, in order: text, or an image placed where it appears.
+    public enum Content: Sendable {
+        case text(String)
+        case image(RGBImage)
+    }
+
+    public var role: Role
+    public var content: [Content]
+
+    public init(role: Role, content: [Content]) {
+        self.role = role
+        self.content = content
+    }
+
+    public static func system(_ text: String) -> ChatMessage { ChatMessage(role: .system, content: [.text(text)]) }
+    public static func assistant(_ text: String) -> ChatMessage { ChatMessage(role: .assistant, content: [.text(text)]) }
+}
+
+/// How to sample. Nil leaves a setting to the backend's default.
+public struct GenerationSettings: Sendable, Equatable, Codable {
+    public var temperature: Double?
+    public var topP: Double?
+    public var topK: Int?
+    public var presencePenalty: Double?
+    /// Tokens of the whole reply, reasoning included.
+    public var maxNewTokens: Int?
+    /// Tokens the reasoning may use before `</think>`; a backend that cannot enforce it stops the reply there.
+    public var maxThinkingTokens: Int?
+    public var seed: UInt64?
+
+    public init(temperature: Double? = nil, topP: Double? = nil, topK: Int? = nil, presencePenalty: Double? = nil,
+                maxNewTokens: Int? = nil, maxThinkingTokens: Int? = nil, seed: UInt64? = nil) {
+        self.temperature = temperature
+        self.topP = topP
+        self.topK = topK
+        self.presencePenalty = presencePenalty
+        self.maxNewTokens = maxNewTokens
+        self.maxThinkingTokens = maxThinkingTokens
+        self.seed = seed
+    }
+}
+
+/// Which model answered: recorded with every step so a session never passes a script off as a model.
+public struct ModelIdentity: Sendable, Equatable, Codable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Codable {
+        /// The in-process Qwen3-VL engine.
+        case embedded
+        /// A model behind an OpenAI-compatible HTTP server (vLLM, SGLang, llama.cpp, Ollama).
+        case served
+        /// Replayed responses from a transcript: not a model.
+        case scripted
+    }
+
+    public let kind: Kind
+    /// The model name, endpoint or transcript path.
+    public let name: String
+
+    public init(kind: Kind, name: String) {
+        self.kind = kind
+        self.name = name
+    }
+
+    public var description: String { "\(kind.rawValue): \(name)" }
+}
+
+/// A model that reads a conversation of text and images and streams text back.
+///
+/// `generate` returns at once; text arrives on the stream as it is produced. Cancelling the task
+/// that iterates the stream stops generation (and closes the HTTP request, for a served model).
+public protocol VisionLanguageModel: Sendable {
+    var identity: ModelIdentity { get }
+    func generate(_ conversation: [ChatMessage], settings: GenerationSettings) -> AsyncThrowingStream<String, any Error>
+}
+
+/// An error from a model backend, in one line a person can act on.
+public struct ModelError: Error, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        let name: String
+        /// The transcript is used up, unreadable, or the server's answer is not what the protocol says.
+        public static let badResponse = Code(name: "bad response")
+        /// The server refused the request (4xx): wrong model name, bad key, request too large.
+        public static let rejected = Code(name: "rejected")
+        /// The server could not be reached or kept failing (connection, 429, 5xx) after the retries.
+        public static let unavailable = Code(name: "unavailable")
+        public static let timedOut = Code(name: "timed out")
+        public static let exhausted = Code(name: "transcript exhausted")
+        public var description: String { name }
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
