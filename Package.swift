@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "Models", dependencies: ["Imaging", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strictSettings),
         /// The action table, the step parser, the coordinate contract and the executor.
-        .target(name: "Agent", dependencies: ["Desktop", "Imaging", .product(name: "Logging", package: "swift-log")],
+        .target(name: "Agent", dependencies: ["Desktop", "Imaging", "Models", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strictSettings),
 
         // MARK: Executables
@@ -52,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "qwen-agent",
             dependencies: [
-                "Agent", "Desktop", "Imaging",
+                "Agent", "Desktop", "Imaging", "Models",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct QwenAgent: ParsableCommand {
+struct QwenAgent: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qwen-agent",
         abstract: "Let a vision-language model operate an X11 desktop — and drive the desktop by hand.",
@@ -14,6 +14,6 @@ struct QwenAgent: ParsableCommand {
             connection or missing X extension; 73 an output file could not be written; 130 interrupted \
             (Ctrl-C; every pressed key and button is released first); 1 anything else.
             """,
-        subcommands: [Demo.self, Parse.self, Schema.self, Monitors.self, Capture.self, Click.self, Move.self, Drag.self, Scroll.self, Key.self,
+        subcommands: [Demo.self, Plan.self, Parse.self, Schema.self, Monitors.self, Capture.self, Click.self, Move.self, Drag.self, Scroll.self, Key.self,
                       TypeText.self])
 }

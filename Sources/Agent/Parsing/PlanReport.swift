@@ -9,7 +9,7 @@ public import Imaging
 /// `explanation`. Each action: `action` (its name in the action table), `x`/`y` (screen pixels),
 /// `x2`/`y2` for a drag's end with `x`/`y` its start, `text`, `keys`, `amount`, `seconds`,
 /// `terminate_status`, `model` (the points as the model wrote them) and `span` (UTF-8 offsets).
-public struct PlanReport {
+public struct PlanReport: Sendable {
     public let shape: OutputShape
     public let mapping: CoordinateMapping
     public let plan: Plan?

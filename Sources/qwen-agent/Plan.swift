@@ -1,0 +1,92 @@
+import Agent
+import ArgumentParser
+import Desktop
+import Foundation
+import Imaging
+import Models
+
+/// Where the model comes from, shared by the commands that think.
+struct ModelOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Replay model replies from this transcript (replies separated by a line `---8<---`); labelled scripted, never a model.",
+                               valueName: "file"))
+    var transcript: String?
+
+    @Option(help: ArgumentHelp("Agent profile: a name in Agents/ or a .json file.", valueName: "name|file"))
+    var agent = "desktop-thinking"
+
+    func makeModel() throws -> any VisionLanguageModel {
+        guard let transcript else {
+            try fail("no model: give --transcript FILE to replay a scripted transcript", status: ExitStatus.usage)
+        }
+        do {
+            return try ScriptedModel(transcript: URL(fileURLWithPath: transcript))
+        } catch {
+            try fail(error.message, status: ExitStatus.dataError)
+        }
+    }
+
+    func loadProfile() throws -> Profile {
+        do {
+            return try Profile.load(agent)
+        } catch {
+            try fail(error.message, status: ExitStatus.usage)
+        }
+    }
+}
+
+struct Plan: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Think about a task on the current screen and show the planned actions — touch nothing.",
+        discussion: """
+            Captures the screen (or --monitor), asks the model, parses its reply and prints each planned \
+            action with its screen coordinates and the text it came from, streaming the model's reasoning \
+            as it arrives. Writes a PNG of the screenshot with numbered markers at the planned points and \
+            arrows for drags. No input event is sent.
+            """)
+
+    @Argument(help: "The task, in words.") var task: String
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var desktop: DesktopOptions
+
+    @Option(help: ArgumentHelp("The monitor to show the model (default: the whole screen).", valueName: "name"))
+    var monitor: String?
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the annotated screenshot.", valueName: "file.png"))
+    var output = "plan.png"
+
+    func run() async throws {
+        let profile = try model.loadProfile()
+        let brain = try model.makeModel()
+        let logger = desktop.makeLogger()
+        var screenshot: RGBImage?
+        var origin = Point(x: 0, y: 0)
+        try reportingFailures {
+            let display = try Display(name: desktop.display, logger: logger)
+            let area = try monitor.map { try display.monitor(named: $0).bounds }
+            origin = area?.origin ?? origin
+            screenshot = try ScreenCapturer(display: display).capture(area)
+        }
+        guard let screenshot, let space = CoordinateMapping.CoordinateSpace(argument: profile.coordinateSpace) else {
+            try fail("the profile's coordinate_space '\(profile.coordinateSpace)' is not relative, pixels or resized:WxH", status: ExitStatus.usage)
+        }
+        print("task: \(task)\nmodel: \(brain.identity)  profile: \(profile.name)  screen: \(screenshot.size) at +\(origin.x)+\(origin.y)\n")
+        let result: PlanResult
+        do {
+            result = try await Planner(profile: profile, model: brain).plan(
+                task: task, screenshot: screenshot, origin: origin, mapping: space,
+                onText: { piece in
+                    print(piece, terminator: "")
+                    fflush(nil)
+                })
+        } catch let error as ModelError {
+            try fail("the model failed: \(error.message)", status: ExitStatus.displayUnavailable)
+        }
+        print("\n\n" + result.report.humanReadable)
+        for (index, planned) in (result.report.plan?.actions ?? []).enumerated() {
+            print("  \(index + 1) came from: \(planned.sourceText.replacingOccurrences(of: "\n", with: " ").prefix(160))")
+        }
+        try reportingFailures { try PNG.write(result.picture, to: URL(fileURLWithPath: output)) }
+        print("plan drawn on the screenshot: \(output)")
+        if !result.report.isSuccess { throw ExitCode(ExitStatus.dataError) }
+    }
+}
