@@ -51,7 +51,7 @@ struct Parse: ParsableCommand {
         } catch {
             try fail("cannot read \(file): \(error.localizedDescription)", status: ExitStatus.dataError)
         }
-        guard let space = CoordinateMapping.CoordinateSpace(argument: coordinates) else {
+        guard let space = CoordinateMapping.CoordinateSpace(profileValue: coordinates) else {
             try fail("--coordinates must be relative, pixels or resized:WxH, not '\(coordinates)'", status: ExitStatus.usage)
         }
         var origin = Point(x: 0, y: 0)
@@ -81,15 +81,3 @@ extension Size: ExpressibleByArgument {
 }
 
 extension OutputShape: ExpressibleByArgument {}
-
-extension CoordinateMapping.CoordinateSpace {
-    init?(argument: String) {
-        switch argument {
-        case "relative", "relative1000": self = .relative1000
-        case "pixels": self = .imagePixels
-        default:
-            guard argument.hasPrefix("resized:"), let size = Size(argument: String(argument.dropFirst("resized:".count))) else { return nil }
-            self = .resizedPixels(size)
-        }
-    }
-}

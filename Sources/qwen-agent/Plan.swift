@@ -55,6 +55,11 @@ struct Plan: AsyncParsableCommand {
     var output = "plan.png"
 
     func run() async throws {
+        try await Self.plan(task: task, model: model, desktop: desktop, monitor: monitor, output: output)
+    }
+
+    /// The plan mode, shared with `qwen-agent --dry-run`.
+    static func plan(task: String, model: ModelOptions, desktop: DesktopOptions, monitor: String?, output: String) async throws {
         let profile = try model.loadProfile()
         let brain = try model.makeModel()
         let logger = desktop.makeLogger()
@@ -66,7 +71,7 @@ struct Plan: AsyncParsableCommand {
             origin = area?.origin ?? origin
             screenshot = try ScreenCapturer(display: display).capture(area)
         }
-        guard let screenshot, let space = CoordinateMapping.CoordinateSpace(argument: profile.coordinateSpace) else {
+        guard let screenshot, let space = CoordinateMapping.CoordinateSpace(profileValue: profile.coordinateSpace) else {
             try fail("the profile's coordinate_space '\(profile.coordinateSpace)' is not relative, pixels or resized:WxH", status: ExitStatus.usage)
         }
         print("task: \(task)\nmodel: \(brain.identity)  profile: \(profile.name)  screen: \(screenshot.size) at +\(origin.x)+\(origin.y)\n")

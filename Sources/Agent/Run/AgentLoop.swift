@@ -1,0 +1,251 @@
+public import Desktop
+import Foundation
+public import Imaging
+public import Logging
+public import Models
+
+/// How a run ended.
+public enum Outcome: Sendable, Equatable, CustomStringConvertible {
+    case success(answer: String?)
+    case failure(String)
+    case needsUser(String)
+    case abortedByUser
+    case budgetExhausted(steps: Int)
+    case error(String)
+
+    public var description: String {
+        switch self {
+        case .success(let answer): answer.map { "success: \($0)" } ?? "success"
+        case .failure(let reason): "failure: \(reason)"
+        case .needsUser(let request): "needs the user: \(request)"
+        case .abortedByUser: "aborted by the user"
+        case .budgetExhausted(let steps): "budget exhausted after \(steps) steps"
+        case .error(let reason): "error: \(reason)"
+        }
+    }
+}
+
+/// What a run reports while it goes, for progress output and sessions.
+public struct AgentEvents: Sendable {
+    public var stepStarted: @Sendable (Int) -> Void = { _ in }
+    public var text: @Sendable (String) -> Void = { _ in }
+    public var parsed: @Sendable (Int, PlanReport) -> Void = { _, _ in }
+    public var acting: @Sendable (Int, ResolvedAction) -> Void = { _, _ in }
+    public var verified: @Sendable (Int, Verification) -> Void = { _, _ in }
+    public var note: @Sendable (String) -> Void = { _ in }
+    public init() {}
+}
+
+/// Safety and pacing settings of a run.
+public struct RunOptions: Sendable {
+    /// Asked before each action; false skips it and ends the run as aborted by the user.
+    public var confirm: (@Sendable (ResolvedAction) -> Bool)?
+    /// Only act on windows whose `WM_CLASS` class is one of these (nil: any window).
+    public var allowedWindowClasses: Set<String>?
+    /// Checked between steps and between synthetic events (the abort hotkey, Ctrl-C).
+    public var isAborted: @Sendable () -> Bool = { false }
+    /// Replies in a row that cannot be used (unparsable, out of range) before the run ends in error.
+    public var maxBadReplies = 3
+    /// Steps in a row that change nothing before the run ends as failure.
+    public var maxIneffectiveSteps = 4
+    /// Longest wait for the screen to stop changing after an action.
+    public var settleCeiling: Duration = .seconds(3)
+    public init() {}
+}
+
+/// The agent: observe → think → parse → check → act → settle → verify, until the model says it is
+/// done, the budget runs out, or something goes wrong. Every outcome is typed.
+public final class AgentLoop {
+    private let display: Display
+    private let capturer: ScreenCapturer
+    private let executor: Executor
+    private let profile: Profile
+    private let model: any VisionLanguageModel
+    private let area: Rect
+    private let space: CoordinateMapping.CoordinateSpace
+    private let options: RunOptions
+    private let events: AgentEvents
+    private let logger: Logger
+
+    /// One finished step, kept for the history sent to the model.
+    private struct Step {
+        let screenshot: RGBImage
+        let answer: String
+        let feedback: String
+    }
+
+    public init(display: Display, input: InputController, profile: Profile, model: any VisionLanguageModel, area: Rect,
+                options: RunOptions = RunOptions(), events: AgentEvents = AgentEvents(), logger: Logger) throws(ProfileError) {
+        guard let space = CoordinateMapping.CoordinateSpace(profileValue: profile.coordinateSpace) else {
+            throw ProfileError("the profile's coordinate_space '\(profile.coordinateSpace)' is not relative, pixels or resized:WxH")
+        }
+        self.display = display
+        capturer = ScreenCapturer(display: display)
+        executor = Executor(input: input)
+        self.profile = profile
+        self.model = model
+        self.area = area
+        self.space = space
+        self.options = options
+        self.events = events
+        self.logger = logger
+    }
+
+    public func run(task: String) async -> Outcome {
+        var history: [Step] = []
+        var feedback = ""
+        var badReplies = 0, ineffective = 0
+        var lastAction: String?
+        do {
+            var screenshot = try capturer.capture(area)
+            for step in 1...max(1, profile.stepLimit) {
+                if options.isAborted() { return .abortedByUser }
+                events.stepStarted(step)
+                let output = try await think(task: task, screenshot: screenshot, history: history, feedback: feedback)
+                if options.isAborted() { return .abortedByUser }
+                let mapping = CoordinateMapping(space: space, imageSize: screenshot.size, imageOrigin: area.origin)
+                let report = PlanReport(text: output, shape: profile.shape, mapping: mapping)
+                events.parsed(step, report)
+                let answer = report.plan?.answer ?? output
+
+                guard report.isSuccess else {
+                    // Unusable output is a state, never success: say why and ask again.
+                    badReplies += 1
+                    let reason = report.jsonObject["reason"] as? String ?? report.status
+                    if badReplies >= options.maxBadReplies {
+                        return .error("\(badReplies) replies in a row could not be used; the last: \(report.status): \(reason)")
+                    }
+                    feedback = "Your previous reply could not be used (\(report.status): \(reason)). "
+                        + "Think, close the reasoning with </think>, then give exactly one <tool_call> with coordinates on the 0–1000 grid."
+                    continue
+                }
+                badReplies = 0
+
+                let before = screenshot
+                var stepFeedback: [String] = []
+                var target: Point?
+                for resolved in report.resolved {
+                    try check(resolved)
+                    if options.isAborted() { return .abortedByUser }
+                    events.acting(step, resolved)
+                    switch try executor.perform(resolved) {
+                    case .performed: break
+                    case .finished(.success): return .success(answer: nil)
+                    case .finished(.failure): return .failure("the model reported that the task cannot be done")
+                    case .answered(let text): return .success(answer: text)
+                    case .needsUser(let request): return .needsUser(request)
+                    }
+                    target = resolved.point.map { Point(x: $0.x - area.x, y: $0.y - area.y) } ?? target
+                    stepFeedback.append(resolved.description)
+                }
+                screenshot = try settle()
+                let verification = Verification(ScreenChange(from: before, to: screenshot, near: target), hasTarget: target != nil)
+                events.verified(step, verification)
+
+                let signature = report.resolved.map(\.description).joined(separator: "; ")
+                if verification == .unchanged {
+                    ineffective += 1
+                    if ineffective >= options.maxIneffectiveSteps {
+                        return .failure("stuck: \(ineffective) steps in a row changed nothing on the screen (last: \(signature))")
+                    }
+                    let repeated = signature == lastAction ? " You already tried exactly this, and it did nothing both times: do something different." : ""
+                    feedback = "Step \(step): \(signature) — \(verification); the action may have missed its target.\(repeated)"
+                } else {
+                    ineffective = 0
+                    feedback = "Step \(step): \(signature) — \(verification)."
+                }
+                lastAction = signature
+                history.append(Step(screenshot: before, answer: answer, feedback: feedback))
+            }
+            return .budgetExhausted(steps: profile.stepLimit)
+        } catch let error as DesktopError where error.code == .cancelled {
+            return .abortedByUser
+        } catch let error as DesktopError {
+            return .error(error.message)
+        } catch let error as ModelError {
+            return .error("the model failed: \(error.message)")
+        } catch let error as SafetyStop {
+            return error.outcome
+        } catch {
+            return .error("\(error)")
+        }
+    }
+
+    // MARK: Steps
+
+    /// Sends the conversation and collects the streamed reply, within the profile's step timeout.
+    private func think(task: String, screenshot: RGBImage, history: [Step], feedback: String) async throws -> String {
+        let resolution = space == .relative1000 ? "1000x1000" : "\(screenshot.width)x\(screenshot.height)"
+        var conversation: [ChatMessage] = [.system(profile.systemMessage(resolution: resolution))]
+        let recent = history.suffix(max(0, profile.history.screenshots - 1))
+        let older = history.dropLast(recent.count).suffix(profile.history.stepsAsText)
+        var opening = "Task: \(task)"
+        if !older.isEmpty { opening += "\n\nEarlier steps:\n" + older.map(\.feedback).joined(separator: "\n") }
+        conversation.append(ChatMessage(role: .user, content: [.text(opening)]))
+        for step in recent {
+            conversation.append(ChatMessage(role: .user, content: [.image(step.screenshot)]))
+            conversation.append(.assistant(step.answer))
+            conversation.append(ChatMessage(role: .user, content: [.text(step.feedback)]))
+        }
+        conversation.append(ChatMessage(role: .user, content: [.image(screenshot), .text(feedback.isEmpty ? "What is the next step?" : feedback)]))
+
+        let deadline = ContinuousClock.now + .milliseconds(Int64(profile.stepTimeoutSeconds * 1000))
+        var output = ""
+        for try await piece in model.generate(conversation, settings: profile.generation) {
+            output += piece
+            events.text(piece)
+            if options.isAborted() { break }
+            if ContinuousClock.now > deadline {
+                throw ModelError(.timedOut, "the model took longer than the profile's \(Int(profile.stepTimeoutSeconds)) s for one step")
+            }
+        }
+        return output
+    }
+
+    /// Safety checks before an action: the window allow-list, then the user's confirmation.
+    private func check(_ resolved: ResolvedAction) throws {
+        if let allowed = options.allowedWindowClasses, resolved.action.name != .wait, resolved.action.name != .terminate,
+           resolved.action.name != .answer, resolved.action.name != .callUser
+        {
+            let windowClass = resolved.point.flatMap { display.windowClass(at: $0) } ?? display.focusedWindowClass()
+            guard let windowClass, allowed.contains(windowClass) else {
+                throw SafetyStop(outcome: .needsUser(
+                    "\(resolved) would act on \(windowClass.map { "a '\($0)' window" } ?? "no window"), outside --only-window \(allowed.sorted().joined(separator: ","))"))
+            }
+        }
+        if let confirm = options.confirm, !confirm(resolved) { throw SafetyStop(outcome: .abortedByUser) }
+    }
+
+    /// Waits until two captures in a row show the same screen (or only noise), up to the ceiling.
+    private func settle() throws(DesktopError) -> RGBImage {
+        let deadline = ContinuousClock.now + options.settleCeiling
+        var previous = try capturer.capture(area)
+        while ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.08)
+            let current = try capturer.capture(area)
+            if ScreenChange(from: previous, to: current).isNothing { return current }
+            previous = current
+        }
+        logger.info("the screen was still changing after \(options.settleCeiling)")
+        return previous
+    }
+}
+
+/// A safety rule stopped the run before an action.
+struct SafetyStop: Error {
+    let outcome: Outcome
+}
+
+extension CoordinateMapping.CoordinateSpace {
+    /// `relative`, `pixels` or `resized:WxH`, as profiles and `--coordinates` write it.
+    public init?(profileValue value: String) {
+        switch value {
+        case "relative", "relative1000": self = .relative1000
+        case "pixels": self = .imagePixels
+        default:
+            let size = value.hasPrefix("resized:") ? value.dropFirst("resized:".count).lowercased().split(separator: "x").compactMap { Int($0) } : []
+            guard size.count == 2, size[0] > 0, size[1] > 0 else { return nil }
+            self = .resizedPixels(Size(width: size[0], height: size[1]))
+        }
+    }
+}

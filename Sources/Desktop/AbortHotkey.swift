@@ -1,0 +1,88 @@
+internal import CX11
+import Foundation
+import Glibc
+import Synchronization
+
+/// A key chord grabbed on the X server for the length of a run: pressing it (anywhere, whatever
+/// window has the focus) asks the run to stop. The agent checks ``isPressed`` between steps and
+/// between synthetic events, so it stops within one step and releases everything it holds.
+///
+/// The grab lives on its own X connection, owned by a background thread that waits for the key.
+public final class AbortHotkey: Sendable {
+    /// The chord as given, e.g. "ctrl+alt+Escape".
+    public let chord: String
+    private let pressed = Atomic<Bool>(false)
+    private let stopping = Atomic<Bool>(false)
+    private let finished = Mutex<Bool>(false)
+
+    /// Grabs `chord` on display `name`. Corresponding Xlib call: `XGrabKey` (once per combination of
+    /// Caps Lock and Num Lock, which would otherwise make the grab miss).
+    public init(chord text: String, display name: String) throws(DesktopError) {
+        let chord = try KeyChord(parsing: text)
+        guard let key = chord.keys.last, let keysym = KeyNames.keysym(for: key) else {
+            throw DesktopError(.untypable, "the abort key '\(text)' names no key")
+        }
+        var modifiers: UInt32 = 0
+        for name in chord.keys.dropLast() {
+            switch name.lowercased() {
+            case "ctrl", "control": modifiers |= CX11ModifierMask.control.rawValue
+            case "alt", "meta": modifiers |= CX11ModifierMask.mod1.rawValue
+            case "shift": modifiers |= CX11ModifierMask.shift.rawValue
+            case "super", "win", "cmd": modifiers |= CX11ModifierMask.mod4.rawValue
+            default: throw DesktopError(.untypable, "'\(name)' in the abort key '\(text)' is not a modifier (ctrl, alt, shift, super)")
+            }
+        }
+        guard let raw = XOpenDisplay(name) else {
+            throw DesktopError(.connectionFailed, "cannot open a second connection to X display '\(name)' for the abort key")
+        }
+        let keycode = XKeysymToKeycode(raw, keysym.rawValue)
+        guard keycode != 0 else {
+            XCloseDisplay(raw)
+            throw DesktopError(.untypable, "the abort key '\(text)' is not on the keyboard")
+        }
+        let root = XDefaultRootWindow(raw)
+        XErrorTrap.clear(raw)
+        for extra in [0, CX11ModifierMask.lock.rawValue, CX11ModifierMask.mod2.rawValue,
+                      CX11ModifierMask.lock.rawValue | CX11ModifierMask.mod2.rawValue] {
+            XGrabKey(raw, Int32(keycode), modifiers | extra, root, 0, GrabModeAsync, GrabModeAsync)
+        }
+        XSync(raw, 0)
+        if let error = XErrorTrap.take(raw) {
+            XCloseDisplay(raw)
+            throw DesktopError(.invalidArgument, "cannot grab the abort key '\(text)': another program holds it (\(error))")
+        }
+        self.chord = text
+        let connection = UncheckedDisplay(raw: raw)
+        Thread.detachNewThread { [self] in self.watch(connection) }
+    }
+
+    deinit {
+        stopping.store(true, ordering: .relaxed)
+        // The watcher notices within its poll interval, ungrabs and closes its connection.
+        while !finished.withLock({ $0 }) { usleep(5_000) }
+    }
+
+    /// Whether the chord has been pressed since the run started.
+    public var isPressed: Bool { pressed.load(ordering: .relaxed) }
+
+    private func watch(_ connection: UncheckedDisplay) {
+        let raw = connection.raw
+        var descriptor = pollfd(fd: XConnectionNumber(raw), events: Int16(POLLIN), revents: 0)
+        while !stopping.load(ordering: .relaxed) {
+            while XPending(raw) > 0 {
+                var event = XEvent()
+                XNextEvent(raw, &event)
+                if event.type == KeyPress { pressed.store(true, ordering: .relaxed) }
+            }
+            _ = poll(&descriptor, 1, 50)
+        }
+        XUngrabKey(raw, Int32(AnyKey), UInt32(AnyModifier), XDefaultRootWindow(raw))
+        XCloseDisplay(raw)
+        finished.withLock { $0 = true }
+    }
+}
+
+/// The grab connection, handed once to the thread that owns it from then on.
+private struct UncheckedDisplay: @unchecked Sendable {
+    let raw: OpaquePointer
+}

@@ -1,0 +1,79 @@
+internal import CX11
+public import Imaging
+
+/// Facts about top-level windows, for safety checks (`--only-window`) and for sessions.
+extension Display {
+    /// The `WM_CLASS` class of the window under a root-window point (the top-level window that
+    /// contains it, or a window inside it that carries the property), or nil over the bare root.
+    ///
+    /// Corresponding Xlib calls: `XTranslateCoordinates`, `XGetClassHint`, `XQueryTree`.
+    public func windowClass(at point: Point) -> String? {
+        var child: UInt = 0
+        var x: Int32 = 0, y: Int32 = 0
+        XTranslateCoordinates(raw, root, root, Int32(point.x), Int32(point.y), &x, &y, &child)
+        return child == 0 ? nil : windowClass(of: child, depth: 3)
+    }
+
+    /// The `WM_CLASS` class of the window with the keyboard focus, or nil (root, PointerRoot, none).
+    ///
+    /// Corresponding Xlib call: `XGetInputFocus`.
+    public func focusedWindowClass() -> String? {
+        var focus: UInt = 0
+        var revert: Int32 = 0
+        XGetInputFocus(raw, &focus, &revert)
+        // PointerRoot (1) and None (0): the focus follows the pointer or nothing has it.
+        guard focus > 1, focus != root else {
+            let pointer = pointerRootPosition()
+            return pointer.flatMap { windowClass(at: $0) }
+        }
+        return windowClass(of: focus, depth: 3) ?? ancestorClass(of: focus)
+    }
+
+    private func windowClass(of window: UInt, depth: Int) -> String? {
+        var hint = XClassHint()
+        if XGetClassHint(raw, window, &hint) != 0 {
+            defer {
+                if let name = hint.res_name { XFree(name) }
+                if let name = hint.res_class { XFree(name) }
+            }
+            if let name = hint.res_class { return String(cString: name) }
+        }
+        guard depth > 0 else { return nil }
+        for child in children(of: window) {
+            if let found = windowClass(of: child, depth: depth - 1) { return found }
+        }
+        return nil
+    }
+
+    private func ancestorClass(of window: UInt) -> String? {
+        var current = window
+        for _ in 0..<8 {
+            var rootReturn: UInt = 0, parent: UInt = 0
+            var list: UnsafeMutablePointer<UInt>?
+            var count: UInt32 = 0
+            guard XQueryTree(raw, current, &rootReturn, &parent, &list, &count) != 0 else { return nil }
+            if let list { XFree(list) }
+            guard parent != 0, parent != root else { return nil }
+            if let found = windowClass(of: parent, depth: 0) { return found }
+            current = parent
+        }
+        return nil
+    }
+
+    private func children(of window: UInt) -> [UInt] {
+        var rootReturn: UInt = 0, parent: UInt = 0
+        var list: UnsafeMutablePointer<UInt>?
+        var count: UInt32 = 0
+        guard XQueryTree(raw, window, &rootReturn, &parent, &list, &count) != 0, let list else { return [] }
+        defer { XFree(list) }
+        return (0..<Int(count)).map { list[$0] }
+    }
+
+    private func pointerRootPosition() -> Point? {
+        var rootReturn: UInt = 0, child: UInt = 0
+        var rootX: Int32 = 0, rootY: Int32 = 0, winX: Int32 = 0, winY: Int32 = 0
+        var mask: UInt32 = 0
+        guard XQueryPointer(raw, root, &rootReturn, &child, &rootX, &rootY, &winX, &winY, &mask) != 0 else { return nil }
+        return Point(x: Int(rootX), y: Int(rootY))
+    }
+}

@@ -1,0 +1,121 @@
+import Agent
+import ArgumentParser
+import Desktop
+import Foundation
+import Imaging
+import Models
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Do a task on the desktop: qwen-agent \"log out of the app\".",
+        discussion: """
+            Each step captures the screen, asks the model, parses its reasoning into actions, checks them \
+            (--only-window, --confirm), performs them with XTest, waits for the screen to settle and checks \
+            that something changed; a step that changed nothing or a reply that cannot be used is told to \
+            the model, within a budget. Press the abort key (default ctrl+alt+Escape, grabbed on the X \
+            server) to stop within one step; every pressed key and button is released.
+
+            Exit statuses: 0 success; 1 the model reported failure or the run got stuck; 2 needs the user; \
+            3 step budget exhausted; 4 error (model, display or unusable replies); 130 aborted by the user; \
+            64, 65, 69 as for the other commands.
+            """)
+
+    @Argument(help: "The task, in words.") var task: String
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var desktop: DesktopOptions
+
+    @Option(help: ArgumentHelp("The monitor to work on (default: the whole screen).", valueName: "name"))
+    var monitor: String?
+
+    @Flag(help: "Plan only: think and show the planned actions on a screenshot; send no input (same as `qwen-agent plan`).")
+    var dryRun = false
+
+    @Flag(help: "Ask before each action, showing exactly what will be done (text with invisible characters escaped).")
+    var confirm = false
+
+    @Option(name: .customLong("only-window"), help: ArgumentHelp("Act only on windows of this WM_CLASS class (repeatable).", valueName: "class"))
+    var onlyWindow: [String] = []
+
+    @Option(help: ArgumentHelp("The abort chord, grabbed on the X server for the run.", valueName: "chord"))
+    var abortKey = "ctrl+alt+Escape"
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("With --dry-run: where to write the annotated screenshot.", valueName: "file.png"))
+    var output = "plan.png"
+
+    func run() async throws {
+        if dryRun {
+            try await Plan.plan(task: task, model: model, desktop: desktop, monitor: monitor, output: output)
+            return
+        }
+        let profile = try model.loadProfile()
+        let brain = try model.makeModel()
+        let logger = desktop.makeLogger()
+        Interruption.install()
+        var outcome: Outcome = .error("not started")
+        var setupFailure: (message: String, status: Int32)?
+        do {
+            let display = try Display(name: desktop.display, logger: logger)
+            let hotkey = try AbortHotkey(chord: abortKey, display: display.name)
+            let aborted: @Sendable () -> Bool = { Interruption.requested || hotkey.isPressed }
+            let input = try InputController(display: display, isCancelled: aborted)
+            let area = try monitor.map { try display.monitor(named: $0).bounds } ?? display.screenBounds()
+            var options = RunOptions()
+            options.isAborted = aborted
+            options.allowedWindowClasses = onlyWindow.isEmpty ? nil : Set(onlyWindow)
+            if confirm { options.confirm = { resolved in Self.askToConfirm(resolved) } }
+            print("task: \(task)\nmodel: \(brain.identity)  profile: \(profile.name)  area: \(area)  abort: \(abortKey)")
+            let loop = try AgentLoop(display: display, input: input, profile: profile, model: brain, area: area,
+                                     options: options, events: Self.progress(), logger: logger)
+            outcome = await loop.run(task: task)
+            input.releaseAll()
+            _ = hotkey
+        } catch let error as DesktopError {
+            setupFailure = (error.message, error.code == .invalidArgument ? ExitStatus.usage : ExitStatus.displayUnavailable)
+        } catch let error as ProfileError {
+            setupFailure = (error.message, ExitStatus.usage)
+        }
+        if let setupFailure { try fail(setupFailure.message, status: setupFailure.status) }
+        print("\n\(Self.symbol(outcome)) \(outcome)")
+        let status = Self.exitStatus(outcome)
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    static func exitStatus(_ outcome: Outcome) -> Int32 {
+        switch outcome {
+        case .success: 0
+        case .failure: 1
+        case .needsUser: 2
+        case .budgetExhausted: 3
+        case .error: 4
+        case .abortedByUser: ExitStatus.interrupted
+        }
+    }
+
+    private static func symbol(_ outcome: Outcome) -> String {
+        if case .success = outcome { return "✔" }
+        return "✘"
+    }
+
+    /// Progress on stdout: step numbers, the reasoning as it streams, each action and its verification.
+    private static func progress() -> AgentEvents {
+        var events = AgentEvents()
+        events.stepStarted = { step in print("\n── step \(step) ──") }
+        events.text = { piece in
+            print(piece, terminator: "")
+            fflush(nil)
+        }
+        events.parsed = { _, report in
+            if !report.isSuccess { print("\n  ✘ \(report.status): \(report.jsonObject["reason"] as? String ?? "")") }
+        }
+        events.acting = { _, resolved in print("\n  → \(resolved)") }
+        events.verified = { _, verification in print("  ✓ \(verification)") }
+        return events
+    }
+
+    private static func askToConfirm(_ resolved: ResolvedAction) -> Bool {
+        print("\n  about to: \(resolved)   — go ahead? [y/N] ", terminator: "")
+        fflush(nil)
+        guard let reply = readLine() else { return false }
+        return ["y", "yes"].contains(reply.lowercased())
+    }
+}
