@@ -36,6 +36,9 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("only-window"), help: ArgumentHelp("Act only on windows of this WM_CLASS class (repeatable).", valueName: "class"))
     var onlyWindow: [String] = []
 
+    @Option(help: ArgumentHelp("Step budget (default: the profile's step_limit).", valueName: "n"))
+    var maxSteps: Int?
+
     @Option(help: ArgumentHelp("The abort chord, grabbed on the X server for the run.", valueName: "chord"))
     var abortKey = "ctrl+alt+Escape"
 
@@ -47,7 +50,8 @@ struct Run: AsyncParsableCommand {
             try await Plan.plan(task: task, model: model, desktop: desktop, monitor: monitor, output: output)
             return
         }
-        let profile = try model.loadProfile()
+        var profile = try model.loadProfile()
+        if let maxSteps { profile.stepLimit = maxSteps }
         let brain = try model.makeModel()
         let logger = desktop.makeLogger()
         Interruption.install()
