@@ -69,6 +69,20 @@ enum JSON: Sendable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     }
 }
 
+extension Widget {
+    /// The widget as listed in `ready`, `screen` and `menu` events: name, kind, label (if any), frame in window
+    /// pixels, colour (swatches).
+    var json: JSON {
+        var fields: [(String, JSON)] = [("name", .string(name)), ("kind", .string(kind.rawValue))]
+        if let label { fields.append(("label", .string(label))) }
+        fields += [
+            ("x", .int(frame.x)), ("y", .int(frame.y)), ("width", .int(frame.width)), ("height", .int(frame.height)),
+        ]
+        if let color { fields.append(("color", .string(color.hex))) }
+        return .object(fields)
+    }
+}
+
 /// The `--log` file: one JSON object per line, each line written with a single `write(2)` so a reader polling
 /// the file only ever sees whole lines.
 final class EventLog {

@@ -11,6 +11,8 @@ final class FixtureApp {
     private let window: Window
     private let painter: Painter
     private var inputContext: XIC?
+    /// `--scenario login`: draws its own screens and reacts to clicks and keys; nil in the basic mode.
+    private let login: LoginScenario?
 
     private var width: Int
     private var height: Int
@@ -37,6 +39,12 @@ final class FixtureApp {
             display, root, Int32(options.x), Int32(options.y), UInt32(options.width), UInt32(options.height), 0,
             XBlackPixel(display, screen), XWhitePixel(display, screen))
         painter = Painter(display: display, window: window, screen: screen)
+        switch options.scenario {
+        case .basic: login = nil
+        case .login:
+            let loginPainter = LoginPainter(display: display, window: window, painter: painter)
+            login = LoginScenario(options: options, painter: loginPainter, log: log)
+        }
         setWindowProperties()
         XSelectInput(display, window, cx11_fixture_event_mask)
         inputContext = makeInputContext()
@@ -119,7 +127,8 @@ final class FixtureApp {
 
     // MARK: Running
 
-    /// Maps the window, waits for it to be exposed, draws, focuses it, logs `ready`, then loops forever.
+    /// Maps the window, waits for it to be exposed, draws, focuses it, logs `ready` (and the first `screen` in
+    /// `--scenario login`), then loops forever.
     func run() -> Never {
         XMapRaised(display, window)
         var event = XEvent()
@@ -136,6 +145,7 @@ final class FixtureApp {
             XSync(display, False)
         }
         logReady()
+        login?.announceScreen()
 
         while true {
             XNextEvent(display, &event)
@@ -144,30 +154,21 @@ final class FixtureApp {
         }
     }
 
+    /// `ready`: the window's root position and size, the pid, the widgets on display and, in `--scenario login`,
+    /// `"scenario":"login"`.
     private func logReady() {
         var rootX: Int32 = 0
         var rootY: Int32 = 0
         var child = Window(None)
         XTranslateCoordinates(display, window, root, 0, 0, &rootX, &rootY, &child)
-        let widgets: [JSON] = Layout.widgets.map { widget in
-            var fields: [(String, JSON)] = [
-                ("name", .string(widget.name)), ("kind", .string(widget.kind.rawValue)),
-            ]
-            if let label = widget.label { fields.append(("label", .string(label))) }
-            fields += [
-                ("x", .int(widget.frame.x)), ("y", .int(widget.frame.y)),
-                ("width", .int(widget.frame.width)), ("height", .int(widget.frame.height)),
-            ]
-            if let color = widget.color { fields.append(("color", .string(color.hex))) }
-            return .object(fields)
-        }
-        log.record(
-            "ready",
-            [
-                ("window", .int(Int(window))), ("x", .int(Int(rootX))), ("y", .int(Int(rootY))),
-                ("width", .int(width)), ("height", .int(height)), ("pid", .int(Int(getpid()))),
-                ("widgets", .array(widgets)),
-            ])
+        let widgets = login?.widgets ?? Layout.widgets
+        var fields: [(String, JSON)] = [
+            ("window", .int(Int(window))), ("x", .int(Int(rootX))), ("y", .int(Int(rootY))),
+            ("width", .int(width)), ("height", .int(height)), ("pid", .int(Int(getpid()))),
+            ("widgets", .array(widgets.map(\.json))),
+        ]
+        if login != nil { fields.append(("scenario", .string(Options.Scenario.login.rawValue))) }
+        log.record("ready", fields)
     }
 
     private func handle(_ event: inout XEvent) {
@@ -222,15 +223,17 @@ final class FixtureApp {
                 ("keysym_name", .optional(name)), ("text", .string(text)),
                 ("state", .int(Int(key.state))), ("time", .int(Int(key.time))),
             ])
+        if let login {
+            login.keyPressed(keysym: keysym, text: text)
+            return
+        }
         guard !loggedOut else { return }
 
         var edited = fieldText
         switch keysym {
         case KeySym(XK_Return), KeySym(XK_KP_Enter): edited += "\n"
         case KeySym(XK_BackSpace): if !edited.isEmpty { edited.removeLast() }
-        default:
-            let printable = text.unicodeScalars.allSatisfy { $0.value >= 0x20 && !(0x7F...0x9F).contains($0.value) }
-            if !text.isEmpty, printable { edited += text }
+        default: if text.isTypable { edited += text }
         }
         guard edited != fieldText else { return }
         fieldText = edited
@@ -281,7 +284,7 @@ final class FixtureApp {
     private func button(_ event: XButtonEvent, pressed: Bool) {
         let x = Int(event.x)
         let y = Int(event.y)
-        let widget = loggedOut ? nil : Layout.widget(atX: x, y: y)
+        let widget = if let login { login.widget(atX: x, y: y) } else { loggedOut ? nil : Layout.widget(atX: x, y: y) }
         log.record(
             pressed ? "button_press" : "button_release",
             [
@@ -293,12 +296,17 @@ final class FixtureApp {
         guard event.button == UInt32(Button1) else { return }
         if pressed {
             pressedWidget = widget
+            login?.pressed(on: widget)
             return
         }
         defer { pressedWidget = nil }
         guard let widget, widget == pressedWidget else { return }
         log.record("clicked", [("widget", .string(widget.name))])
-        if widget.name == Layout.logoutName { logOut() }
+        if let login {
+            login.clicked(widget)
+        } else if widget.name == Layout.logoutName {
+            logOut()
+        }
     }
 
     private func logOut() {
@@ -309,10 +317,19 @@ final class FixtureApp {
     }
 
     private func redrawAll() {
-        if loggedOut {
+        if let login {
+            login.redraw()
+        } else if loggedOut {
             painter.drawLoggedOut(width: width, height: height)
         } else {
             painter.drawNormal(fieldText: fieldText, width: width, height: height)
         }
+    }
+}
+
+extension String {
+    /// Whether this key text types into a field: not empty, and no control characters (C0, DEL, C1).
+    var isTypable: Bool {
+        !isEmpty && unicodeScalars.allSatisfy { $0.value >= 0x20 && !(0x7F...0x9F).contains($0.value) }
     }
 }

@@ -36,7 +36,8 @@ struct Rect: Sendable, Equatable {
 /// Something drawn in the window that can be hit by a click.
 struct Widget: Sendable, Equatable {
     enum Kind: String, Sendable {
-        case swatch, field, button
+        case swatch, field, button, text
+        case menuItem = "menu-item"
     }
 
     let name: String
@@ -44,7 +45,7 @@ struct Widget: Sendable, Equatable {
     let frame: Rect
     /// Solid fill of a swatch (reported in the `ready` event); buttons and the field use the layout's fills.
     let color: RGB?
-    /// Text drawn centred on a button.
+    /// Text drawn centred on a button (or the caption of a field, the words of a text, in `--scenario login`).
     let label: String?
 
     static func swatch(_ name: String, x: Int, y: Int, color: UInt32) -> Widget {

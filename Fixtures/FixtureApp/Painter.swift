@@ -66,6 +66,7 @@ final class Painter {
                 fill(widget.frame, Layout.buttonFill)
                 outline(widget.frame, Layout.border)
                 drawCentred(widget.label ?? "", in: widget.frame, Layout.buttonText)
+            case .text, .menuItem: break  // Only in `--scenario login` (LoginPainter).
             }
         }
     }
@@ -91,13 +92,13 @@ final class Painter {
 
     // MARK: Primitives
 
-    private func fill(_ rect: Rect, _ color: RGB) {
+    func fill(_ rect: Rect, _ color: RGB) {
         XSetForeground(display, gc, pixel(color))
         XFillRectangle(display, window, gc, Int32(rect.x), Int32(rect.y), UInt32(rect.width), UInt32(rect.height))
     }
 
     /// A 1-px border on the inside edge of `rect`.
-    private func outline(_ rect: Rect, _ color: RGB) {
+    func outline(_ rect: Rect, _ color: RGB) {
         XSetForeground(display, gc, pixel(color))
         XDrawRectangle(
             display, window, gc, Int32(rect.x), Int32(rect.y), UInt32(rect.width - 1), UInt32(rect.height - 1))
@@ -129,7 +130,7 @@ final class Painter {
     }
 
     /// Printable ASCII stays, a newline shows as a space, anything else as `?`.
-    private static func ascii(_ text: String) -> String {
+    static func ascii(_ text: String) -> String {
         String(
             String.UnicodeScalarView(
                 text.unicodeScalars.map { scalar -> Unicode.Scalar in

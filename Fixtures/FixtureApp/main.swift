@@ -2,7 +2,10 @@
 // event it receives to a JSON-lines log, so tests can check what their synthetic input delivered.
 //
 //   qwen-agent-fixture --log FILE [--display NAME] [--x 100] [--y 80] [--width 640] [--height 400]
-//                      [--no-focus] [--title TITLE]
+//                      [--no-focus] [--title TITLE] [--scenario basic|login] [--start login|home] [--user NAME]
+//
+// `--scenario login` shows a small sign-in flow instead (LoginScenario.swift): a login screen, a home screen with an
+// avatar menu, and a `screen` event each time the screen changes.
 //
 // Exit status: 0 when killed with SIGTERM/SIGINT or when the X connection dies; 64 for a bad command line;
 // 69 when the display cannot be opened; 73 when the log file cannot be created.

@@ -207,7 +207,8 @@ public final class AgentLoop {
         if let allowed = options.allowedWindowClasses, resolved.action.name != .wait, resolved.action.name != .terminate,
            resolved.action.name != .answer, resolved.action.name != .callUser
         {
-            let windowClass = resolved.point.flatMap { display.windowClass(at: $0) } ?? display.focusedWindowClass()
+            // Pointer actions land on the window under the point; keys go to the focused window.
+            let windowClass = resolved.point.map { display.windowClass(at: $0) } ?? display.focusedWindowClass()
             guard let windowClass, allowed.contains(windowClass) else {
                 throw SafetyStop(outcome: .needsUser(
                     "\(resolved) would act on \(windowClass.map { "a '\($0)' window" } ?? "no window"), outside --only-window \(allowed.sorted().joined(separator: ","))"))
