@@ -1,16 +1,20 @@
+import Agent
 import ArgumentParser
 import Desktop
 import Foundation
 import Imaging
 import Logging
+import Models
 
-struct Demo: ParsableCommand {
+struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the desktop layer at work on a private virtual display (needs Xvfb, nothing else).",
+        abstract: "Watch the agent log out of an app on a private virtual display — scripted, no model needed.",
         discussion: """
-            Starts Xvfb, opens the fixture app, captures the screen, clicks the app's "Log out" button \
-            through XTest, checks the app saw the click where it was aimed and the screen changed, and \
-            writes before.png (the click marked) and after.png. Your own display is not touched.
+            Starts Xvfb (your own display is not touched), opens the fixture app signed in, and runs \
+            `qwen-agent "log out of the app"` on it with the SCRIPTED backend: the replies come from \
+            Fixtures/Transcripts/log-out.txt, written in Qwen3-VL Thinking's format, not from a model. \
+            Everything else is real: capture, parsing, the coordinate mapping, XTest input, settling and \
+            verification. Writes before.png (the planned click marked) and after.png.
             """)
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Folder for the screenshots and the app's event log.", valueName: "dir"))
@@ -19,7 +23,7 @@ struct Demo: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Log what happens to stderr.")
     var verbose = false
 
-    func run() throws {
+    func run() async throws {
         var logger = Logger(label: "qwen-agent") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = verbose ? .debug : .warning
         let folder = URL(fileURLWithPath: output)
@@ -28,62 +32,66 @@ struct Demo: ParsableCommand {
         } catch {
             try fail("cannot create \(folder.path): \(error.localizedDescription)", status: ExitStatus.cannotCreate)
         }
-        try reportingFailures {
+        guard let transcript = Self.find("Fixtures/Transcripts/log-out.txt") else {
+            try fail("cannot find Fixtures/Transcripts/log-out.txt next to this build of qwen-agent", status: ExitStatus.dataError)
+        }
+        let profile = try ModelOptions.profile(named: "desktop-thinking")
+        var outcome: Outcome = .error("not started")
+        try await reportingFailures {
             let virtual = try VirtualDisplay(size: Size(width: 1280, height: 800), logger: logger)
             defer { virtual.stop() }
             print("1. started a private X server (Xvfb) on display \(virtual.name)")
-            try demonstrate(on: virtual, in: folder, logger: logger)
+            let log = folder.appendingPathComponent("fixture-events.jsonl")
+            let fixture = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                .deletingLastPathComponent().appendingPathComponent("qwen-agent-fixture")
+            let app = try virtual.launch(fixture, arguments: ["--log", log.path, "--x", "320", "--y", "200", "--scenario", "login",
+                                                              "--start", "home", "--user", "ada"], stderr: .inherit)
+            defer { app.terminate() }
+            try Self.waitForLine(containing: "\"event\":\"screen\"", in: log)
+            print("2. opened the fixture app, signed in as ada")
+
+            let display = try Display(name: virtual.name, logger: logger)
+            let capturer = ScreenCapturer(display: display)
+            try PNG.write(try capturer.capture(), to: folder.appendingPathComponent("before.png"))
+            let model = try ScriptedModel(transcript: transcript)
+            print("3. running: qwen-agent \"log out of the app\"   (model: \(model.identity) — SCRIPTED, not a model)")
+            var events = AgentEvents()
+            events.stepStarted = { step in print("\n── step \(step) ──") }
+            events.text = { piece in
+                print(piece, terminator: "")
+                fflush(nil)
+            }
+            events.acting = { _, resolved in print("\n  → \(resolved)") }
+            events.verified = { _, verification in print("  ✓ \(verification)") }
+            let loop = try AgentLoop(display: display, input: try InputController(display: display), profile: profile, model: model,
+                                     area: try display.screenBounds(), events: events, logger: logger)
+            outcome = await loop.run(task: "log out of the app")
+            try PNG.write(try capturer.capture(), to: folder.appendingPathComponent("after.png"))
+            let loggedOut = ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("\"event\":\"logged_out\"")
+            print("\n4. outcome: \(outcome); the app \(loggedOut ? "reports it logged out" : "did NOT log out")")
+            print("   screenshots: \(folder.path)/before.png, after.png; every event the app received: \(log.path)")
         }
+        if outcome != .success(answer: nil) { throw ExitCode(Run.exitStatus(outcome)) }
     }
 
-    private func demonstrate(on virtual: VirtualDisplay, in folder: URL, logger: Logger) throws {
-        let log = folder.appendingPathComponent("fixture-events.jsonl")
-        let fixture = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            .deletingLastPathComponent().appendingPathComponent("qwen-agent-fixture")
-        let app = try virtual.launch(fixture, arguments: ["--log", log.path, "--x", "200", "--y", "150"], stderr: .inherit)
-        defer { app.terminate() }
-        let ready = try waitForEvent("ready", in: log)
-        let origin = Point(x: ready["x"] as? Int ?? 0, y: ready["y"] as? Int ?? 0)
-        let widgets = ready["widgets"] as? [[String: Any]] ?? []
-        guard let button = widgets.first(where: { $0["name"] as? String == "logout" }),
-              let bx = button["x"] as? Int, let by = button["y"] as? Int, let bw = button["width"] as? Int,
-              let bh = button["height"] as? Int
-        else { try fail("the fixture app did not describe its Log out button", status: 1) }
-        let target = Rect(x: origin.x + bx, y: origin.y + by, width: bw, height: bh).center
-        print("2. opened the fixture app at \(origin); its \"Log out\" button is centred at \(target)")
-
-        let display = try Display(name: virtual.name, logger: logger)
-        let capturer = ScreenCapturer(display: display)
-        var before = try capturer.capture()
-        let colourBefore = before[target]
-        before.drawMarker(at: target)
-        try PNG.write(before, to: folder.appendingPathComponent("before.png"))
-        print("3. captured the screen (\(before.size), \(capturer.method.rawValue)) → \(folder.path)/before.png")
-
-        try InputController(display: display).click(.left, at: target)
-        let press = try waitForEvent("button_press", in: log)
-        _ = try waitForEvent("logged_out", in: log)
-        print("4. clicked at \(target) with XTest; the app received button \(press["button"] ?? "?") at "
-              + "(\(press["root_x"] ?? "?"), \(press["root_y"] ?? "?")) and logged out")
-
-        let after = try capturer.capture()
-        try PNG.write(after, to: folder.appendingPathComponent("after.png"))
-        print("5. captured again → \(folder.path)/after.png; the pixel at \(target) went from \(colourBefore) to \(after[target])")
-        print("   every event the app received is in \(log.path)")
+    /// A file of the source checkout this binary was built in (walking up from the binary), or of the current folder.
+    static func find(_ relative: String) -> URL? {
+        var directory = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "")
+        for _ in 0..<6 {
+            directory.deleteLastPathComponent()
+            let candidate = directory.appendingPathComponent(relative)
+            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+        }
+        let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(relative)
+        return FileManager.default.fileExists(atPath: here.path) ? here : nil
     }
 
-    /// The first log line whose `event` is `name`, waiting up to ten seconds for it.
-    private func waitForEvent(_ name: String, in log: URL) throws -> [String: Any] {
+    private static func waitForLine(containing text: String, in log: URL) throws {
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            let lines = ((try? String(contentsOf: log, encoding: .utf8)) ?? "").split(separator: "\n")
-            for line in lines {
-                if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                   object["event"] as? String == name
-                { return object }
-            }
+            if ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains(text) { return }
             usleep(20_000)
         }
-        try fail("the fixture app did not report '\(name)' within 10 s (see \(log.path))", status: 1)
+        try fail("the fixture app did not start within 10 s (see \(log.path))", status: 1)
     }
 }

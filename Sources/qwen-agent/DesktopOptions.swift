@@ -49,6 +49,17 @@ func reportingFailures(_ body: () throws -> Void) throws {
     }
 }
 
+/// The same for async work.
+func reportingFailures(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as DesktopError {
+        try fail(error.message, status: exitStatus(for: error.code))
+    } catch let error as ImagingError {
+        try fail(error.message, status: error.code == .io ? ExitStatus.cannotCreate : ExitStatus.dataError)
+    }
+}
+
 func fail(_ message: String, status: Int32) throws -> Never {
     FileHandle.standardError.write(Data("qwen-agent: \(message)\n".utf8))
     throw ExitCode(status)

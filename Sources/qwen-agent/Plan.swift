@@ -25,9 +25,11 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
-    func loadProfile() throws -> Profile {
+    func loadProfile() throws -> Profile { try Self.profile(named: agent) }
+
+    static func profile(named name: String) throws -> Profile {
         do {
-            return try Profile.load(agent)
+            return try Profile.load(name)
         } catch {
             try fail(error.message, status: ExitStatus.usage)
         }

@@ -42,6 +42,22 @@ struct AgentRunTests {
         #expect(events.contains { $0.event == "logged_out" })
     }
 
+    @Test func theLogOutTranscriptLogsOutOfTheLoginScenario() throws {
+        try withVirtualDisplay { virtual in
+            let app = try FixtureApp(on: virtual, origin: Point(x: 320, y: 200),
+                                     extraArguments: ["--scenario", "login", "--start", "home", "--user", "ada"])
+            let transcript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("Fixtures/Transcripts/log-out.txt")
+            let run = try qwenAgent(["log out of the app", "--transcript", transcript.path], display: virtual.name)
+            #expect(run.status == 0, "\(run.stdout)")
+            let events = app.events()
+            #expect(events.contains { $0.event == "clicked" && $0.widget == "avatar" })
+            #expect(events.contains { $0.event == "clicked" && $0.widget == "logout" })
+            #expect(events.contains { $0.event == "logged_out" })
+            #expect(events.last { $0.event == "screen" }?.name == "login", "back on the sign-in screen")
+        }
+    }
+
     @Test func aWrongClickIsReportedAndRetried() throws {
         let (run, events) = try run { app in
             [thinkingReply("Maybe the button is here.", "{\"action\": \"left_click\", \"coordinate\": [900, 900]}"),

@@ -103,17 +103,19 @@ struct CLITests {
         }
     }
 
-    @Test func demoClicksLogOutAndWritesScreenshots() throws {
+    @Test func demoRunsTheScriptedAgentAndLogsOut() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("demo-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let run = try qwenAgent(["demo", "-o", folder.path], display: nil)
-        #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout.contains("logged out"))
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("SCRIPTED, not a model"))
+        #expect(run.stdout.contains("outcome: success; the app reports it logged out"))
+        let log = try String(contentsOf: folder.appendingPathComponent("fixture-events.jsonl"), encoding: .utf8)
+        #expect(log.contains("\"event\":\"logged_out\""))
         let before = try PNG.read(from: folder.appendingPathComponent("before.png"))
         let after = try PNG.read(from: folder.appendingPathComponent("after.png"))
-        #expect(before.size == after.size)
-        // The logged-out app paints its whole window #204080.
-        #expect(after[Point(x: 400, y: 300)] == RGB(hex: 0x204080))
-        #expect(before[Point(x: 400, y: 300)] == RGB(hex: 0xFFFFFF))
+        // The app's window is at (320, 200): home is white there, the sign-in screen #ECECEC.
+        #expect(before[Point(x: 620, y: 570)] == RGB(hex: 0xFFFFFF))
+        #expect(after[Point(x: 620, y: 570)] == RGB(hex: 0xECECEC))
     }
 }

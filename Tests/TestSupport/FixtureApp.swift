@@ -11,10 +11,11 @@ public final class FixtureApp {
     public let ready: FixtureEvent
 
     /// Starts the app at `origin` and waits for its `ready` line.
-    public init(on display: VirtualDisplay, origin: Point = Point(x: 100, y: 80), focus: Bool = true) throws {
+    public init(on display: VirtualDisplay, origin: Point = Point(x: 100, y: 80), focus: Bool = true, extraArguments: [String] = []) throws {
         logURL = FileManager.default.temporaryDirectory.appendingPathComponent("fixture-\(UUID().uuidString).jsonl")
         var arguments = ["--log", logURL.path, "--x", "\(origin.x)", "--y", "\(origin.y)"]
         if !focus { arguments.append("--no-focus") }
+        arguments += extraArguments
         process = try display.launch(TestProducts.url(of: "qwen-agent-fixture"), arguments: arguments)
         let log = logURL
         let lines = try Self.waitFor(log, timeout: 20) { $0.contains { $0.event == "ready" } }
@@ -85,6 +86,8 @@ public struct FixtureEvent: Decodable, Sendable {
     public let state: UInt?
     public let time: UInt?
     public let widget: String?
+    /// The screen a `screen` event announces (login scenario).
+    public let name: String?
     public let keycode: Int?
     public let keysym: UInt?
     public let keysymName: String?
