@@ -62,7 +62,7 @@ struct Demo: AsyncParsableCommand {
                 fflush(nil)
             }
             events.acting = { _, resolved in print("\n  → \(resolved)") }
-            events.verified = { _, verification in print("  ✓ \(verification)") }
+            events.verified = { _, verification, timings in print("  ✓ \(verification)   [\(timings)]") }
             let loop = try AgentLoop(display: display, input: try InputController(display: display), profile: profile, model: model,
                                      area: try display.screenBounds(), events: events, logger: logger)
             outcome = await loop.run(task: "log out of the app")

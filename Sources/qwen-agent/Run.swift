@@ -112,7 +112,7 @@ struct Run: AsyncParsableCommand {
             if !report.isSuccess { print("\n  ✘ \(report.status): \(report.jsonObject["reason"] as? String ?? "")") }
         }
         events.acting = { _, resolved in print("\n  → \(resolved)") }
-        events.verified = { _, verification in print("  ✓ \(verification)") }
+        events.verified = { _, verification, timings in print("  ✓ \(verification)   [\(timings)]") }
         return events
     }
 

@@ -147,3 +147,17 @@ struct PixelLayoutTests {
         #expect(truncated?.code == .truncated)
     }
 }
+
+@Suite("Downscaling for the model")
+struct DownscaleTests {
+    @Test func areaAverageKeepsFlatColoursAndAveragesEdges() {
+        var image = RGBImage(width: 8, height: 4, fill: RGB(hex: 0x204080))
+        for y in 0..<4 { image[7, y] = RGB(hex: 0xFFFFFF); image[6, y] = RGB(hex: 0xFFFFFF) }
+        let half = image.downscaled(to: Size(width: 4, height: 2))
+        #expect(half.size == Size(width: 4, height: 2))
+        #expect(half[0, 0] == RGB(hex: 0x204080) && half[2, 1] == RGB(hex: 0x204080))
+        #expect(half[3, 0] == RGB(hex: 0xFFFFFF))
+        let third = RGBImage(width: 3, height: 1, pixels: [0, 0, 0, 90, 90, 90, 255, 255, 255]).downscaled(to: Size(width: 1, height: 1))
+        #expect(third[0, 0] == RGB(red: 115, green: 115, blue: 115))
+    }
+}

@@ -31,9 +31,26 @@ public struct AgentEvents: Sendable {
     public var text: @Sendable (String) -> Void = { _ in }
     public var parsed: @Sendable (Int, PlanReport) -> Void = { _, _ in }
     public var acting: @Sendable (Int, ResolvedAction) -> Void = { _, _ in }
-    public var verified: @Sendable (Int, Verification) -> Void = { _, _ in }
+    public var verified: @Sendable (Int, Verification, StepTimings) -> Void = { _, _, _ in }
     public var note: @Sendable (String) -> Void = { _ in }
     public init() {}
+}
+
+/// Where one step's time went. Everything but `think` is the agent's own overhead.
+public struct StepTimings: Sendable, CustomStringConvertible {
+    public var capture: Duration = .zero
+    public var think: Duration = .zero
+    public var parse: Duration = .zero
+    public var act: Duration = .zero
+    /// Waiting for the screen to stop changing, and comparing it with the step's start.
+    public var settle: Duration = .zero
+
+    public var overhead: Duration { capture + parse + act + settle }
+
+    public var description: String {
+        func ms(_ d: Duration) -> String { "\(Int((Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) / 1e15).rounded())) ms" }
+        return "think \(ms(think)), capture \(ms(capture)), parse \(ms(parse)), act \(ms(act)), settle \(ms(settle))"
+    }
 }
 
 /// Safety and pacing settings of a run.
@@ -97,14 +114,25 @@ public final class AgentLoop {
         var badReplies = 0, ineffective = 0
         var lastAction: String?
         do {
+            let clock = ContinuousClock()
+            var timings = StepTimings()
+            let firstCapture = clock.now
             var screenshot = try capturer.capture(area)
+            timings.capture = clock.now - firstCapture
             for step in 1...max(1, profile.stepLimit) {
                 if options.isAborted() { return .abortedByUser }
                 events.stepStarted(step)
-                let output = try await think(task: task, screenshot: screenshot, history: history, feedback: feedback)
+                var started = clock.now
+                let sent = modelImage(screenshot)
+                timings.capture += clock.now - started
+                started = clock.now
+                let output = try await think(task: task, screenshot: sent.image, history: history, feedback: feedback)
+                timings.think = clock.now - started
                 if options.isAborted() { return .abortedByUser }
-                let mapping = CoordinateMapping(space: space, imageSize: screenshot.size, imageOrigin: area.origin)
+                started = clock.now
+                let mapping = CoordinateMapping(space: sent.space, imageSize: screenshot.size, imageOrigin: area.origin)
                 let report = PlanReport(text: output, shape: profile.shape, mapping: mapping)
+                timings.parse = clock.now - started
                 events.parsed(step, report)
                 let answer = report.plan?.answer ?? output
 
@@ -124,6 +152,7 @@ public final class AgentLoop {
                 let before = screenshot
                 var stepFeedback: [String] = []
                 var target: Point?
+                started = clock.now
                 for resolved in report.resolved {
                     try check(resolved)
                     if options.isAborted() { return .abortedByUser }
@@ -138,9 +167,13 @@ public final class AgentLoop {
                     target = resolved.point.map { Point(x: $0.x - area.x, y: $0.y - area.y) } ?? target
                     stepFeedback.append(resolved.description)
                 }
+                timings.act = clock.now - started
+                started = clock.now
                 screenshot = try settle()
                 let verification = Verification(ScreenChange(from: before, to: screenshot, near: target), hasTarget: target != nil)
-                events.verified(step, verification)
+                timings.settle = clock.now - started
+                events.verified(step, verification, timings)
+                timings = StepTimings()
 
                 let signature = report.resolved.map(\.description).joined(separator: "; ")
                 if verification == .unchanged {
@@ -155,7 +188,7 @@ public final class AgentLoop {
                     feedback = "Step \(step): \(signature) — \(verification)."
                 }
                 lastAction = signature
-                history.append(Step(screenshot: before, answer: answer, feedback: feedback))
+                history.append(Step(screenshot: sent.image, answer: answer, feedback: feedback))
             }
             return .budgetExhausted(steps: profile.stepLimit)
         } catch let error as DesktopError where error.code == .cancelled {
@@ -202,6 +235,18 @@ public final class AgentLoop {
         return output
     }
 
+    /// The screenshot as the model gets it: scaled down to the profile's `max_pixels` when larger,
+    /// with the coordinate space that goes with it (relative coordinates do not care about the scale;
+    /// pixel coordinates become pixels of the resized image).
+    private func modelImage(_ screenshot: RGBImage) -> (image: RGBImage, space: CoordinateMapping.CoordinateSpace) {
+        let pixels = screenshot.width * screenshot.height
+        guard pixels > profile.image.maxPixels, profile.image.maxPixels > 0 else { return (screenshot, space) }
+        let scale = (Double(profile.image.maxPixels) / Double(pixels)).squareRoot()
+        let size = Size(width: max(1, Int(Double(screenshot.width) * scale)), height: max(1, Int(Double(screenshot.height) * scale)))
+        let resized = screenshot.downscaled(to: size)
+        return (resized, space == .imagePixels ? .resizedPixels(size) : space)
+    }
+
     /// Safety checks before an action: the window allow-list, then the user's confirmation.
     private func check(_ resolved: ResolvedAction) throws {
         if let allowed = options.allowedWindowClasses, resolved.action.name != .wait, resolved.action.name != .terminate,
@@ -222,7 +267,7 @@ public final class AgentLoop {
         let deadline = ContinuousClock.now + options.settleCeiling
         var previous = try capturer.capture(area)
         while ContinuousClock.now < deadline {
-            Thread.sleep(forTimeInterval: 0.08)
+            Thread.sleep(forTimeInterval: 0.05)
             let current = try capturer.capture(area)
             if ScreenChange(from: previous, to: current).isNothing { return current }
             previous = current
