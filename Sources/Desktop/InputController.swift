@@ -201,26 +201,6 @@ public final class InputController {
         }
     }
 
-    /// Holds the named key down until ``keyUp(_:)`` or ``releaseAll()`` (Anthropic's `hold_key`).
-    public func keyDown(_ name: String) throws(DesktopError) {
-        let keysym = try keysym(named: name)
-        try releasingOnFailure {
-            guard let place = keymap.placement(of: keysym) else {
-                throw DesktopError(.untypable, "key '\(name)' is not on the keyboard map, so it cannot be held")
-            }
-            try fakeKey(place.keycode, down: true)
-        }
-    }
-
-    /// Releases a key held with ``keyDown(_:)``.
-    public func keyUp(_ name: String) throws(DesktopError) {
-        let keysym = try keysym(named: name)
-        guard let place = keymap.placement(of: keysym) else {
-            throw DesktopError(.untypable, "key '\(name)' is not on the keyboard map")
-        }
-        try releasingOnFailure { try fakeKey(place.keycode, down: false) }
-    }
-
     /// Types `text` exactly. Characters in the keymap are typed with the right Shift level (Caps Lock
     /// accounted for); others (é on a US map, 世, 🙂) through spare keycodes bound to their keysyms for
     /// the duration and restored afterwards. `\n` presses Return and `\t` Tab.
