@@ -65,8 +65,8 @@ let package = Package(
         // MARK: Tests
         /// Virtual displays, the fixture app and its event log, for the tests that touch X.
         .target(
-            name: "TestSupport", dependencies: ["Desktop", "Imaging", .product(name: "Logging", package: "swift-log")],
-            path: "Tests/TestSupport", swiftSettings: strictSettings),
+            name: "TestSupport", dependencies: ["Desktop", "Imaging", "Models", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport", exclude: ["fake_openai_server.py"], swiftSettings: strictSettings),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "COpenBLAS"], swiftSettings: strictSettings),
         .testTarget(
             name: "DesktopTests", dependencies: ["Desktop", "Imaging", "TestSupport", "qwen-agent-fixture"],
@@ -74,7 +74,9 @@ let package = Package(
         .testTarget(
             name: "AgentTests", dependencies: ["Agent", "Desktop", "Imaging", "TestSupport", "qwen-agent-fixture"],
             swiftSettings: strictSettings),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Imaging"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ModelsTests", dependencies: ["Models", "Imaging", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "CLITests", dependencies: ["qwen-agent", "qwen-agent-fixture", "TestSupport", "Desktop", "Imaging"],
             swiftSettings: strictSettings),

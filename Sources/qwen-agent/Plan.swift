@@ -3,6 +3,7 @@ import ArgumentParser
 import Desktop
 import Foundation
 import Imaging
+import Logging
 import Models
 
 /// Where the model comes from, shared by the commands that think.
@@ -11,12 +12,32 @@ struct ModelOptions: ParsableArguments {
                                valueName: "file"))
     var transcript: String?
 
+    @Option(help: ArgumentHelp("Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (vLLM, SGLang, llama.cpp, Ollama). An API key is read from $QWEN_AGENT_API_KEY.",
+                               valueName: "url"))
+    var endpoint: String?
+
+    @Option(help: ArgumentHelp("The model name the server knows, with --endpoint.", valueName: "name"))
+    var model: String?
+
     @Option(help: ArgumentHelp("Agent profile: a name in Agents/ or a .json file.", valueName: "name|file"))
     var agent = "desktop-thinking"
 
-    func makeModel() throws -> any VisionLanguageModel {
+    func validate() throws {
+        if endpoint != nil && transcript != nil { throw ValidationError("give --endpoint or --transcript, not both") }
+        if endpoint != nil && model == nil { throw ValidationError("--endpoint needs --model NAME (the model the server serves)") }
+    }
+
+    func makeModel(timeout: Double, logger: Logger) throws -> any VisionLanguageModel {
+        if let endpoint {
+            guard let url = URL(string: endpoint), url.scheme == "http" || url.scheme == "https" else {
+                try fail("--endpoint '\(endpoint)' is not an http(s) URL", status: ExitStatus.usage)
+            }
+            let key = ProcessInfo.processInfo.environment["QWEN_AGENT_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+            return OpenAICompatibleModel(endpoint: url, model: model ?? "", apiKey: key, timeout: .seconds(timeout), logger: logger)
+        }
         guard let transcript else {
-            try fail("no model: give --transcript FILE to replay a scripted transcript", status: ExitStatus.usage)
+            try fail("no model: give --endpoint URL --model NAME for a served model, or --transcript FILE for scripted replies "
+                     + "(the embedded engine arrives with the engine issues)", status: ExitStatus.usage)
         }
         do {
             return try ScriptedModel(transcript: URL(fileURLWithPath: transcript))
@@ -63,8 +84,8 @@ struct Plan: AsyncParsableCommand {
     /// The plan mode, shared with `qwen-agent --dry-run`.
     static func plan(task: String, model: ModelOptions, desktop: DesktopOptions, monitor: String?, output: String) async throws {
         let profile = try model.loadProfile()
-        let brain = try model.makeModel()
         let logger = desktop.makeLogger()
+        let brain = try model.makeModel(timeout: profile.stepTimeoutSeconds, logger: logger)
         var screenshot: RGBImage?
         var origin = Point(x: 0, y: 0)
         try reportingFailures {

@@ -52,8 +52,8 @@ struct Run: AsyncParsableCommand {
         }
         var profile = try model.loadProfile()
         if let maxSteps { profile.stepLimit = maxSteps }
-        let brain = try model.makeModel()
         let logger = desktop.makeLogger()
+        let brain = try model.makeModel(timeout: profile.stepTimeoutSeconds, logger: logger)
         Interruption.install()
         var outcome: Outcome = .error("not started")
         var setupFailure: (message: String, status: Int32)?

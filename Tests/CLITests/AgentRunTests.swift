@@ -58,6 +58,26 @@ struct AgentRunTests {
         }
     }
 
+    @Test func aServedModelOverHTTPLogsOut() async throws {
+        // The same transcript, but served by a real HTTP server on loopback through the OpenAI API.
+        let transcript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fixtures/Transcripts/log-out.txt")
+        try await withFakeServer { server in
+            try withVirtualDisplay { virtual in
+                let app = try FixtureApp(on: virtual, origin: Point(x: 320, y: 200),
+                                         extraArguments: ["--scenario", "login", "--start", "home", "--user", "ada"])
+                let run = try qwenAgent(["log out of the app", "--endpoint", server.endpoint.absoluteString,
+                                         "--model", "transcript:\(transcript.path)"],
+                                        display: virtual.name, environment: ["QWEN_AGENT_API_KEY": FakeOpenAIServer.apiKey])
+                #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+                #expect(run.stdout.contains("model: served: "))
+                #expect(!run.stdout.contains(FakeOpenAIServer.apiKey) && !run.stderr.contains(FakeOpenAIServer.apiKey))
+                #expect(app.events().contains { $0.event == "logged_out" })
+            }
+            #expect(try await server.attempts("transcript:\(transcript.path)") == 3)
+        }
+    }
+
     @Test func aWrongClickIsReportedAndRetried() throws {
         let (run, events) = try run { app in
             [thinkingReply("Maybe the button is here.", "{\"action\": \"left_click\", \"coordinate\": [900, 900]}"),

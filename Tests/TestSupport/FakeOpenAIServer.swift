@@ -1,0 +1,92 @@
+public import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+import Models
+import Synchronization
+
+/// `fake_openai_server.py` on a loopback port: one per test, so its per-model counters belong to that test.
+public final class FakeOpenAIServer {
+    public static let apiKey = "sk-test-7f3a9c1e5b2d4f60"
+
+    public let port: Int
+    private let process: Process
+
+    public var endpoint: URL { URL(string: "http://127.0.0.1:\(port)/v1")! }
+
+    public struct Stats: Decodable {
+        public let attempts: [String: Int]
+        public let disconnected: [String]
+    }
+
+    struct StartFailure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    public init() throws {
+        guard let python = Self.find("python3") else { throw StartFailure(description: "python3 is not on PATH; the fake server needs it") }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("fake_openai_server.py")
+        process = Process()
+        process.executableURL = python
+        process.arguments = [script.path, Self.apiKey]
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        try process.run()
+        var firstLine = Data()
+        while !firstLine.contains(UInt8(ascii: "\n")) {
+            let data = stdout.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            firstLine.append(data)
+        }
+        guard let port = Int(String(decoding: firstLine, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw StartFailure(description: "\(script.path) did not print its port (it printed \(String(decoding: firstLine, as: UTF8.self).debugDescription))")
+        }
+        self.port = port
+    }
+
+    /// SIGKILL, because Foundation's `Process` on Linux may start the child with SIGTERM blocked.
+    public func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    public func stats() async throws -> Stats {
+        let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/stats")!)
+        return try JSONDecoder().decode(Stats.self, from: data)
+    }
+
+    public func attempts(_ model: String) async throws -> Int {
+        try await stats().attempts[model] ?? 0
+    }
+
+    /// Whether the server saw the client hang up on `model`'s stream within `limit`.
+    public func sawDisconnect(_ model: String, within limit: Duration) async throws -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if try await stats().disconnected.contains(model) { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    private static func find(_ program: String) -> URL? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for directory in path.split(separator: ":") {
+            let candidate = URL(fileURLWithPath: String(directory)).appendingPathComponent(program)
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        return nil
+    }
+}
+
+/// Runs `body` against a fresh fake server, and kills the server afterwards whatever happens.
+public func withFakeServer<T>(_ body: (FakeOpenAIServer) async throws -> T) async throws -> T {
+    let server = try FakeOpenAIServer()
+    defer { server.stop() }
+    return try await body(server)
+}
+
