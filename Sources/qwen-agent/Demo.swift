@@ -63,13 +63,18 @@ struct Demo: AsyncParsableCommand {
             }
             events.acting = { _, resolved in print("\n  → \(resolved)") }
             events.verified = { _, verification, timings in print("  ✓ \(verification)   [\(timings)]") }
+            let area = try display.screenBounds()
+            let recorder = try SessionRecorder(
+                directory: folder.appendingPathComponent("session"),
+                header: Run.sessionHeader(task: "log out of the app", profile: profile, model: model.identity, display: display.name, area: area))
             let loop = try AgentLoop(display: display, input: try InputController(display: display), profile: profile, model: model,
-                                     area: try display.screenBounds(), events: events, logger: logger)
+                                     area: area, events: events, recorder: recorder, logger: logger)
             outcome = await loop.run(task: "log out of the app")
             try PNG.write(try capturer.capture(), to: folder.appendingPathComponent("after.png"))
             let loggedOut = ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("\"event\":\"logged_out\"")
             print("\n4. outcome: \(outcome); the app \(loggedOut ? "reports it logged out" : "did NOT log out")")
             print("   screenshots: \(folder.path)/before.png, after.png; every event the app received: \(log.path)")
+            print("   session: \(recorder.directory.path)  (qwen-agent show \(recorder.directory.path) -o report.html)")
         }
         if outcome != .success(answer: nil) { throw ExitCode(Run.exitStatus(outcome)) }
     }

@@ -1,4 +1,5 @@
 public import ArgumentParser
+import Agent
 import Desktop
 import Dispatch
 import Foundation
@@ -53,6 +54,8 @@ func reportingFailures(_ body: () throws -> Void) throws {
 func reportingFailures(_ body: () async throws -> Void) async throws {
     do {
         try await body()
+    } catch let error as SessionError {
+        try fail(error.message, status: ExitStatus.cannotCreate)
     } catch let error as DesktopError {
         try fail(error.message, status: exitStatus(for: error.code))
     } catch let error as ImagingError {

@@ -42,6 +42,14 @@ struct Run: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The abort chord, grabbed on the X server for the run.", valueName: "chord"))
     var abortKey = "ctrl+alt+Escape"
 
+    @Option(help: ArgumentHelp("Where to write the session (default: a new folder under $XDG_DATA_HOME/qwen-agent/sessions).",
+                               valueName: "dir"))
+    var session: String?
+
+    @Option(help: ArgumentHelp("Text to mask as •••••• wherever it would be recorded (repeatable): passwords you let the agent type.",
+                               valueName: "value"))
+    var secret: [String] = []
+
     @Option(name: .shortAndLong, help: ArgumentHelp("With --dry-run: where to write the annotated screenshot.", valueName: "file.png"))
     var output = "plan.png"
 
@@ -67,9 +75,13 @@ struct Run: AsyncParsableCommand {
             options.isAborted = aborted
             options.allowedWindowClasses = onlyWindow.isEmpty ? nil : Set(onlyWindow)
             if confirm { options.confirm = { resolved in Self.askToConfirm(resolved) } }
+            let recorder = try SessionRecorder(
+                directory: session.map { URL(fileURLWithPath: $0) }, secrets: secret,
+                header: Self.sessionHeader(task: task, profile: profile, model: brain.identity, display: display.name, area: area))
             print("task: \(task)\nmodel: \(brain.identity)  profile: \(profile.name)  area: \(area)  abort: \(abortKey)")
+            print("session: \(recorder.directory.path)")
             let loop = try AgentLoop(display: display, input: input, profile: profile, model: brain, area: area,
-                                     options: options, events: Self.progress(), logger: logger)
+                                     options: options, events: Self.progress(), recorder: recorder, logger: logger)
             outcome = await loop.run(task: task)
             input.releaseAll()
             _ = hotkey
@@ -77,11 +89,20 @@ struct Run: AsyncParsableCommand {
             setupFailure = (error.message, error.code == .invalidArgument ? ExitStatus.usage : ExitStatus.displayUnavailable)
         } catch let error as ProfileError {
             setupFailure = (error.message, ExitStatus.usage)
+        } catch let error as SessionError {
+            setupFailure = (error.message, ExitStatus.cannotCreate)
         }
         if let setupFailure { try fail(setupFailure.message, status: setupFailure.status) }
         print("\n\(Self.symbol(outcome)) \(outcome)")
         let status = Self.exitStatus(outcome)
         if status != 0 { throw ExitCode(status) }
+    }
+
+    /// The session's header record: what ran, with what, where.
+    static func sessionHeader(task: String, profile: Profile, model: ModelIdentity, display: String, area: Rect) -> [String: Any] {
+        ["task": task, "profile": profile.name, "model": ["kind": model.kind.rawValue, "name": model.name],
+         "display": display, "area": ["x": area.x, "y": area.y, "width": area.width, "height": area.height],
+         "coordinate_space": profile.coordinateSpace, "shape": profile.modelShape]
     }
 
     static func exitStatus(_ outcome: Outcome) -> Int32 {

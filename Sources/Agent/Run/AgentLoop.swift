@@ -13,6 +13,18 @@ public enum Outcome: Sendable, Equatable, CustomStringConvertible {
     case budgetExhausted(steps: Int)
     case error(String)
 
+    /// The outcome's name in sessions and JSON: success, failure, needs-user, aborted-by-user, budget-exhausted, error.
+    public var kind: String {
+        switch self {
+        case .success: "success"
+        case .failure: "failure"
+        case .needsUser: "needs-user"
+        case .abortedByUser: "aborted-by-user"
+        case .budgetExhausted: "budget-exhausted"
+        case .error: "error"
+        }
+    }
+
     public var description: String {
         switch self {
         case .success(let answer): answer.map { "success: \($0)" } ?? "success"
@@ -46,6 +58,12 @@ public struct StepTimings: Sendable, CustomStringConvertible {
     public var settle: Duration = .zero
 
     public var overhead: Duration { capture + parse + act + settle }
+
+    /// The same, in milliseconds, for session records.
+    var milliseconds: [String: Double] {
+        func ms(_ d: Duration) -> Double { (Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) / 1e15 * 10).rounded() / 10 }
+        return ["capture": ms(capture), "think": ms(think), "parse": ms(parse), "act": ms(act), "settle": ms(settle)]
+    }
 
     public var description: String {
         func ms(_ d: Duration) -> String { "\(Int((Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) / 1e15).rounded())) ms" }
@@ -82,6 +100,7 @@ public final class AgentLoop {
     private let space: CoordinateMapping.CoordinateSpace
     private let options: RunOptions
     private let events: AgentEvents
+    private let recorder: SessionRecorder?
     private let logger: Logger
 
     /// One finished step, kept for the history sent to the model.
@@ -92,7 +111,8 @@ public final class AgentLoop {
     }
 
     public init(display: Display, input: InputController, profile: Profile, model: any VisionLanguageModel, area: Rect,
-                options: RunOptions = RunOptions(), events: AgentEvents = AgentEvents(), logger: Logger) throws(ProfileError) {
+                options: RunOptions = RunOptions(), events: AgentEvents = AgentEvents(), recorder: SessionRecorder? = nil,
+                logger: Logger) throws(ProfileError) {
         guard let space = CoordinateMapping.CoordinateSpace(profileValue: profile.coordinateSpace) else {
             throw ProfileError("the profile's coordinate_space '\(profile.coordinateSpace)' is not relative, pixels or resized:WxH")
         }
@@ -105,10 +125,24 @@ public final class AgentLoop {
         self.space = space
         self.options = options
         self.events = events
+        self.recorder = recorder
         self.logger = logger
     }
 
+    /// Runs the task to an outcome; with a recorder, every step and the outcome go into the session.
     public func run(task: String) async -> Outcome {
+        let started = Date()
+        var outcome = await steps(task: task)
+        do {
+            try recorder?.append(["type": "outcome", "outcome": outcome.kind, "detail": outcome.description,
+                                  "seconds": (Date().timeIntervalSince(started) * 10).rounded() / 10])
+        } catch {
+            outcome = .error("the session could not be written: \(error.message)")
+        }
+        return outcome
+    }
+
+    private func steps(task: String) async -> Outcome {
         var history: [Step] = []
         var feedback = ""
         var badReplies = 0, ineffective = 0
@@ -137,7 +171,9 @@ public final class AgentLoop {
                 let answer = report.plan?.answer ?? output
 
                 guard report.isSuccess else {
-                    // Unusable output is a state, never success: say why and ask again.
+                    // Unusable output is a state, never success: record it, say why and ask again.
+                    try record(step, before: screenshot, after: nil, output: output, report: report, performed: [], verification: nil, timings: timings)
+                    timings = StepTimings()
                     badReplies += 1
                     let reason = report.jsonObject["reason"] as? String ?? report.status
                     if badReplies >= options.maxBadReplies {
@@ -150,22 +186,28 @@ public final class AgentLoop {
                 badReplies = 0
 
                 let before = screenshot
-                var stepFeedback: [String] = []
+                var performed: [ResolvedAction] = []
                 var target: Point?
                 started = clock.now
                 for resolved in report.resolved {
                     try check(resolved)
                     if options.isAborted() { return .abortedByUser }
                     events.acting(step, resolved)
-                    switch try executor.perform(resolved) {
-                    case .performed: break
-                    case .finished(.success): return .success(answer: nil)
-                    case .finished(.failure): return .failure("the model reported that the task cannot be done")
-                    case .answered(let text): return .success(answer: text)
-                    case .needsUser(let request): return .needsUser(request)
+                    let effect = try executor.perform(resolved)
+                    performed.append(resolved)
+                    let ending: Outcome? = switch effect {
+                    case .performed: nil
+                    case .finished(.success): .success(answer: nil)
+                    case .finished(.failure): .failure("the model reported that the task cannot be done")
+                    case .answered(let text): .success(answer: text)
+                    case .needsUser(let request): .needsUser(request)
+                    }
+                    if let ending {
+                        timings.act = clock.now - started
+                        try record(step, before: before, after: nil, output: output, report: report, performed: performed, verification: nil, timings: timings)
+                        return ending
                     }
                     target = resolved.point.map { Point(x: $0.x - area.x, y: $0.y - area.y) } ?? target
-                    stepFeedback.append(resolved.description)
                 }
                 timings.act = clock.now - started
                 started = clock.now
@@ -173,6 +215,8 @@ public final class AgentLoop {
                 let verification = Verification(ScreenChange(from: before, to: screenshot, near: target), hasTarget: target != nil)
                 timings.settle = clock.now - started
                 events.verified(step, verification, timings)
+                try record(step, before: before, after: screenshot, output: output, report: report, performed: performed,
+                           verification: verification, timings: timings)
                 timings = StepTimings()
 
                 let signature = report.resolved.map(\.description).joined(separator: "; ")
@@ -197,6 +241,8 @@ public final class AgentLoop {
             return .error(error.message)
         } catch let error as ModelError {
             return .error("the model failed: \(error.message)")
+        } catch let error as SessionError {
+            return .error("the session could not be written: \(error.message)")
         } catch let error as SafetyStop {
             return error.outcome
         } catch {
@@ -205,6 +251,34 @@ public final class AgentLoop {
     }
 
     // MARK: Steps
+
+    /// Writes a step to the session: its frames first, then its log line.
+    private func record(_ step: Int, before: RGBImage, after: RGBImage?, output: String, report: PlanReport,
+                        performed: [ResolvedAction], verification: Verification?, timings: StepTimings) throws(SessionError) {
+        guard let recorder else { return }
+        var frames = ["before": try recorder.writeFrame(before, name: String(format: "step-%04d-before", step))]
+        if let after { frames["after"] = try recorder.writeFrame(after, name: String(format: "step-%04d-after", step)) }
+        // The coordinate chain of every action: as the model wrote it, in the screenshot, on the screen.
+        let chain: [[String: Any]] = performed.map { resolved in
+            var entry: [String: Any] = ["action": resolved.action.name.rawValue, "description": resolved.description]
+            for (key, model, screen) in [("point", resolved.action.point, resolved.point), ("start", resolved.action.startPoint, resolved.startPoint)] {
+                guard let model, let screen else { continue }
+                entry[key] = ["model": [model.x, model.y], "image": [screen.x - area.x, screen.y - area.y], "screen": [screen.x, screen.y]]
+            }
+            if let text = resolved.action.text { entry["text"] = text }
+            if let keys = resolved.action.keys { entry["keys"] = keys }
+            return entry
+        }
+        var record: [String: Any] = [
+            "type": "step", "step": step, "time": SessionRecorder.timestamp(), "frames": frames, "output": output,
+            "status": report.status, "plan": report.jsonObject, "performed": chain, "timings_ms": timings.milliseconds,
+        ]
+        if let verification {
+            record["verification"] = verification.description
+            record["screen_changed"] = verification != .unchanged
+        }
+        try recorder.append(record)
+    }
 
     /// Sends the conversation and collects the streamed reply, within the profile's step timeout.
     private func think(task: String, screenshot: RGBImage, history: [Step], feedback: String) async throws -> String {

@@ -10,8 +10,9 @@ public struct ScreenChange: Sendable, Equatable {
 
     /// Half the side of the square around a target that counts as "near".
     public static let nearRadius = 48
-    /// Fewer changed pixels than this count as no change: a blinking text cursor or a clock's seconds.
-    public static let noiseFloor = 40
+    /// Fewer changed pixels than this count as no change: a thin blinking text cursor. One typed
+    /// character changes 20–40 pixels, so the floor stays below that.
+    public static let noiseFloor = 12
 
     /// Compares two same-sized images; `target` is in their pixel coordinates.
     public init(from before: RGBImage, to after: RGBImage, near target: Point? = nil) {
@@ -66,7 +67,7 @@ public enum Verification: Sendable, Equatable, CustomStringConvertible {
     init(_ change: ScreenChange, hasTarget: Bool) {
         if change.isNothing {
             self = .unchanged
-        } else if hasTarget && change.changedNearTarget >= ScreenChange.noiseFloor / 4 {
+        } else if hasTarget && change.changedNearTarget >= ScreenChange.noiseFloor / 2 {
             self = .changedNearTarget(pixels: change.changedPixels)
         } else {
             self = .changedElsewhere(pixels: change.changedPixels)

@@ -1,0 +1,160 @@
+public import Foundation
+import Glibc
+public import Imaging
+
+/// The on-disk session format, version 1 (documented in README, "Sessions").
+///
+/// A session is a directory (mode 0700) holding `session.jsonl` and `frames/*.png` (mode 0600: screenshots
+/// can hold private data). The log is append-only JSON lines: one `session` header, one `step` record
+/// per step, one `outcome` record at the end. A step's frames are written and fsynced before its log
+/// line, and each line is written with one `write` and fsynced, so a run killed at any moment leaves
+/// a log whose complete lines all refer to complete frames; at most the last line is torn.
+public enum SessionFormat {
+    public static let version = 1
+    public static let logName = "session.jsonl"
+    public static let framesFolder = "frames"
+}
+
+/// Writes one session, crash-safely.
+public final class SessionRecorder {
+    public let directory: URL
+    private let log: Int32
+    private let secrets: [String]
+
+    /// Creates the session directory (`directory`, or a new one under
+    /// `$XDG_DATA_HOME/qwen-agent/sessions/`) and writes the header record.
+    public init(directory: URL? = nil, secrets: [String] = [], header: [String: Any]) throws(SessionError) {
+        let folder = directory ?? Self.newDefaultDirectory()
+        try Self.makePrivateDirectory(folder)
+        try Self.makePrivateDirectory(folder.appendingPathComponent(SessionFormat.framesFolder))
+        let path = folder.appendingPathComponent(SessionFormat.logName).path
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SessionError("cannot create \(path): \(String(cString: strerror(errno)))") }
+        self.directory = folder
+        log = fd
+        self.secrets = secrets.filter { !$0.isEmpty }
+        var record = header
+        record["type"] = "session"
+        record["version"] = SessionFormat.version
+        record["started"] = Self.timestamp()
+        try append(record)
+    }
+
+    deinit { close(log) }
+
+    /// Writes a frame atomically (temporary file, fsync, rename) and returns its path inside the session.
+    public func writeFrame(_ image: RGBImage, name: String) throws(SessionError) -> String {
+        let relative = "\(SessionFormat.framesFolder)/\(name).png"
+        let final = directory.appendingPathComponent(relative)
+        let temporary = directory.appendingPathComponent(SessionFormat.framesFolder).appendingPathComponent(".\(name).png.partial")
+        let bytes: [UInt8]
+        do { bytes = try PNG.encode(image) } catch { throw SessionError("cannot encode frame \(name): \(error.message)") }
+        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SessionError("cannot write \(temporary.path): \(String(cString: strerror(errno)))") }
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd)
+        close(fd)
+        guard written == bytes.count, synced == 0, rename(temporary.path, final.path) == 0 else {
+            throw SessionError("cannot write \(final.path): \(String(cString: strerror(errno)))")
+        }
+        return relative
+    }
+
+    /// Appends one record as one JSON line, with secrets masked, and fsyncs it.
+    public func append(_ record: [String: Any]) throws(SessionError) {
+        let masked = mask(record)
+        guard JSONSerialization.isValidJSONObject(masked),
+              var data = try? JSONSerialization.data(withJSONObject: masked, options: [.sortedKeys, .withoutEscapingSlashes])
+        else { throw SessionError("a session record could not be written as JSON") }
+        data.append(0x0A)
+        let written = data.withUnsafeBytes { write(log, $0.baseAddress, $0.count) }
+        guard written == data.count, fsync(log) == 0 else {
+            throw SessionError("cannot append to \(directory.appendingPathComponent(SessionFormat.logName).path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Replaces every secret in every string of the record with "••••••".
+    private func mask(_ value: Any) -> Any {
+        switch value {
+        case let string as String:
+            return secrets.reduce(string) { $0.replacingOccurrences(of: $1, with: "••••••") }
+        case let array as [Any]:
+            return array.map(mask)
+        case let object as [String: Any]:
+            return object.mapValues(mask)
+        default:
+            return value
+        }
+    }
+
+    static func timestamp(_ date: Date = Date()) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+
+    /// `$XDG_DATA_HOME/qwen-agent/sessions/YYYYMMDD-HHMMSS-PID` (`~/.local/share` when unset).
+    static func newDefaultDirectory() -> URL {
+        let environment = ProcessInfo.processInfo.environment
+        let data = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".local/share")
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        return data.appendingPathComponent("qwen-agent/sessions/\(formatter.string(from: Date()))-\(getpid())")
+    }
+
+    /// Creates `url` and any missing parents with mode 0700.
+    private static func makePrivateDirectory(_ url: URL) throws(SessionError) {
+        var missing: [URL] = []
+        var current = url
+        while !FileManager.default.fileExists(atPath: current.path) {
+            missing.append(current)
+            current.deleteLastPathComponent()
+        }
+        for folder in missing.reversed() where mkdir(folder.path, 0o700) != 0 && errno != EEXIST {
+            throw SessionError("cannot create \(folder.path): \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// A session that cannot be written or read.
+public struct SessionError: Error, Sendable {
+    public let message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// A session as read back: the header, the complete step records, the outcome if the run ended.
+public struct SessionLog {
+    public let directory: URL
+    public let header: [String: Any]
+    public let steps: [[String: Any]]
+    public let outcome: [String: Any]?
+    /// Lines that could not be read (a torn last line after a crash), said once each.
+    public let warnings: [String]
+
+    public static func read(_ directory: URL) throws(SessionError) -> SessionLog {
+        let path = directory.appendingPathComponent(SessionFormat.logName)
+        guard let data = try? Data(contentsOf: path) else { throw SessionError("no session at \(directory.path) (\(path.lastPathComponent) is missing)") }
+        var header: [String: Any]?, steps: [[String: Any]] = [], outcome: [String: Any]?, warnings: [String] = []
+        let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
+        for (index, line) in lines.enumerated() where !line.isEmpty {
+            guard let record = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
+                let last = index >= lines.count - 2
+                warnings.append(last ? "line \(index + 1) is incomplete (the run was cut off while writing it); it was ignored"
+                                     : "line \(index + 1) is not a JSON record; it was ignored")
+                continue
+            }
+            switch record["type"] as? String {
+            case "session": header = record
+            case "step": steps.append(record)
+            case "outcome": outcome = record
+            default: warnings.append("line \(index + 1) has an unknown record type; it was ignored")
+            }
+        }
+        guard let header else { throw SessionError("\(path.path) has no session header") }
+        guard (header["version"] as? Int) == SessionFormat.version else {
+            throw SessionError("\(path.path) is session format version \(header["version"] ?? "?"); this qwen-agent reads version \(SessionFormat.version)")
+        }
+        return SessionLog(directory: directory, header: header, steps: steps, outcome: outcome, warnings: warnings)
+    }
+}
