@@ -17,6 +17,13 @@ public struct ResolvedAction: Sendable, CustomStringConvertible {
         startPoint = try action.startPoint.map { point throws(CoordinateError) in try mapping.screenPoint(for: point) }
     }
 
+    /// An action whose screen points are already known (a replayed step).
+    public init(_ action: Action, point: Point?, startPoint: Point?) {
+        self.action = action
+        self.point = point
+        self.startPoint = startPoint
+    }
+
     public var description: String {
         var parts = [action.name.rawValue]
         if let startPoint { parts.append("from \(startPoint)") }

@@ -211,7 +211,7 @@ public final class AgentLoop {
                 }
                 timings.act = clock.now - started
                 started = clock.now
-                screenshot = try settle()
+                screenshot = try capturer.settledCapture(area, ceiling: options.settleCeiling, logger: logger)
                 let verification = Verification(ScreenChange(from: before, to: screenshot, near: target), hasTarget: target != nil)
                 timings.settle = clock.now - started
                 events.verified(step, verification, timings)
@@ -334,20 +334,6 @@ public final class AgentLoop {
             }
         }
         if let confirm = options.confirm, !confirm(resolved) { throw SafetyStop(outcome: .abortedByUser) }
-    }
-
-    /// Waits until two captures in a row show the same screen (or only noise), up to the ceiling.
-    private func settle() throws(DesktopError) -> RGBImage {
-        let deadline = ContinuousClock.now + options.settleCeiling
-        var previous = try capturer.capture(area)
-        while ContinuousClock.now < deadline {
-            Thread.sleep(forTimeInterval: 0.05)
-            let current = try capturer.capture(area)
-            if ScreenChange(from: previous, to: current).isNothing { return current }
-            previous = current
-        }
-        logger.info("the screen was still changing after \(options.settleCeiling)")
-        return previous
     }
 }
 

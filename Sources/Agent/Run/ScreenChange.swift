@@ -1,4 +1,7 @@
+public import Desktop
+import Foundation
 public import Imaging
+public import Logging
 
 /// How two screenshots of the same area differ: what the loop uses to wait for the screen to settle
 /// and to check that a step did something.
@@ -80,5 +83,22 @@ public enum Verification: Sendable, Equatable, CustomStringConvertible {
         case .changedElsewhere(let pixels): "the screen changed, not near the target (\(pixels) pixels)"
         case .unchanged: "nothing on the screen changed"
         }
+    }
+}
+
+extension ScreenCapturer {
+    /// Captures until two captures 50 ms apart show the same screen (or differ only by noise), up to
+    /// `ceiling`: how the agent and replay wait for an action's effect without a fixed sleep.
+    public func settledCapture(_ area: Rect, ceiling: Duration, logger: Logger) throws(DesktopError) -> RGBImage {
+        let deadline = ContinuousClock.now + ceiling
+        var previous = try capture(area)
+        while ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+            let current = try capture(area)
+            if ScreenChange(from: previous, to: current).isNothing { return current }
+            previous = current
+        }
+        logger.info("the screen was still changing after \(ceiling)")
+        return previous
     }
 }

@@ -1,0 +1,181 @@
+public import Desktop
+public import Foundation
+public import Imaging
+public import Logging
+
+/// Re-executes a recorded session without a model, checking before each step that the screen still
+/// looks as it did when the step was recorded, near where the step acts.
+///
+/// Similarity is the share of pixels, in a 160x160 box around the action's target (the whole screen
+/// for actions without one), whose channels all differ by at most 24 from the recorded frame — local,
+/// so a blinking cursor or a clock elsewhere does not matter. The default threshold is 0.90. A screen
+/// of another size is handled through the coordinate contract: points are scaled from the recorded
+/// screenshot's pixels to the live one's, and the recorded frame is scaled for the comparison.
+public final class Replayer {
+    public struct Options: Sendable {
+        public var from = 1
+        public var to = Int.max
+        /// Check and show, send nothing.
+        public var dryRun = false
+        public var threshold = 0.90
+        /// Follow the recorded pace divided by this; nil replays as fast as the screen settles.
+        public var speed: Double?
+        /// Replaces masked text ("••••••") in typed text.
+        public var secret: String?
+        public init() {}
+    }
+
+    public enum Result: Sendable, Equatable {
+        case completed(steps: Int)
+        /// The screen did not match at `step`; `picture` shows recorded and live side by side.
+        case mismatch(step: Int, similarity: Double, picture: URL)
+    }
+
+    public static let boxRadius = 80
+    public static let channelTolerance = 24
+
+    private let session: SessionLog
+    private let display: Display
+    private let capturer: ScreenCapturer
+    private let executor: Executor
+    private let area: Rect
+    private let logger: Logger
+    private let say: (String) -> Void
+
+    public init(session: SessionLog, display: Display, input: InputController, area: Rect, logger: Logger,
+                say: @escaping (String) -> Void = { _ in }) {
+        self.session = session
+        self.display = display
+        capturer = ScreenCapturer(display: display)
+        executor = Executor(input: input)
+        self.area = area
+        self.logger = logger
+        self.say = say
+    }
+
+    public func run(_ options: Options) throws -> Result {
+        var replayed = 0
+        var previousTime: Date?
+        for record in session.steps {
+            let number = record["step"] as? Int ?? 0
+            let performed = record["performed"] as? [[String: Any]] ?? []
+            let planned = (record["plan"] as? [String: Any])?["actions"] as? [[String: Any]] ?? []
+            guard number >= options.from, number <= options.to, !performed.isEmpty else { continue }
+            let recordedTime = (record["time"] as? String).flatMap { ISO8601DateFormatter.withFractions.date(from: $0) }
+            if let speed = options.speed, let previousTime, let recordedTime {
+                Thread.sleep(forTimeInterval: min(30, max(0, recordedTime.timeIntervalSince(previousTime) / speed)))
+            }
+            previousTime = recordedTime
+            guard let beforeName = (record["frames"] as? [String: String])?["before"] else {
+                throw SessionError("step \(number) has no recorded screenshot to check against")
+            }
+            let recorded = try Self.frame(beforeName, in: session.directory)
+            let live = try capturer.settledCapture(area, ceiling: .seconds(3), logger: logger)
+            let actions = try zip(performed, planned).map { entry, plan throws(SessionError) in
+                try resolve(entry, plan, recorded: recorded.size, live: live.size, secret: options.secret, step: number)
+            }
+            let target = actions.first { $0.point != nil }?.point.map { Point(x: $0.x - area.x, y: $0.y - area.y) }
+            let summary = actions.map(\.description).joined(separator: "; ")
+            // A dry run sends nothing, so the screen cannot move on: only its first step can be checked.
+            if options.dryRun && replayed > 0 {
+                say("step \(number): \(summary)   (not checked: the dry run sent nothing, so the screen did not move on)")
+                replayed += 1
+                continue
+            }
+            let similarity = Self.similarity(recorded: recorded, live: live, around: target)
+            say("step \(number): \(summary)   similarity \(String(format: "%.3f", similarity))")
+            guard similarity >= options.threshold else {
+                let picture = session.directory.appendingPathComponent("replay-mismatch-step-\(number).png")
+                try Self.sideBySide(recorded: recorded, live: live, target: target).write(to: picture)
+                return .mismatch(step: number, similarity: similarity, picture: picture)
+            }
+            replayed += 1
+            if options.dryRun { continue }
+            for action in actions {
+                switch try executor.perform(action) {
+                case .performed: continue
+                case .finished, .answered, .needsUser: return .completed(steps: replayed)
+                }
+            }
+        }
+        return .completed(steps: replayed)
+    }
+
+    /// A recorded action with its points moved from the recorded screenshot to the live one.
+    private func resolve(_ entry: [String: Any], _ plan: [String: Any], recorded: Size, live: Size, secret: String?,
+                         step: Int) throws(SessionError) -> ResolvedAction {
+        guard let name = (plan["action"] as? String).flatMap(ActionName.init(rawValue:)) else {
+            throw SessionError("step \(step) records an action this qwen-agent does not know")
+        }
+        var text = plan["text"] as? String
+        if let masked = text, masked.contains("••••••") {
+            guard let secret else { throw SessionError("step \(step) types text that was masked when recorded; give it with --secret") }
+            text = masked.replacingOccurrences(of: "••••••", with: secret)
+        }
+        let action = Action(name, keys: plan["keys"] as? [String], text: text, amount: plan["amount"] as? Int,
+                            seconds: plan["seconds"] as? Double, status: (plan["terminate_status"] as? String).flatMap(TerminateStatus.init))
+        func moved(_ key: String) -> Point? {
+            guard let image = (entry[key] as? [String: Any])?["image"] as? [Int], image.count == 2 else { return nil }
+            let x = Int(((Double(image[0]) + 0.5) * Double(live.width) / Double(recorded.width)).rounded(.down))
+            let y = Int(((Double(image[1]) + 0.5) * Double(live.height) / Double(recorded.height)).rounded(.down))
+            return Point(x: area.x + x, y: area.y + y)
+        }
+        return ResolvedAction(action, point: moved("point"), startPoint: moved("start"))
+    }
+
+    // MARK: Comparing screens
+
+    /// The share of matching pixels around `target` (or over the whole screen when nil).
+    static func similarity(recorded: RGBImage, live: RGBImage, around target: Point?) -> Double {
+        let box = target.map { Rect(x: $0.x - boxRadius, y: $0.y - boxRadius, width: 2 * boxRadius, height: 2 * boxRadius) } ?? live.bounds
+        guard let region = box.intersection(live.bounds) else { return 0 }
+        let step = target == nil ? 4 : 1 // the whole screen is sampled every fourth pixel
+        var same = 0, total = 0
+        for y in stride(from: region.y, to: region.maxY, by: step) {
+            for x in stride(from: region.x, to: region.maxX, by: step) {
+                let a = recorded[x * recorded.width / live.width, y * recorded.height / live.height], b = live[x, y]
+                if abs(Int(a.red) - Int(b.red)) <= channelTolerance, abs(Int(a.green) - Int(b.green)) <= channelTolerance,
+                   abs(Int(a.blue) - Int(b.blue)) <= channelTolerance { same += 1 }
+                total += 1
+            }
+        }
+        return total == 0 ? 0 : Double(same) / Double(total)
+    }
+
+    /// Recorded (left) and live (right), the target marked on both, for the mismatch report.
+    static func sideBySide(recorded: RGBImage, live: RGBImage, target: Point?) -> RGBImage {
+        var scaled = RGBImage(width: live.width, height: live.height)
+        for y in 0..<live.height {
+            for x in 0..<live.width { scaled[x, y] = recorded[x * recorded.width / live.width, y * recorded.height / live.height] }
+        }
+        var canvas = RGBImage(width: live.width * 2 + 8, height: live.height, fill: RGB(hex: 0xFFFFFF))
+        for (offset, image) in [(0, scaled), (live.width + 8, live)] {
+            var marked = image
+            if let target { marked.drawMarker(at: target) }
+            for y in 0..<marked.height {
+                for x in 0..<marked.width { canvas[offset + x, y] = marked[x, y] }
+            }
+        }
+        return canvas
+    }
+
+    private static func frame(_ relative: String, in directory: URL) throws(SessionError) -> RGBImage {
+        do { return try PNG.read(from: directory.appendingPathComponent(relative)) } catch {
+            throw SessionError("recorded frame \(relative) cannot be read: \(error.message)")
+        }
+    }
+}
+
+extension RGBImage {
+    fileprivate func write(to url: URL) throws(SessionError) {
+        do { try PNG.write(self, to: url) } catch { throw SessionError(error.message) }
+    }
+}
+
+extension ISO8601DateFormatter {
+    nonisolated(unsafe) static let withFractions: ISO8601DateFormatter = {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }()
+}

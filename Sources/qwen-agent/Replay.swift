@@ -1,0 +1,66 @@
+import Agent
+import ArgumentParser
+import Desktop
+import Foundation
+
+struct Replay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Re-run a recorded session without a model, checking the screen before each step.",
+        discussion: """
+            Before each step the live screen is compared with the step's recorded screenshot in a \
+            160x160 box around where the step acts (the whole screen for keys and typing): the share of \
+            pixels whose channels differ by at most 24 must reach --threshold (default 0.90), so a \
+            blinking cursor or a clock elsewhere does not matter. On a mismatch nothing is sent: replay \
+            stops and writes replay-mismatch-step-N.png (recorded left, live right) into the session.
+
+            Exit statuses: 0 replayed; 1 the screen did not match; 65 the session cannot be read; 69 no display.
+            """)
+
+    @Argument(help: "The session folder.") var session: String
+    @OptionGroup var desktop: DesktopOptions
+
+    @Option(help: "First step to replay.") var from = 1
+    @Option(help: "Last step to replay.") var to: Int?
+    @Option(help: "Follow the recorded pace divided by this (default: as fast as the screen settles).") var speed: Double?
+    @Option(help: "Share of matching pixels needed near each step's target (0–1).") var threshold = 0.90
+    @Flag(help: "Check and show each step; send no input.") var dryRun = false
+    @Option(help: ArgumentHelp("The text masked as •••••• when recorded, for steps that type it.", valueName: "value"))
+    var secret: String?
+    @Option(help: ArgumentHelp("The monitor to replay on (default: the whole screen).", valueName: "name")) var monitor: String?
+
+    func validate() throws {
+        guard (0...1).contains(threshold) else { throw ValidationError("--threshold must be between 0 and 1") }
+        if let speed, speed <= 0 { throw ValidationError("--speed must be positive") }
+    }
+
+    func run() throws {
+        let log: SessionLog
+        do { log = try SessionLog.read(URL(fileURLWithPath: session)) } catch { try fail(error.message, status: ExitStatus.dataError) }
+        for warning in log.warnings { FileHandle.standardError.write(Data("qwen-agent: warning: \(warning)\n".utf8)) }
+        var options = Replayer.Options()
+        options.from = from
+        options.to = to ?? Int.max
+        options.dryRun = dryRun
+        options.threshold = threshold
+        options.speed = speed
+        options.secret = secret
+        var result: Replayer.Result?
+        try desktop.withDisplay { display, logger in
+            let area = try monitor.map { try display.monitor(named: $0).bounds } ?? display.screenBounds()
+            print("replaying \(log.steps.count) recorded step(s) of \"\(log.header["task"] as? String ?? "?")\"\(dryRun ? " (dry run: nothing is sent)" : "")")
+            let replayer = Replayer(session: log, display: display, input: try desktop.makeInput(display), area: area, logger: logger,
+                                    say: { print("  \($0)") })
+            do { result = try replayer.run(options) } catch let error as SessionError { try fail(error.message, status: ExitStatus.dataError) }
+        }
+        switch result {
+        case .completed(let steps)?:
+            print("✔ replayed \(steps) step(s)")
+        case .mismatch(let step, let similarity, let picture)?:
+            print("✘ step \(step): the screen does not match the recording (similarity \(String(format: "%.3f", similarity)) < \(threshold)); nothing was sent for it")
+            print("  recorded vs live: \(picture.path)")
+            throw ExitCode(1)
+        case nil:
+            break
+        }
+    }
+}
