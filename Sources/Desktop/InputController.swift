@@ -377,7 +377,7 @@ public final class InputController {
 extension KeySym {
     /// Whether the symbol has distinct lower and upper case (so Caps Lock changes it).
     /// Corresponding Xlib call: `XConvertCase`.
-    var hasCase: Bool {
+    public var hasCase: Bool {
         var lower: UInt = 0, upper: UInt = 0
         XConvertCase(rawValue, &lower, &upper)
         return lower != upper

@@ -52,6 +52,14 @@ public enum KeyNames {
         return map
     }()
 
+    /// The name a model would write for a keysym: the table's first spelling, the character itself,
+    /// or the X keysym name.
+    public static func name(for keysym: KeySym) -> String {
+        if let entry = table.first(where: { UInt(XStringToKeysym($0.keysym)) == keysym.rawValue }) { return entry.names[0] }
+        if let character = keysym.character { return String(Character(character)) }
+        return keysym.description
+    }
+
     /// The keysym for a key name, or nil when the name means nothing.
     public static func keysym(for name: String) -> KeySym? {
         if let xName = lookup[name.lowercased()] { return KeySym(rawValue: UInt(XStringToKeysym(xName))) }
@@ -84,7 +92,7 @@ public struct KeySym: RawRepresentable, Hashable, Sendable, CustomStringConverti
     }
 
     /// The character this keysym types, for the keysyms that have one by rule (Latin-1 and Unicode keysyms).
-    var character: Unicode.Scalar? {
+    public var character: Unicode.Scalar? {
         switch rawValue {
         case 0x20...0x7E, 0xA0...0xFF: Unicode.Scalar(UInt32(rawValue))
         case 0x0100_0100...0x0110_FFFF: Unicode.Scalar(UInt32(rawValue - 0x0100_0000))

@@ -67,7 +67,7 @@ public enum Verification: Sendable, Equatable, CustomStringConvertible {
     /// Nothing visible changed.
     case unchanged
 
-    init(_ change: ScreenChange, hasTarget: Bool) {
+    public init(_ change: ScreenChange, hasTarget: Bool) {
         if change.isNothing {
             self = .unchanged
         } else if hasTarget && change.changedNearTarget >= ScreenChange.noiseFloor / 2 {

@@ -173,6 +173,7 @@ extension RGBImage {
 }
 
 extension ISO8601DateFormatter {
+    /// Session timestamps: internet date-time with milliseconds.
     nonisolated(unsafe) static let withFractions: ISO8601DateFormatter = {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]

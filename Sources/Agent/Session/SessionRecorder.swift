@@ -87,10 +87,9 @@ public final class SessionRecorder {
         }
     }
 
-    static func timestamp(_ date: Date = Date()) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+    /// Now, as sessions write times: internet date-time with milliseconds.
+    public static func timestamp(_ date: Date = Date()) -> String {
+        ISO8601DateFormatter.withFractions.string(from: date)
     }
 
     /// `$XDG_DATA_HOME/qwen-agent/sessions/YYYYMMDD-HHMMSS-PID` (`~/.local/share` when unset).
