@@ -52,9 +52,9 @@ struct PointerInputTests {
             let presses = events.filter { $0.event == "button_press" }
             #expect(presses.count == count)
             #expect(presses.allSatisfy { $0.rootX == ok.center.x && $0.rootY == ok.center.y })
-            // Xt's default multi-click time is 200 ms, GTK's and Qt's 400 ms.
+            // GTK's and Qt's multi-click time is 400 ms (Xt's 200); the controller aims at 80 + 12 ms.
             let gaps = zip(presses.dropFirst(), presses).map { $0.time! - $1.time! }
-            #expect(gaps.allSatisfy { $0 > 0 && $0 < 200 }, "press gaps \(gaps) ms")
+            #expect(gaps.allSatisfy { $0 >= 80 && $0 < 400 }, "press gaps \(gaps) ms")
             #expect(events.filter { $0.event == "clicked" && $0.widget == "ok" }.count == count)
         }
     }

@@ -253,9 +253,10 @@ struct OpenAICompatibleModelTests {
             let generation = await Self.generate("slow", on: server, timeout: .seconds(1))
             let message = Self.failure(generation, .timedOut)
             #expect(message.hasPrefix("http://127.0.0.1:\(server.port)/v1 sent nothing for 1 s"))
-            // The server holds the connection open for 30 s; generous, for loaded CI machines.
+            // The server holds the connection open for 60 s: ending well before proves the client gave up
+            // by itself. The bound is loose because a loaded 2-core machine delays URLSession's timer.
             #expect(generation.elapsed >= .milliseconds(900))
-            #expect(generation.elapsed < .seconds(8))
+            #expect(generation.elapsed < .seconds(45))
             let attempts = try await server.attempts("slow")
             #expect(attempts == 1)
         }
@@ -289,7 +290,7 @@ struct OpenAICompatibleModelTests {
             consumer.cancel()
             let chunks = await consumer.value
             // The reply would go on for 30 s; generous, for loaded CI machines.
-            #expect(cancelled.duration(to: .now) < .seconds(3))
+            #expect(cancelled.duration(to: .now) < .seconds(15), "the reply would have run 30 s")
             #expect(Array(chunks.prefix(3)) == ["tick 0 ", "tick 1 ", "tick 2 "])
             #expect(chunks.count < 10)
             let disconnected = try await server.sawDisconnect("slow-stream", within: .seconds(5))
