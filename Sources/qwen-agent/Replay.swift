@@ -2,8 +2,9 @@ import Agent
 import ArgumentParser
 import Desktop
 import Foundation
+import Imaging
 
-struct Replay: ParsableCommand {
+struct Replay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Re-run a recorded session without a model, checking the screen before each step.",
         discussion: """
@@ -12,6 +13,10 @@ struct Replay: ParsableCommand {
             pixels whose channels differ by at most 24 must reach --threshold (default 0.90), so a \
             blinking cursor or a clock elsewhere does not matter. On a mismatch nothing is sent: replay \
             stops and writes replay-mismatch-step-N.png (recorded left, live right) into the session.
+
+            With --heal and a model (--endpoint/--model or --transcript), a step whose screen no longer \
+            matches is sent to the model with the live screenshot and what the step did, and the model's \
+            action is performed instead.
 
             Exit statuses: 0 replayed; 1 the screen did not match; 65 the session cannot be read; 69 no display.
             """)
@@ -27,13 +32,18 @@ struct Replay: ParsableCommand {
     @Option(help: ArgumentHelp("The text masked as •••••• when recorded, for steps that type it.", valueName: "value"))
     var secret: String?
     @Option(help: ArgumentHelp("The monitor to replay on (default: the whole screen).", valueName: "name")) var monitor: String?
+    @Flag(help: "Ask the model to re-ground a step whose screen no longer matches, instead of stopping.") var heal = false
+    @OptionGroup var model: ModelOptions
 
     func validate() throws {
         guard (0...1).contains(threshold) else { throw ValidationError("--threshold must be between 0 and 1") }
         if let speed, speed <= 0 { throw ValidationError("--speed must be positive") }
+        if heal && model.endpoint == nil && model.transcript == nil {
+            throw ValidationError("--heal needs a model: --endpoint URL --model NAME, or --transcript FILE")
+        }
     }
 
-    func run() throws {
+    func run() async throws {
         let log: SessionLog
         do { log = try SessionLog.read(URL(fileURLWithPath: session)) } catch { try fail(error.message, status: ExitStatus.dataError) }
         for warning in log.warnings { FileHandle.standardError.write(Data("qwen-agent: warning: \(warning)\n".utf8)) }
@@ -45,16 +55,31 @@ struct Replay: ParsableCommand {
         options.speed = speed
         options.secret = secret
         var result: Replayer.Result?
-        try desktop.withDisplay { display, logger in
+        let logger = desktop.makeLogger()
+        let healer: Replayer.Healer?
+        if heal {
+            let profile = try model.loadProfile()
+            let brain = try model.makeModel(timeout: profile.stepTimeoutSeconds, logger: logger)
+            healer = { instruction, screenshot in
+                let space = CoordinateMapping.CoordinateSpace(profileValue: profile.coordinateSpace) ?? .relative1000
+                let plan = try await Planner(profile: profile, model: brain).plan(task: instruction, screenshot: screenshot,
+                                                                                  origin: .init(x: 0, y: 0), mapping: space)
+                return plan.report.isSuccess ? plan.report.resolved : []
+            }
+        } else {
+            healer = nil
+        }
+        try await reportingFailures {
+            let display = try Display(name: desktop.display, logger: logger)
             let area = try monitor.map { try display.monitor(named: $0).bounds } ?? display.screenBounds()
             print("replaying \(log.steps.count) recorded step(s) of \"\(log.header["task"] as? String ?? "?")\"\(dryRun ? " (dry run: nothing is sent)" : "")")
             let replayer = Replayer(session: log, display: display, input: try desktop.makeInput(display), area: area, logger: logger,
                                     say: { print("  \($0)") })
-            do { result = try replayer.run(options) } catch let error as SessionError { try fail(error.message, status: ExitStatus.dataError) }
+            do { result = try await replayer.run(options, healer: healer) } catch let error as SessionError { try fail(error.message, status: ExitStatus.dataError) }
         }
         switch result {
-        case .completed(let steps)?:
-            print("✔ replayed \(steps) step(s)")
+        case .completed(let steps, let healed)?:
+            print("✔ replayed \(steps) step(s)\(healed > 0 ? ", \(healed) re-grounded by the model" : "")")
         case .mismatch(let step, let similarity, let picture)?:
             print("✘ step \(step): the screen does not match the recording (similarity \(String(format: "%.3f", similarity)) < \(threshold)); nothing was sent for it")
             print("  recorded vs live: \(picture.path)")

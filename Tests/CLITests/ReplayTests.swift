@@ -57,4 +57,28 @@ struct ReplayTests {
             #expect(!app.events().contains { $0.event == "button_press" }, "nothing was clicked")
         }
     }
+
+    @Test func healAsksTheModelToReGroundStepsOnAChangedScreen() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("heal-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try record(into: folder)
+        // The app now sits elsewhere on the screen: every recorded point misses, so each step is re-grounded.
+        let transcript = folder.appendingPathExtension("txt")
+        defer { try? FileManager.default.removeItem(at: transcript) }
+        try Data([thinkingReply("The avatar is now at the top, left of centre.", "{\"action\": \"left_click\", \"coordinate\": [558, 93]}"),
+                  thinkingReply("The menu is open; Log out is below the avatar.", "{\"action\": \"left_click\", \"coordinate\": [523, 180]}"),
+                  thinkingReply("Signed out.", "{\"action\": \"terminate\", \"status\": \"success\"}")]
+            .joined(separator: "\n---8<---\n").utf8).write(to: transcript)
+        try withVirtualDisplay { virtual in
+            let app = try FixtureApp(on: virtual, origin: Point(x: 100, y: 50),
+                                     extraArguments: ["--scenario", "login", "--start", "home", "--user", "ada"])
+            let blind = try qwenAgent(["replay", folder.path], display: virtual.name)
+            #expect(blind.status == 1, "without --heal a changed screen stops the replay")
+            let run = try qwenAgent(["replay", folder.path, "--heal", "--transcript", transcript.path], display: virtual.name)
+            #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+            #expect(run.stdout.contains("re-grounded as left_click at (714, 74)"))
+            #expect(run.stdout.contains("3 re-grounded by the model"))
+            #expect(try app.waitForEvents { $0.contains { $0.event == "logged_out" } }.contains { $0.event == "clicked" && $0.widget == "avatar" })
+        }
+    }
 }

@@ -25,8 +25,13 @@ public final class Replayer {
         public init() {}
     }
 
+    /// Re-grounds one step on a changed screen: given what the step did and the live screenshot, a
+    /// model's actions for it (empty when it cannot).
+    public typealias Healer = (_ instruction: String, _ screenshot: RGBImage) async throws -> [ResolvedAction]
+
     public enum Result: Sendable, Equatable {
-        case completed(steps: Int)
+        /// Every step replayed; `healed` of them re-grounded by the model.
+        case completed(steps: Int, healed: Int)
         /// The screen did not match at `step`; `picture` shows recorded and live side by side.
         case mismatch(step: Int, similarity: Double, picture: URL)
     }
@@ -53,8 +58,8 @@ public final class Replayer {
         self.say = say
     }
 
-    public func run(_ options: Options) throws -> Result {
-        var replayed = 0
+    public func run(_ options: Options, healer: Healer? = nil) async throws -> Result {
+        var replayed = 0, healed = 0
         var previousTime: Date?
         for record in session.steps {
             let number = record["step"] as? Int ?? 0
@@ -63,7 +68,7 @@ public final class Replayer {
             guard number >= options.from, number <= options.to, !performed.isEmpty else { continue }
             let recordedTime = (record["time"] as? String).flatMap { ISO8601DateFormatter.withFractions.date(from: $0) }
             if let speed = options.speed, let previousTime, let recordedTime {
-                Thread.sleep(forTimeInterval: min(30, max(0, recordedTime.timeIntervalSince(previousTime) / speed)))
+                try await Task.sleep(for: .seconds(min(30, max(0, recordedTime.timeIntervalSince(previousTime) / speed))))
             }
             previousTime = recordedTime
             guard let beforeName = (record["frames"] as? [String: String])?["before"] else {
@@ -84,21 +89,29 @@ public final class Replayer {
             }
             let similarity = Self.similarity(recorded: recorded, live: live, around: target)
             say("step \(number): \(summary)   similarity \(String(format: "%.3f", similarity))")
-            guard similarity >= options.threshold else {
+            var toPerform = actions
+            if similarity < options.threshold {
                 let picture = session.directory.appendingPathComponent("replay-mismatch-step-\(number).png")
                 try Self.sideBySide(recorded: recorded, live: live, target: target).write(to: picture)
-                return .mismatch(step: number, similarity: similarity, picture: picture)
+                guard let healer, !options.dryRun else { return .mismatch(step: number, similarity: similarity, picture: picture) }
+                say("step \(number): the screen changed; asking the model to re-ground this step")
+                let instruction = "Task: \(session.header["task"] as? String ?? "")\n\nA recorded run did this as step \(number): \(summary). "
+                    + "The screen looks different now. Do this one step on the current screen, with exactly one tool call."
+                toPerform = try await healer(instruction, live)
+                guard !toPerform.isEmpty else { return .mismatch(step: number, similarity: similarity, picture: picture) }
+                say("step \(number): re-grounded as \(toPerform.map(\.description).joined(separator: "; "))")
+                healed += 1
             }
             replayed += 1
             if options.dryRun { continue }
-            for action in actions {
+            for action in toPerform {
                 switch try executor.perform(action) {
                 case .performed: continue
-                case .finished, .answered, .needsUser: return .completed(steps: replayed)
+                case .finished, .answered, .needsUser: return .completed(steps: replayed, healed: healed)
                 }
             }
         }
-        return .completed(steps: replayed)
+        return .completed(steps: replayed, healed: healed)
     }
 
     /// A recorded action with its points moved from the recorded screenshot to the live one.
