@@ -53,6 +53,24 @@ public struct InputTiming: Sendable {
     public init() {}
 }
 
+/// One synthetic event this controller sent, as sessions record it.
+public struct SentInputEvent: Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        case motion, buttonDown = "button_down", buttonUp = "button_up", keyDown = "key_down", keyUp = "key_up"
+    }
+
+    public let kind: Kind
+    /// The pointer position for motion; the button number; or the keycode.
+    public let detail: Int
+    public let point: Point?
+    /// Milliseconds since the controller was made.
+    public let milliseconds: Int
+
+    public var description: String {
+        "\(kind.rawValue) \(point.map { "\($0)" } ?? String(detail))"
+    }
+}
+
 /// Synthesises pointer, wheel and keyboard input with XTest.
 ///
 /// Every key and button it presses is tracked and released on every path: when an operation throws
@@ -69,6 +87,8 @@ public final class InputController {
     private var heldKeys: [KeyCode] = []
     /// Spare keycodes temporarily bound to keysyms the keymap lacks, in order of binding.
     private var borrowed: [(keysym: KeySym, keycode: KeyCode)] = []
+    private var sent: [SentInputEvent] = []
+    private let start = ContinuousClock.now
 
     /// Corresponding Xlib calls: `XTestQueryExtension`, then the keymap reads in ``Keymap``.
     public init(display: Display, timing: InputTiming = InputTiming(), isCancelled: @escaping @Sendable () -> Bool = { false })
@@ -243,6 +263,18 @@ public final class InputController {
         restoreBorrowedKeys()
     }
 
+    /// The events sent since the last call, oldest first (for session records).
+    public func drainSentEvents() -> [SentInputEvent] {
+        defer { sent.removeAll() }
+        return sent
+    }
+
+    private func note(_ kind: SentInputEvent.Kind, _ detail: Int, _ point: Point? = nil) {
+        let elapsed = ContinuousClock.now - start
+        sent.append(SentInputEvent(kind: kind, detail: detail, point: point,
+                                   milliseconds: Int(elapsed.components.seconds) * 1000 + Int(elapsed.components.attoseconds / 1_000_000_000_000_000)))
+    }
+
     /// The keys and buttons held right now (for tests and diagnostics).
     public var held: (keys: [KeyCode], buttons: [MouseButton]) { (heldKeys, heldButtons) }
 
@@ -327,6 +359,7 @@ public final class InputController {
         try display.checked("XTestFakeMotionEvent") {
             _ = XTestFakeMotionEvent(display.raw, display.screen, Int32(point.x), Int32(point.y), 0)
         }
+        note(.motion, 0, point)
     }
 
     /// Corresponding Xlib call: `XTestFakeButtonEvent`; the held set is updated first so a failure
@@ -341,6 +374,7 @@ public final class InputController {
         try display.checked("XTestFakeButtonEvent") {
             _ = XTestFakeButtonEvent(display.raw, button.rawValue, down ? 1 : 0, 0)
         }
+        note(down ? .buttonDown : .buttonUp, Int(button.rawValue))
     }
 
     /// Corresponding Xlib call: `XTestFakeKeyEvent`.
@@ -354,6 +388,7 @@ public final class InputController {
         try display.checked("XTestFakeKeyEvent") {
             _ = XTestFakeKeyEvent(display.raw, UInt32(keycode.rawValue), down ? 1 : 0, 0)
         }
+        note(down ? .keyDown : .keyUp, Int(keycode.rawValue))
     }
 
     private func queryPointer() throws(DesktopError) -> (position: Point, modifiers: CX11ModifierMask) {

@@ -40,6 +40,10 @@ struct RecordTests {
         #expect(steps.map { $0["action"] as? String } == ["left_click", "type", "double_click"])
         #expect(steps[1]["text"] as? String == "Grüße 世界")
         #expect(session.outcome?["outcome"] as? String == "success")
+        let report = folder.appendingPathComponent("report.html")
+        let show = try qwenAgent(["show", folder.path, "-o", report.path], display: nil)
+        #expect(show.status == 0, "\(show.stderr)")
+        #expect(try String(contentsOf: report, encoding: .utf8).contains("type &quot;Grüße 世界&quot;"))
 
         // Played back on a fresh display, the app ends in the same state.
         try withVirtualDisplay { virtual in

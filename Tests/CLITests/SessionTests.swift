@@ -34,6 +34,10 @@ struct SessionTests {
             // The whole coordinate chain: 0–1000 grid → screenshot pixels → screen pixels.
             #expect(point["model"] == [730, 280] && point["image"] == [934, 224] && point["screen"] == [934, 224])
             #expect(first["verification"] as? String == "the screen changed near the target (8804 pixels)")
+            // The executed XTest events: a move to the target, then the button going down and up there.
+            let sent = try #require(first["input_events"] as? [[String: Any]])
+            #expect(sent.map { $0["kind"] as? String } == ["motion", "button_down", "button_up"])
+            #expect(sent.first?["x"] as? Int == 934 && sent.first?["y"] as? Int == 224)
             for step in session.steps {
                 for (_, frame) in step["frames"] as? [String: String] ?? [:] {
                     let image = try PNG.read(from: folder.appendingPathComponent(frame))

@@ -102,6 +102,9 @@ public struct Executor {
         return .performed
     }
 
+    /// The XTest events sent since the last call (for session records).
+    public func drainSentEvents() -> [SentInputEvent] { input.drainSentEvents() }
+
     private func required(_ point: Point?, _ action: Action) throws(DesktopError) -> Point {
         guard let point else { throw DesktopError(.invalidArgument, "\(action.name.rawValue) has no coordinate") }
         return point

@@ -269,9 +269,16 @@ public final class AgentLoop {
             if let keys = resolved.action.keys { entry["keys"] = keys }
             return entry
         }
+        // The XTest events as sent: kind, button or keycode, pointer position, milliseconds.
+        let sentEvents: [[String: Any]] = executor.drainSentEvents().map { event in
+            var entry: [String: Any] = ["kind": event.kind.rawValue, "ms": event.milliseconds]
+            if let point = event.point { entry["x"] = point.x; entry["y"] = point.y } else { entry["detail"] = event.detail }
+            return entry
+        }
         var record: [String: Any] = [
             "type": "step", "step": step, "time": SessionRecorder.timestamp(), "frames": frames, "output": output,
-            "status": report.status, "plan": report.jsonObject, "performed": chain, "timings_ms": timings.milliseconds,
+            "status": report.status, "plan": report.jsonObject, "performed": chain, "input_events": sentEvents,
+            "timings_ms": timings.milliseconds,
         ]
         if let verification {
             record["verification"] = verification.description
