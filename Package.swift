@@ -43,6 +43,8 @@ let package = Package(
         /// One protocol for a vision-language model, and its backends (scripted, OpenAI-compatible HTTP).
         .target(name: "Models", dependencies: ["Imaging", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strictSettings),
+        /// The embedded Qwen3-VL engine: weights, tokenizer, chat template, decoder. Pure computation.
+        .target(name: "Qwen3VL", dependencies: ["COpenBLAS", "Imaging"], swiftSettings: strictSettings),
         /// The action table, the step parser, the coordinate contract and the executor.
         .target(name: "Agent", dependencies: ["Desktop", "Imaging", "Models", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strictSettings),
