@@ -76,6 +76,7 @@ let package = Package(
         .testTarget(
             name: "AgentTests", dependencies: ["Agent", "Desktop", "Imaging", "TestSupport", "qwen-agent-fixture"],
             swiftSettings: strictSettings),
+        .testTarget(name: "Qwen3VLTests", dependencies: ["Qwen3VL"], swiftSettings: strictSettings),
         .testTarget(
             name: "ModelsTests", dependencies: ["Models", "Imaging", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),

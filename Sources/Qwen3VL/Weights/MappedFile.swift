@@ -1,0 +1,68 @@
+import Glibc
+
+extension Qwen3VL {
+    /// A whole file mapped read-only into memory; unmapped when the last reference goes away.
+    ///
+    /// Weights are gigabytes, so they are mapped rather than read: pages load on first touch and the
+    /// kernel can drop them under memory pressure. A class because the mapping has exactly one owner;
+    /// tensor views keep it alive by holding a reference. The bytes are never written, so sharing the
+    /// object across threads is safe. If another process truncates the file while it is mapped, reads
+    /// past the new end raise SIGBUS; nothing in user space can prevent that, so model files must not be
+    /// rewritten in place while the engine runs.
+    final class MappedFile: @unchecked Sendable {
+        let path: String
+        /// The file's bytes; empty (and not mapped) for an empty file, since `mmap` rejects length 0.
+        let bytes: UnsafeRawBufferPointer
+
+        init(path: String) throws {
+            self.path = path
+            let fd = try POSIX.openReadOnly(path)
+            defer { POSIX.close(fd) }
+            let size = try POSIX.fileSize(fd, path: path)
+            bytes = size == 0 ? UnsafeRawBufferPointer(start: nil, count: 0) : try POSIX.mapReadOnly(fd, size: size, path: path)
+        }
+
+        deinit {
+            if let base = bytes.baseAddress { POSIX.unmap(base, size: bytes.count) }
+        }
+    }
+
+    /// The few Glibc calls the weight loader makes, one function each, so `errno` handling lives in
+    /// one place and every failure becomes a `WeightsError` that names the file.
+    enum POSIX {
+        static func openReadOnly(_ path: String) throws -> Int32 {
+            while true {
+                let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+                if fd >= 0 { return fd }
+                if errno != EINTR { throw failure("cannot open", path) }
+            }
+        }
+
+        static func fileSize(_ fd: Int32, path: String) throws -> Int {
+            var info = stat()
+            guard fstat(fd, &info) == 0 else { throw failure("cannot stat", path) }
+            guard (info.st_mode & S_IFMT) == S_IFREG else {
+                throw WeightsError(.io, "\(path): not a regular file")
+            }
+            return Int(info.st_size)
+        }
+
+        static func mapReadOnly(_ fd: Int32, size: Int, path: String) throws -> UnsafeRawBufferPointer {
+            let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
+            guard let address, address != MAP_FAILED else { throw failure("cannot map", path) }
+            return UnsafeRawBufferPointer(start: address, count: size)
+        }
+
+        static func unmap(_ address: UnsafeRawPointer, size: Int) {
+            munmap(UnsafeMutableRawPointer(mutating: address), size)
+        }
+
+        static func close(_ fd: Int32) {
+            _ = Glibc.close(fd)
+        }
+
+        private static func failure(_ what: String, _ path: String) -> WeightsError {
+            WeightsError(.io, "\(path): \(what): \(String(cString: strerror(errno)))")
+        }
+    }
+}
