@@ -54,7 +54,7 @@ let package = Package(
         .executableTarget(
             name: "qwen-agent",
             dependencies: [
-                "Agent", "Desktop", "Imaging", "Models",
+                "Agent", "Desktop", "Imaging", "Models", "Qwen3VL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

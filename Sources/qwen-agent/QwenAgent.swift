@@ -14,7 +14,7 @@ struct QwenAgent: AsyncParsableCommand {
             connection or missing X extension; 73 an output file could not be written; 130 interrupted \
             (Ctrl-C; every pressed key and button is released first); 1 anything else.
             """,
-        subcommands: [Run.self, Demo.self, Plan.self, Record.self, Replay.self, Show.self, Parse.self, Schema.self, Monitors.self, Capture.self, Click.self, Move.self, Drag.self, Scroll.self, Key.self,
+        subcommands: [Run.self, Demo.self, Plan.self, Record.self, Replay.self, Show.self, Parse.self, Schema.self, Generate.self, Monitors.self, Capture.self, Click.self, Move.self, Drag.self, Scroll.self, Key.self,
                       TypeText.self],
         defaultSubcommand: Run.self)
 }

@@ -1,0 +1,97 @@
+import Foundation
+
+extension Qwen3VL {
+    /// How to pick tokens. `temperature` 0 (or nil) is greedy.
+    public struct SamplingOptions: Sendable {
+        public var maxNewTokens = 256
+        public var temperature: Float?
+        public var topK: Int?
+        public var topP: Float?
+        /// Subtracted from the logit of every token already generated (OpenAI/vLLM semantics).
+        public var presencePenalty: Float = 0
+        public var seed: UInt64 = 0
+        /// Tokens of reasoning before `</think>` is forced (Thinking models).
+        public var thinkingBudget: Int?
+        public var stopTokens: Set<Int32> = SpecialToken.stopTokens
+        public init() {}
+    }
+
+    /// Prefill, then decode one token at a time: greedy or sampled, stopping at a stop token or the
+    /// budget, streaming each token to a callback that can cancel by returning false.
+    public struct Generator {
+        public let model: TextModel
+
+        public init(model: TextModel) { self.model = model }
+
+        /// Generates after `prompt` (text-only: the three position streams are equal). Returns the new tokens.
+        public func generate(_ prompt: [Int32], options: SamplingOptions, onToken: (Int32) -> Bool = { _ in true }) -> [Int32] {
+            guard !prompt.isEmpty, options.maxNewTokens > 0 else { return [] }
+            let cache = KVCache(config: model.config, capacity: prompt.count + options.maxNewTokens)
+            var logits = model.forward(prompt, positions: prompt.indices.map { [$0, $0, $0] }, cache: cache)
+            var generated: [Int32] = []
+            var random = SplitMix64(seed: options.seed)
+            var thinking = prompt.last == SpecialToken.thinkStart
+            while generated.count < options.maxNewTokens {
+                var next = pick(&logits, generated: generated, options: options, random: &random)
+                if thinking, let budget = options.thinkingBudget, generated.count >= budget, next != SpecialToken.thinkEnd {
+                    next = SpecialToken.thinkEnd // the reasoning ran out of budget: close it
+                }
+                if next == SpecialToken.thinkEnd { thinking = false }
+                generated.append(next)
+                if options.stopTokens.contains(next) || !onToken(next) || generated.count == options.maxNewTokens { break }
+                let position = cache.count
+                logits = model.forward([next], positions: [[position, position, position]], cache: cache)
+            }
+            return generated
+        }
+
+        private func pick(_ logits: inout [Float], generated: [Int32], options: SamplingOptions, random: inout SplitMix64) -> Int32 {
+            if options.presencePenalty != 0 {
+                for token in Set(generated) { logits[Int(token)] -= options.presencePenalty }
+            }
+            guard let temperature = options.temperature, temperature > 0 else {
+                // Greedy: the first index of the largest logit, as torch.argmax.
+                var best = 0
+                for i in 1..<logits.count where logits[i] > logits[best] { best = i }
+                return Int32(best)
+            }
+            var candidates = logits.indices.map { (index: $0, logit: logits[$0] / temperature) }
+            candidates.sort { $0.logit > $1.logit }
+            if let k = options.topK, k > 0, k < candidates.count { candidates.removeSubrange(k...) }
+            let top = candidates[0].logit
+            var probabilities = candidates.map { exp($0.logit - top) }
+            let total = probabilities.reduce(0, +)
+            probabilities = probabilities.map { $0 / total }
+            if let p = options.topP, p < 1 {
+                var cumulative: Float = 0, keep = 0
+                while keep < probabilities.count, cumulative < p {
+                    cumulative += probabilities[keep]
+                    keep += 1
+                }
+                candidates.removeSubrange(keep...)
+                probabilities.removeSubrange(keep...)
+                let kept = probabilities.reduce(0, +)
+                probabilities = probabilities.map { $0 / kept }
+            }
+            var threshold = Float(Double(random.next() >> 11) / Double(1 << 53))
+            for (candidate, probability) in zip(candidates, probabilities) {
+                threshold -= probability
+                if threshold <= 0 { return Int32(candidate.index) }
+            }
+            return Int32(candidates.last!.index)
+        }
+    }
+
+    /// A small, seedable random number generator, so sampled runs can be repeated.
+    struct SplitMix64: RandomNumberGenerator {
+        var state: UInt64
+        init(seed: UInt64) { state = seed }
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import ArgumentParser
+import Desktop
+import Foundation
+import Qwen3VL
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the embedded Qwen3-VL engine alone on a prompt (text only for now) and stream the reply.",
+        discussion: """
+            Loads a Hugging Face model folder (config.json, *.safetensors, tokenizer files). The prompt is \
+            one user turn in the folder's own chat template (Thinking models: the generation prompt ends \
+            with <think>); --raw feeds it as it is. A timing line goes to stderr.
+            """)
+
+    @Option(help: ArgumentHelp("The model folder.", valueName: "dir")) var model: String
+    @Option(help: ArgumentHelp("Folder with the tokenizer files, when not the model folder.", valueName: "dir")) var tokenizer: String?
+    @Argument(help: "The prompt.") var prompt: String
+    @Flag(help: "Feed the prompt as it is, without the chat template.") var raw = false
+    @Flag(help: "Always take the most likely token (same as --temperature 0).") var greedy = false
+    @Option(help: "Sampling temperature (0: greedy).") var temperature: Float = 0.6
+    @Option(help: "Keep the k most likely tokens.") var topK: Int = 20
+    @Option(help: "Keep the smallest set of tokens whose probability reaches p.") var topP: Float = 0.95
+    @Option(help: "Subtract this from the logits of tokens already generated.") var presencePenalty: Float = 0
+    @Option(help: "Random seed for sampling.") var seed: UInt64 = 0
+    @Option(help: "Most tokens to generate.") var maxNewTokens = 256
+    @Option(help: "Most reasoning tokens before </think> is forced.") var thinkingBudget: Int?
+    @Flag(help: "Print one JSON object with the generated token ids (tokens) and the text (text).") var json = false
+
+    func run() throws {
+        chooseBLASKernels()
+        let folderURL = URL(fileURLWithPath: model)
+        let loaded: (model: Qwen3VL.TextModel, tokenizer: Qwen3VL.Tokenizer, template: Qwen3VL.ChatTemplate?)
+        do {
+            let folder = try Qwen3VL.ModelFolder(contentsOf: folderURL)
+            let tokens = try Qwen3VL.Tokenizer.load(folder: tokenizer.map { URL(fileURLWithPath: $0) } ?? folderURL)
+            loaded = (try Qwen3VL.TextModel(folder: folder), tokens, raw ? nil : try Qwen3VL.ChatTemplate.load(folder: folderURL))
+        } catch let error as Qwen3VL.TemplateError {
+            try fail("\(error.message); give --raw to feed the prompt without a template", status: ExitStatus.dataError)
+        } catch {
+            try fail("cannot load the model: \(error)", status: ExitStatus.dataError)
+        }
+        let text = loaded.template.map {
+            $0.render([.init(role: "user", content: .text(prompt))], addGenerationPrompt: true)
+        } ?? prompt
+        let input = loaded.tokenizer.encode(text)
+        var options = Qwen3VL.SamplingOptions()
+        options.maxNewTokens = maxNewTokens
+        options.temperature = greedy ? 0 : temperature
+        options.topK = topK
+        options.topP = topP
+        options.presencePenalty = presencePenalty
+        options.seed = seed
+        options.thinkingBudget = thinkingBudget
+
+        var decoder = Qwen3VL.Tokenizer.StreamDecoder(tokenizer: loaded.tokenizer)
+        let started = ContinuousClock.now
+        var firstToken: ContinuousClock.Instant?
+        let tokens = Qwen3VL.Generator(model: loaded.model).generate(input, options: options) { token in
+            if firstToken == nil { firstToken = .now }
+            if !json {
+                print(decoder.append(token), terminator: "")
+                fflush(nil)
+            }
+            return true
+        }
+        if json {
+            let object: [String: Any] = ["tokens": tokens.map(Int.init), "text": loaded.tokenizer.decode(tokens)]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+        } else {
+            print(decoder.finish())
+        }
+        let prefill = (firstToken ?? .now) - started, decode = ContinuousClock.now - (firstToken ?? .now)
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        FileHandle.standardError.write(Data(String(
+            format: "prefill %d tokens at %.1f tokens/s; decode %d tokens at %.1f tokens/s; peak memory %.0f MB\n",
+            input.count, Double(input.count) / max(prefill.seconds, 1e-9), max(tokens.count - 1, 0),
+            Double(max(tokens.count - 1, 0)) / max(decode.seconds, 1e-9), Double(usage.ru_maxrss) / 1024).utf8))
+    }
+}
+
+/// Re-executes this process once with `OPENBLAS_CORETYPE` set to the best kernels the CPU supports,
+/// because OpenBLAS reads it only when it loads. A value already in the environment is respected
+/// (the user's override, or a machine that sets it because other kernels misbehave there).
+func chooseBLASKernels() {
+    let environment = ProcessInfo.processInfo.environment
+    guard environment["OPENBLAS_CORETYPE"] == nil, let core = Qwen3VL.BLAS.recommendedCoreType() else { return }
+    setenv("OPENBLAS_CORETYPE", core, 1)
+    let arguments = CommandLine.arguments.map { strdup($0) } + [nil]
+    execv("/proc/self/exe", arguments)
+    // execv only returns on failure: go on with the kernels already loaded.
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
