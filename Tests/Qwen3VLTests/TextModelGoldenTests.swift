@@ -55,3 +55,65 @@ struct TextModelGoldenTests {
         }
     }
 }
+
+/// The 2B model's text widths (hidden 2048, 16 heads of 128, intermediate 6144) with one layer: widths
+/// where tiny models hide numeric problems. Its weights are generated, not stored (see
+/// `Fixtures/Golden/make_realistic_golden.py`): SplitMix64 over the whole parameter stream.
+@Suite("Qwen3-VL text decoder at realistic width matches transformers")
+struct RealisticWidthGoldenTests {
+    static let folder = TextModelGoldenTests.golden.appendingPathComponent("realistic")
+
+    /// Every weight, in `order`, from one SplitMix64 stream (the same formula as the Python script).
+    static func weights(order: [String]) -> [String: [Float]] {
+        var offset: UInt64 = 0
+        var weights: [String: [Float]] = [:]
+        for name in order {
+            let shape = shapes[name.replacingOccurrences(of: "model.language_model.", with: "").replacingOccurrences(of: "layers.0.", with: "")]!
+            let scale = name.hasSuffix("norm.weight") ? 0.1 : name.contains("embed_tokens") ? 0.2 : 0.04
+            let base = name.hasSuffix("norm.weight") ? 1.0 : 0.0
+            let count = shape.reduce(1, *)
+            weights[name] = (0..<count).map { i in
+                var z = 2026 &+ (offset &+ UInt64(i) &+ 1) &* 0x9E37_79B9_7F4A_7C15
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                z ^= z >> 31
+                return Float(base + scale * (2 * (Double(z >> 40) / Double(1 << 24)) - 1))
+            }
+            offset += UInt64(count)
+        }
+        return weights
+    }
+
+    static let shapes: [String: [Int]] = [
+        "embed_tokens.weight": [4096, 2048], "input_layernorm.weight": [2048], "post_attention_layernorm.weight": [2048],
+        "self_attn.q_norm.weight": [128], "self_attn.k_norm.weight": [128], "self_attn.q_proj.weight": [2048, 2048],
+        "self_attn.k_proj.weight": [1024, 2048], "self_attn.v_proj.weight": [1024, 2048], "self_attn.o_proj.weight": [2048, 2048],
+        "mlp.gate_proj.weight": [6144, 2048], "mlp.up_proj.weight": [6144, 2048], "mlp.down_proj.weight": [2048, 6144], "norm.weight": [2048],
+    ]
+
+    @Test func logitsAndGreedyTokensMatch() throws {
+        let golden = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: Self.folder.appendingPathComponent("golden.json"))) as? [String: Any])
+        let weights = Self.weights(order: golden["weight_order"] as? [String] ?? [])
+        let configuration = try Qwen3VL.Configuration(contentsOf: Self.folder.appendingPathComponent("config.json"))
+        let model = try Qwen3VL.TextModel(config: configuration.text, tiedOutput: true) { name, shape in
+            let values = try #require(weights[name], "no generated weight \(name)")
+            #expect(values.count == shape.reduce(1, *), "\(name)")
+            return values
+        }
+        for prompt in golden["prompts"] as? [[String: Any]] ?? [] {
+            let ids = (prompt["input_ids"] as? [Int] ?? []).map(Int32.init)
+            let data = try Data(contentsOf: Self.folder.appendingPathComponent(prompt["logits_last_file"] as? String ?? ""))
+            let expected = data.withUnsafeBytes { raw in (0..<data.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) } }
+            let cache = Qwen3VL.KVCache(config: model.config, capacity: ids.count)
+            let logits = model.forward(ids, positions: ids.indices.map { [$0, $0, $0] }, cache: cache)
+            let scale = expected.map(abs).max() ?? 1
+            let worst = zip(logits, expected).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(worst / scale < 1e-4, "max |Δlogit| \(worst) against a scale of \(scale)")
+            var options = Qwen3VL.SamplingOptions()
+            options.maxNewTokens = 8
+            options.temperature = 0
+            options.stopTokens = []
+            #expect(Qwen3VL.Generator(model: model).generate(ids, options: options) == (prompt["greedy_new_ids"] as? [Int] ?? []).map(Int32.init))
+        }
+    }
+}

@@ -23,11 +23,19 @@ extension Qwen3VL {
 
         /// Loads the language model from a model folder; weights become float32 here (bf16 storage
         /// with conversion on the fly is part of the performance work).
-        public init(folder: ModelFolder) throws {
-            let c = folder.configuration.text
+        public convenience init(folder: ModelFolder) throws {
+            let tied = folder.configuration.tieWordEmbeddings && !folder.contains("lm_head.weight")
+            try self.init(config: folder.configuration.text, tiedOutput: tied) { name, shape in
+                try folder.expect(name, shape: shape).floats()
+            }
+        }
+
+        /// Builds the model from any source of weights: `weight(name, shape)` returns the tensor with
+        /// that checkpoint name (`model.language_model.…`, `lm_head.weight`) as float32, row-major.
+        public init(config c: Configuration.Text, tiedOutput: Bool, weight: (String, [Int]) throws -> [Float]) throws {
             config = c
             let prefix = "model.language_model."
-            func load(_ name: String, _ shape: [Int]) throws -> [Float] { try folder.expect(prefix + name, shape: shape).floats() }
+            func load(_ name: String, _ shape: [Int]) throws -> [Float] { try weight(prefix + name, shape) }
             let q = c.numAttentionHeads * c.headDim, kv = c.numKeyValueHeads * c.headDim
             embedding = try load("embed_tokens.weight", [c.vocabSize, c.hiddenSize])
             layers = try (0..<c.numHiddenLayers).map { i in
@@ -46,11 +54,7 @@ extension Qwen3VL {
                     down: try load(p + "mlp.down_proj.weight", [c.hiddenSize, c.intermediateSize]))
             }
             finalNorm = try load("norm.weight", [c.hiddenSize])
-            if folder.configuration.tieWordEmbeddings && !folder.contains("lm_head.weight") {
-                outputWeight = nil
-            } else {
-                outputWeight = try folder.expect("lm_head.weight", shape: [c.vocabSize, c.hiddenSize]).floats()
-            }
+            outputWeight = tiedOutput ? nil : try weight("lm_head.weight", [c.vocabSize, c.hiddenSize])
         }
 
         // MARK: Forward
