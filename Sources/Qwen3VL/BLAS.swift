@@ -27,5 +27,24 @@ extension Qwen3VL {
             if flags.isSuperset(of: ["avx2", "fma"]) { return "HASWELL" }
             return nil
         }
+
+        /// Multiplies small random matrices with the loaded kernels and compares with a plain loop:
+        /// a kernel mis-detected for this CPU can compute wrong results, not only slow ones.
+        public static func selfCheck() -> Bool {
+            let m = 7, n = 33, k = 65
+            var random = SplitMix64(seed: 1)
+            let a = (0..<m * k).map { _ in Float(Double(random.next() >> 11) / Double(1 << 53)) - 0.5 }
+            let b = (0..<n * k).map { _ in Float(Double(random.next() >> 11) / Double(1 << 53)) - 0.5 }
+            var c = [Float](repeating: 0, count: m * n)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(k), 0, &c, Int32(n))
+            for i in 0..<m {
+                for j in 0..<n {
+                    var sum: Float = 0
+                    for p in 0..<k { sum += a[i * k + p] * b[j * k + p] }
+                    if abs(sum - c[i * n + j]) > 1e-3 { return false }
+                }
+            }
+            return true
+        }
     }
 }

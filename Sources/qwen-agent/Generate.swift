@@ -73,19 +73,31 @@ struct Generate: ParsableCommand {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         FileHandle.standardError.write(Data(String(
-            format: "prefill %d tokens at %.1f tokens/s; decode %d tokens at %.1f tokens/s; peak memory %.0f MB\n",
+            format: "prefill %d tokens at %.1f tokens/s; decode %d tokens at %.1f tokens/s; peak memory %.0f MB; OpenBLAS %@ kernels\n",
             input.count, Double(input.count) / max(prefill.seconds, 1e-9), max(tokens.count - 1, 0),
-            Double(max(tokens.count - 1, 0)) / max(decode.seconds, 1e-9), Double(usage.ru_maxrss) / 1024).utf8))
+            Double(max(tokens.count - 1, 0)) / max(decode.seconds, 1e-9), Double(usage.ru_maxrss) / 1024, Qwen3VL.BLAS.coreName).utf8))
     }
 }
 
 /// Re-executes this process once with `OPENBLAS_CORETYPE` set to the best kernels the CPU supports,
 /// because OpenBLAS reads it only when it loads. A value already in the environment is respected
-/// (the user's override, or a machine that sets it because other kernels misbehave there).
+/// (the user's override, or a machine that sets it because other kernels misbehave there). Kernels
+/// this process chose are checked against a plain loop; if they compute wrong results, it falls
+/// back to OpenBLAS's generic kernels.
 func chooseBLASKernels() {
     let environment = ProcessInfo.processInfo.environment
+    let chosenHere = environment["QWEN_AGENT_BLAS_CHOSEN"] != nil
+    if chosenHere && !Qwen3VL.BLAS.selfCheck() {
+        FileHandle.standardError.write(Data("qwen-agent: OpenBLAS's \(Qwen3VL.BLAS.coreName) kernels computed wrong results here; using its generic kernels\n".utf8))
+        reexec(coreType: "PRESCOTT")
+    }
     guard environment["OPENBLAS_CORETYPE"] == nil, let core = Qwen3VL.BLAS.recommendedCoreType() else { return }
-    setenv("OPENBLAS_CORETYPE", core, 1)
+    reexec(coreType: core)
+}
+
+private func reexec(coreType: String) {
+    setenv("OPENBLAS_CORETYPE", coreType, 1)
+    setenv("QWEN_AGENT_BLAS_CHOSEN", coreType, 1)
     let arguments = CommandLine.arguments.map { strdup($0) } + [nil]
     execv("/proc/self/exe", arguments)
     // execv only returns on failure: go on with the kernels already loaded.

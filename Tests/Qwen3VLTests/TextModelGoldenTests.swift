@@ -34,7 +34,9 @@ struct TextModelGoldenTests {
         #expect(prompts.count == 3)
         for prompt in prompts {
             let cache = Qwen3VL.KVCache(config: decoder.config, capacity: prompt.inputIDs.count)
-            let logits = decoder.forward(prompt.inputIDs, positions: prompt.inputIDs.indices.map { [$0, $0, $0] }, cache: cache)
+            let workspace = Qwen3VL.Workspace(config: decoder.config)
+            decoder.forward(prompt.inputIDs, positions: prompt.inputIDs.indices.map { [$0, $0, $0] }, cache: cache, workspace: workspace)
+            let logits = workspace.logits
             #expect(logits.count == prompt.logits.count)
             let scale = prompt.logits.map(abs).max() ?? 1
             let worst = zip(logits, prompt.logits).map { abs($0 - $1) }.max() ?? .infinity
@@ -105,7 +107,9 @@ struct RealisticWidthGoldenTests {
             let data = try Data(contentsOf: Self.folder.appendingPathComponent(prompt["logits_last_file"] as? String ?? ""))
             let expected = data.withUnsafeBytes { raw in (0..<data.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) } }
             let cache = Qwen3VL.KVCache(config: model.config, capacity: ids.count)
-            let logits = model.forward(ids, positions: ids.indices.map { [$0, $0, $0] }, cache: cache)
+            let workspace = Qwen3VL.Workspace(config: model.config)
+            model.forward(ids, positions: ids.indices.map { [$0, $0, $0] }, cache: cache, workspace: workspace)
+            let logits = workspace.logits
             let scale = expected.map(abs).max() ?? 1
             let worst = zip(logits, expected).map { abs($0 - $1) }.max() ?? .infinity
             #expect(worst / scale < 1e-4, "max |Δlogit| \(worst) against a scale of \(scale)")
@@ -115,5 +119,58 @@ struct RealisticWidthGoldenTests {
             options.stopTokens = []
             #expect(Qwen3VL.Generator(model: model).generate(ids, options: options) == (prompt["greedy_new_ids"] as? [Int] ?? []).map(Int32.init))
         }
+    }
+}
+
+@Suite("Sampling and the thinking budget")
+struct SamplingTests {
+    static let generator: Qwen3VL.Generator = {
+        let folder = try! Qwen3VL.ModelFolder(contentsOf: TextModelGoldenTests.golden.appendingPathComponent("tiny-tied"))
+        return Qwen3VL.Generator(model: try! Qwen3VL.TextModel(folder: folder))
+    }()
+    static let prompt: [Int32] = [9707, 11, 1879, 0]
+
+    @Test func topKOfOneIsGreedyAndSeedsRepeat() {
+        var greedy = Qwen3VL.SamplingOptions()
+        greedy.maxNewTokens = 8
+        greedy.temperature = 0
+        greedy.stopTokens = []
+        var topOne = greedy
+        topOne.temperature = 0.8
+        topOne.topK = 1
+        #expect(Self.generator.generate(Self.prompt, options: topOne) == Self.generator.generate(Self.prompt, options: greedy))
+
+        var sampled = greedy
+        sampled.temperature = 1.5
+        sampled.topP = 0.9
+        sampled.seed = 7
+        let first = Self.generator.generate(Self.prompt, options: sampled)
+        #expect(first == Self.generator.generate(Self.prompt, options: sampled), "same seed, same tokens")
+        sampled.seed = 8
+        #expect(first != Self.generator.generate(Self.prompt, options: sampled), "another seed, other tokens")
+    }
+
+    @Test func theThinkingBudgetClosesTheReasoning() {
+        var options = Qwen3VL.SamplingOptions()
+        options.maxNewTokens = 10
+        options.temperature = 0
+        options.stopTokens = []
+        options.thinkingBudget = 4
+        let tokens = Self.generator.generate(Self.prompt + [Qwen3VL.SpecialToken.thinkStart], options: options)
+        #expect(tokens.count == 10)
+        #expect(tokens[4] == Qwen3VL.SpecialToken.thinkEnd, "\(tokens)")
+        #expect(!tokens[5...].contains(Qwen3VL.SpecialToken.thinkEnd) || tokens.firstIndex(of: Qwen3VL.SpecialToken.thinkEnd) == 4)
+    }
+
+    @Test func generationStopsAtAStopTokenAndWhenTheCallerSaysSo() {
+        var options = Qwen3VL.SamplingOptions()
+        options.maxNewTokens = 12
+        options.temperature = 0
+        options.stopTokens = [66256] // the third greedy token of this prompt
+        #expect(Self.generator.generate(Self.prompt, options: options) == [121743, 56439, 66256])
+        options.stopTokens = []
+        var seen = 0
+        let cancelled = Self.generator.generate(Self.prompt, options: options) { _ in seen += 1; return seen < 2 }
+        #expect(cancelled.count == 2)
     }
 }

@@ -18,7 +18,7 @@ extension Qwen3VL {
 
     /// Prefill, then decode one token at a time: greedy or sampled, stopping at a stop token or the
     /// budget, streaming each token to a callback that can cancel by returning false.
-    public struct Generator {
+    public struct Generator: Sendable {
         public let model: TextModel
 
         public init(model: TextModel) { self.model = model }
@@ -27,12 +27,14 @@ extension Qwen3VL {
         public func generate(_ prompt: [Int32], options: SamplingOptions, onToken: (Int32) -> Bool = { _ in true }) -> [Int32] {
             guard !prompt.isEmpty, options.maxNewTokens > 0 else { return [] }
             let cache = KVCache(config: model.config, capacity: prompt.count + options.maxNewTokens)
-            var logits = model.forward(prompt, positions: prompt.indices.map { [$0, $0, $0] }, cache: cache)
+            let workspace = Workspace(config: model.config)
+            model.forward(prompt, positions: prompt.indices.map { [$0, $0, $0] }, cache: cache, workspace: workspace)
             var generated: [Int32] = []
+            generated.reserveCapacity(options.maxNewTokens)
             var random = SplitMix64(seed: options.seed)
             var thinking = prompt.last == SpecialToken.thinkStart
             while generated.count < options.maxNewTokens {
-                var next = pick(&logits, generated: generated, options: options, random: &random)
+                var next = pick(&workspace.logits, generated: generated, options: options, random: &random)
                 if thinking, let budget = options.thinkingBudget, generated.count >= budget, next != SpecialToken.thinkEnd {
                     next = SpecialToken.thinkEnd // the reasoning ran out of budget: close it
                 }
@@ -40,22 +42,23 @@ extension Qwen3VL {
                 generated.append(next)
                 if options.stopTokens.contains(next) || !onToken(next) || generated.count == options.maxNewTokens { break }
                 let position = cache.count
-                logits = model.forward([next], positions: [[position, position, position]], cache: cache)
+                model.forward([next], positions: [[position, position, position]], cache: cache, workspace: workspace)
             }
             return generated
         }
 
         private func pick(_ logits: inout [Float], generated: [Int32], options: SamplingOptions, random: inout SplitMix64) -> Int32 {
+            let vocabulary = model.config.vocabSize
             if options.presencePenalty != 0 {
                 for token in Set(generated) { logits[Int(token)] -= options.presencePenalty }
             }
             guard let temperature = options.temperature, temperature > 0 else {
                 // Greedy: the first index of the largest logit, as torch.argmax.
                 var best = 0
-                for i in 1..<logits.count where logits[i] > logits[best] { best = i }
+                for i in 1..<vocabulary where logits[i] > logits[best] { best = i }
                 return Int32(best)
             }
-            var candidates = logits.indices.map { (index: $0, logit: logits[$0] / temperature) }
+            var candidates = (0..<vocabulary).map { (index: $0, logit: logits[$0] / temperature) }
             candidates.sort { $0.logit > $1.logit }
             if let k = options.topK, k > 0, k < candidates.count { candidates.removeSubrange(k...) }
             let top = candidates[0].logit
