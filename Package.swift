@@ -46,7 +46,7 @@ let package = Package(
         /// The embedded Qwen3-VL engine: weights, tokenizer, chat template, decoder. Pure computation.
         .target(name: "Qwen3VL", dependencies: ["COpenBLAS", "Imaging"], swiftSettings: strictSettings),
         /// The action table, the step parser, the coordinate contract and the executor.
-        .target(name: "Agent", dependencies: ["Desktop", "Imaging", "Models", .product(name: "Logging", package: "swift-log")],
+        .target(name: "Agent", dependencies: ["Desktop", "Imaging", "Models", "Qwen3VL", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strictSettings),
 
         // MARK: Executables

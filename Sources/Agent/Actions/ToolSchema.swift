@@ -1,14 +1,16 @@
-import Foundation
+import Qwen3VL
 
 /// The `computer_use` tool definition for the model's system prompt, generated from the ``ActionTable``.
 public enum ToolSchema {
-    /// The function JSON (one line, keys in a fixed order) that goes inside `<tools></tools>`.
+    /// The function JSON (one line, keys in a fixed order, printed as the chat template's `tojson`
+    /// prints it) that goes inside `<tools></tools>`.
     ///
     /// - Parameter resolution: what the description tells the model the screen measures, in the
     ///   coordinate space it should answer in ("1000x1000" for Qwen3-VL's relative coordinates).
     public static func computerUse(resolution: String, actions: [ActionSpec] = ActionTable.all) -> String {
         let actionList = actions.map { "* `\($0.name.rawValue)`: \($0.summary)" }.joined(separator: "\n")
-        var properties: [(String, Ordered)] = [
+        typealias JSON = Qwen3VL.OrderedJSON
+        var properties: [(key: String, value: JSON)] = [
             ("action", .object([
                 ("description", .string("The action to perform. The available actions are:\n\(actionList)")),
                 ("enum", .array(actions.map { .string($0.name.rawValue) })),
@@ -19,7 +21,7 @@ public enum ToolSchema {
         for spec in actions {
             for parameter in spec.parameters where seen.insert(parameter.name).inserted {
                 let users = actions.filter { $0.parameters.contains { $0.name == parameter.name } }.map { "`\($0.name.rawValue)`" }
-                var fields: [(String, Ordered)] = [
+                var fields: [(key: String, value: JSON)] = [
                     ("description", .string("\(parameter.description) Used by \(users.joined(separator: ", ")).")),
                 ]
                 switch parameter.kind {
@@ -42,7 +44,7 @@ public enum ToolSchema {
             * Whenever you intend to move the cursor to click on an element like an icon, you should consult a screenshot to determine the coordinates of the element before moving the cursor.
             * Make sure to click any buttons, links, icons, etc with the cursor tip in the center of the element. Don't click boxes on their edges unless asked.
             """
-        let function: Ordered = .object([
+        let function: JSON = .object([
             ("type", .string("function")),
             ("function", .object([
                 ("name", .string("computer_use")),
@@ -55,37 +57,5 @@ public enum ToolSchema {
             ])),
         ])
         return function.json
-    }
-
-    /// A JSON value whose object keys keep their order (Qwen's templates render tools with `tojson`, in order).
-    indirect enum Ordered {
-        case string(String)
-        case array([Ordered])
-        case object([(String, Ordered)])
-
-        var json: String {
-            switch self {
-            case .string(let value): Self.quote(value)
-            case .array(let items): "[" + items.map(\.json).joined(separator: ", ") + "]"
-            case .object(let members): "{" + members.map { Self.quote($0.0) + ": " + $0.1.json }.joined(separator: ", ") + "}"
-            }
-        }
-
-        /// JSON string escaping as `tojson` does it: quotes, backslashes and control characters only.
-        private static func quote(_ text: String) -> String {
-            var out = "\""
-            for scalar in text.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\t": out += "\\t"
-                case "\r": out += "\\r"
-                case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-                default: out.unicodeScalars.append(scalar)
-                }
-            }
-            return out + "\""
-        }
     }
 }
