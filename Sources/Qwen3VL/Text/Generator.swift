@@ -23,12 +23,14 @@ extension Qwen3VL {
 
         public init(model: TextModel) { self.model = model }
 
-        /// Generates after `prompt` (text-only: the three position streams are equal). Returns the new tokens.
-        public func generate(_ prompt: [Int32], options: SamplingOptions, onToken: (Int32) -> Bool = { _ in true }) -> [Int32] {
+        /// Generates after `prompt`, whose images (if any) come as `visual` with their grids. Returns the new tokens.
+        public func generate(_ prompt: [Int32], visual: VisualInput? = nil, imageGrids: [(t: Int, h: Int, w: Int)] = [],
+                             mergeSize: Int = 2, options: SamplingOptions, onToken: (Int32) -> Bool = { _ in true }) -> [Int32] {
             guard !prompt.isEmpty, options.maxNewTokens > 0 else { return [] }
             let cache = KVCache(config: model.config, capacity: prompt.count + options.maxNewTokens)
             let workspace = Workspace(config: model.config)
-            model.forward(prompt, positions: prompt.indices.map { [$0, $0, $0] }, cache: cache, workspace: workspace)
+            let (positions, delta) = Qwen3VL.positionIDs(for: prompt, imageGrids: imageGrids, mergeSize: mergeSize)
+            model.forward(prompt, positions: positions, cache: cache, workspace: workspace, visual: visual)
             var generated: [Int32] = []
             generated.reserveCapacity(options.maxNewTokens)
             var random = SplitMix64(seed: options.seed)
@@ -41,7 +43,7 @@ extension Qwen3VL {
                 if next == SpecialToken.thinkEnd { thinking = false }
                 generated.append(next)
                 if options.stopTokens.contains(next) || !onToken(next) || generated.count == options.maxNewTokens { break }
-                let position = cache.count
+                let position = cache.count + delta
                 model.forward([next], positions: [[position, position, position]], cache: cache, workspace: workspace)
             }
             return generated

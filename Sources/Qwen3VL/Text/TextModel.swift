@@ -66,14 +66,24 @@ extension Qwen3VL {
         /// appending to `cache`, and leaves the logits of the last token (or of every token) in
         /// `workspace.logits`. Buffers grow only when more tokens come at once than before: decoding
         /// one token at a time allocates nothing.
-        public func forward(_ tokens: [Int32], positions: [[Int]], cache: KVCache, workspace w: Workspace, allLogits: Bool = false) {
+        public func forward(_ tokens: [Int32], positions: [[Int]], cache: KVCache, workspace w: Workspace, visual: VisualInput? = nil,
+                            allLogits: Bool = false) {
             let n = tokens.count, d = config.hiddenSize
             precondition(n > 0 && positions.count == n, "one position triple per token")
             precondition(cache.count + n <= cache.capacity, "the KV cache holds \(cache.capacity) tokens")
             w.reserve(rows: n, context: cache.capacity, logitsRows: allLogits ? n : 1)
+            // Image pads take the vision tower's rows instead of their embedding, in order.
+            let imageRows = visual == nil ? [] : tokens.indices.filter { tokens[$0] == SpecialToken.imagePad }
+            if let visual { precondition(visual.embeddings.count == imageRows.count * d, "one visual row per <|image_pad|>") }
+            var nextImageRow = 0
             for (i, token) in tokens.enumerated() {
-                let row = Int(token) * d
-                for j in 0..<d { w.h[i * d + j] = embedding[row + j] }
+                if let visual, token == SpecialToken.imagePad {
+                    for j in 0..<d { w.h[i * d + j] = visual.embeddings[nextImageRow * d + j] }
+                    nextImageRow += 1
+                } else {
+                    let row = Int(token) * d
+                    for j in 0..<d { w.h[i * d + j] = embedding[row + j] }
+                }
             }
             rotary(positions, into: w)
             for (index, layer) in layers.enumerated() {
@@ -87,6 +97,12 @@ extension Qwen3VL {
                 for i in 0..<n * config.intermediateSize { w.gate[i] = w.gate[i] / (1 + exp(-w.gate[i])) * w.up[i] } // SiLU(gate) ⊙ up
                 matmul(w.gate, layer.down, rows: n, out: d, in: config.intermediateSize, into: &w.projected)
                 for i in 0..<n * d { w.h[i] += w.projected[i] }
+                // DeepStack: the vision tower's intermediate features join after the first layers.
+                if let visual, index < visual.deepstack.count {
+                    for (k, row) in imageRows.enumerated() {
+                        for j in 0..<d { w.h[row * d + j] += visual.deepstack[index][k * d + j] }
+                    }
+                }
             }
             cache.count += n
             let first = allLogits ? 0 : n - 1, rows = n - first
