@@ -1,0 +1,340 @@
+internal import COpenBLAS
+import Foundation
+
+extension Qwen3VL {
+    /// The vision encoder (`Qwen3VLVisionModel`), the whole forward pass in one readable file:
+    /// patch embedding (Conv3d as a matmul) + bilinearly resampled learned positions → depth ×
+    /// [LayerNorm → attention (fused qkv, 2D rotary, full attention within each frame) → residual →
+    /// LayerNorm → MLP (GELU tanh) → residual], with DeepStack taps after the configured blocks, →
+    /// `merger` (LayerNorm per patch, 2×2 merge, fc1, GELU erf, fc2).
+    ///
+    /// Patches arrive in the image processor's order, which is already merge-window order: every
+    /// run of `spatialMergeSize²` consecutive patches is one 2×2 window, so the merge is a reshape.
+    public final class VisionTower: Sendable {
+        public let config: Configuration.Vision
+        let patchWeight: [Float] // [hidden, 3·T·P·P]
+        let patchBias: [Float]
+        let positionTable: [Float] // [side², hidden]
+        let blocks: [Block]
+        let merger: Merger
+        /// One per `deepstackVisualIndexes` entry, in that order.
+        let deepstackMergers: [Merger]
+        /// `1 / θ^(2j / (head_dim/2))`, the axial rotary frequencies shared by the h and w halves.
+        let inverseFrequencies: [Float]
+
+        static let ropeTheta: Float = 10_000
+        static let layerNormEps: Float = 1e-6
+        static let queryBlock = 64
+
+        struct Block: Sendable {
+            let norm1Weight, norm1Bias, norm2Weight, norm2Bias: [Float]
+            let qkvWeight, qkvBias: [Float] // [3·hidden, hidden]
+            let projWeight, projBias: [Float]
+            let fc1Weight, fc1Bias: [Float] // [intermediate, hidden]
+            let fc2Weight, fc2Bias: [Float]
+        }
+
+        struct Merger: Sendable {
+            /// True for the DeepStack mergers: LayerNorm over the merged 4·hidden vector; false for the
+            /// final merger: LayerNorm over each patch's hidden vector before merging.
+            let postShuffleNorm: Bool
+            let normWeight, normBias: [Float]
+            let fc1Weight, fc1Bias: [Float] // [4·hidden, 4·hidden]
+            let fc2Weight, fc2Bias: [Float] // [out_hidden, 4·hidden]
+        }
+
+        // MARK: Loading
+
+        /// Loads the tower from a model folder; weights become float32 here.
+        public convenience init(folder: ModelFolder) throws {
+            try self.init(config: folder.configuration.vision) { name, shape in
+                try folder.expect(name, shape: shape).floats()
+            }
+        }
+
+        /// Builds the tower from any source of weights: `weight(name, shape)` returns the tensor with
+        /// that checkpoint name (`model.visual.…`) as float32, row-major.
+        public init(config c: Configuration.Vision, weight: (String, [Int]) throws -> [Float]) throws {
+            config = c
+            func load(_ name: String, _ shape: [Int]) throws -> [Float] { try weight("model.visual." + name, shape) }
+            let h = c.hiddenSize, merged = h * c.spatialMergeSize * c.spatialMergeSize
+            guard h % c.numHeads == 0, (h / c.numHeads) % 4 == 0 else {
+                throw WeightsError(.invalidConfig, "vision hidden_size \(h) does not split into \(c.numHeads) heads with a head size divisible by 4")
+            }
+            guard ["gelu_pytorch_tanh", "gelu_new", "gelu_fast", "gelu", "silu"].contains(c.hiddenAct) else {
+                throw WeightsError(.invalidConfig, "unsupported vision hidden_act \(c.hiddenAct)")
+            }
+            let side = Int(Double(c.numPositionEmbeddings).squareRoot())
+            guard side * side == c.numPositionEmbeddings else {
+                throw WeightsError(.invalidConfig, "vision num_position_embeddings \(c.numPositionEmbeddings) is not a square")
+            }
+            patchWeight = try load("patch_embed.proj.weight", [h, 3, c.temporalPatchSize, c.patchSize, c.patchSize])
+            patchBias = try load("patch_embed.proj.bias", [h])
+            positionTable = try load("pos_embed.weight", [c.numPositionEmbeddings, h])
+            blocks = try (0..<c.depth).map { i in
+                let p = "blocks.\(i)."
+                return Block(
+                    norm1Weight: try load(p + "norm1.weight", [h]), norm1Bias: try load(p + "norm1.bias", [h]),
+                    norm2Weight: try load(p + "norm2.weight", [h]), norm2Bias: try load(p + "norm2.bias", [h]),
+                    qkvWeight: try load(p + "attn.qkv.weight", [3 * h, h]), qkvBias: try load(p + "attn.qkv.bias", [3 * h]),
+                    projWeight: try load(p + "attn.proj.weight", [h, h]), projBias: try load(p + "attn.proj.bias", [h]),
+                    fc1Weight: try load(p + "mlp.linear_fc1.weight", [c.intermediateSize, h]),
+                    fc1Bias: try load(p + "mlp.linear_fc1.bias", [c.intermediateSize]),
+                    fc2Weight: try load(p + "mlp.linear_fc2.weight", [h, c.intermediateSize]),
+                    fc2Bias: try load(p + "mlp.linear_fc2.bias", [h]))
+            }
+            func loadMerger(_ p: String, postShuffle: Bool) throws -> Merger {
+                let normWidth = postShuffle ? merged : h
+                return Merger(
+                    postShuffleNorm: postShuffle,
+                    normWeight: try load(p + "norm.weight", [normWidth]), normBias: try load(p + "norm.bias", [normWidth]),
+                    fc1Weight: try load(p + "linear_fc1.weight", [merged, merged]), fc1Bias: try load(p + "linear_fc1.bias", [merged]),
+                    fc2Weight: try load(p + "linear_fc2.weight", [c.outHiddenSize, merged]),
+                    fc2Bias: try load(p + "linear_fc2.bias", [c.outHiddenSize]))
+            }
+            merger = try loadMerger("merger.", postShuffle: false)
+            deepstackMergers = try c.deepstackVisualIndexes.indices.map { try loadMerger("deepstack_merger_list.\($0).", postShuffle: true) }
+            let spatialDim = h / c.numHeads / 2
+            inverseFrequencies = stride(from: 0, to: spatialDim, by: 2).map { j in
+                1 / Float(pow(Double(Self.ropeTheta), Double(Float(j) / Float(spatialDim))))
+            }
+        }
+
+        /// Number of vision tokens (after the 2×2 merge) an image with this patch grid becomes.
+        public func tokenCount(grid: (t: Int, h: Int, w: Int)) -> Int {
+            grid.t * grid.h * grid.w / (config.spatialMergeSize * config.spatialMergeSize)
+        }
+
+        // MARK: Forward
+
+        /// Encodes one image (or video clip): `pixelValues` is the image processor's output,
+        /// [t·h·w patches, 3·T·P·P]. Returns the merged features [tokens, out_hidden] and one
+        /// [tokens, out_hidden] array per DeepStack tap.
+        public func encode(pixelValues: [Float], grid: (t: Int, h: Int, w: Int)) -> (features: [Float], deepstack: [[Float]]) {
+            let c = config, hidden = c.hiddenSize
+            let patchDim = 3 * c.temporalPatchSize * c.patchSize * c.patchSize
+            let n = grid.t * grid.h * grid.w
+            precondition(pixelValues.count == n * patchDim, "pixelValues has \(pixelValues.count) values, grid \(grid) needs \(n * patchDim)")
+            precondition(grid.h % c.spatialMergeSize == 0 && grid.w % c.spatialMergeSize == 0, "grid \(grid) is not a multiple of the merge size")
+
+            // Patch embedding + resampled learned positions.
+            var x = [Float](repeating: 0, count: n * hidden)
+            linear(pixelValues, patchWeight, patchBias, rows: n, out: hidden, in: patchDim, into: &x)
+            let (rows, cols) = patchCoordinates(grid: grid)
+            addPositionEmbeddings(&x, rows: rows, cols: cols, grid: grid)
+            let (cos, sin) = rotaryTables(rows: rows, cols: cols)
+
+            var deepstack: [[Float]] = []
+            for (index, block) in blocks.enumerated() {
+                forward(block, &x, patches: n, frameLength: grid.h * grid.w, cos: cos, sin: sin)
+                if let tap = c.deepstackVisualIndexes.firstIndex(of: index) {
+                    deepstack.append(merge(x, patches: n, deepstackMergers[tap]))
+                }
+            }
+            return (merge(x, patches: n, merger), deepstack)
+        }
+
+        /// Row and column of each patch in the processor's order: frame-major, then merge windows in
+        /// raster order, then raster order inside the window.
+        func patchCoordinates(grid: (t: Int, h: Int, w: Int)) -> (rows: [Int], cols: [Int]) {
+            let m = config.spatialMergeSize
+            var rows: [Int] = [], cols: [Int] = []
+            rows.reserveCapacity(grid.t * grid.h * grid.w)
+            cols.reserveCapacity(grid.t * grid.h * grid.w)
+            for _ in 0..<grid.t {
+                for blockRow in 0..<grid.h / m {
+                    for blockCol in 0..<grid.w / m {
+                        for inRow in 0..<m {
+                            for inCol in 0..<m {
+                                rows.append(blockRow * m + inRow)
+                                cols.append(blockCol * m + inCol)
+                            }
+                        }
+                    }
+                }
+            }
+            return (rows, cols)
+        }
+
+        /// The learned square table resampled to the image grid like `F.interpolate(bilinear,
+        /// align_corners=True)`: source coordinate `i·(side−1)/(size−1)`, taps floor and floor+1
+        /// (clamped to the edge), summed in the reference's tap order (h0w0, h0w1, h1w0, h1w1).
+        func addPositionEmbeddings(_ x: inout [Float], rows: [Int], cols: [Int], grid: (t: Int, h: Int, w: Int)) {
+            let hidden = config.hiddenSize
+            let side = Int(Double(config.numPositionEmbeddings).squareRoot())
+            func taps(_ index: Int, size: Int) -> ([Int], [Float]) {
+                let src = Float(index) * Float(side - 1) / Float(max(size - 1, 1))
+                let floor = src.rounded(.down)
+                return (0..<2).reduce(into: ([Int](), [Float]())) { result, offset in
+                    let tap = Int(floor) + offset
+                    result.0.append(min(max(tap, 0), side - 1))
+                    result.1.append(max(1 - abs(src - floor - Float(offset)), 0))
+                }
+            }
+            var sum = [Float](repeating: 0, count: hidden)
+            for p in rows.indices {
+                let (hTaps, hWeights) = taps(rows[p], size: grid.h)
+                let (wTaps, wWeights) = taps(cols[p], size: grid.w)
+                for j in 0..<hidden { sum[j] = 0 }
+                for a in 0..<2 {
+                    for b in 0..<2 {
+                        let weight = hWeights[a] * wWeights[b]
+                        let row = (hTaps[a] * side + wTaps[b]) * hidden
+                        for j in 0..<hidden { sum[j] += positionTable[row + j] * weight }
+                    }
+                }
+                for j in 0..<hidden { x[p * hidden + j] += sum[j] }
+            }
+        }
+
+        /// Per-patch cos/sin over the whole head dimension: `[h·freqs, w·freqs]` repeated twice
+        /// (the rotation pairs element i with i + head_dim/2).
+        func rotaryTables(rows: [Int], cols: [Int]) -> (cos: [Float], sin: [Float]) {
+            let headDim = config.hiddenSize / config.numHeads
+            let f = inverseFrequencies.count
+            var cos = [Float](repeating: 0, count: rows.count * headDim)
+            var sin = cos
+            for p in rows.indices {
+                for (k, position) in [rows[p], cols[p]].enumerated() {
+                    for j in 0..<f {
+                        let angle = Float(position) * inverseFrequencies[j]
+                        for half in 0..<2 {
+                            let slot = p * headDim + half * (headDim / 2) + k * f + j
+                            cos[slot] = Foundation.cos(angle)
+                            sin[slot] = Foundation.sin(angle)
+                        }
+                    }
+                }
+            }
+            return (cos, sin)
+        }
+
+        private func forward(_ b: Block, _ x: inout [Float], patches n: Int, frameLength: Int, cos: [Float], sin: [Float]) {
+            let c = config, hidden = c.hiddenSize, heads = c.numHeads, headDim = hidden / heads
+            var normed = [Float](repeating: 0, count: n * hidden)
+            layerNorm(x, b.norm1Weight, b.norm1Bias, rows: n, width: hidden, into: &normed)
+            var qkv = [Float](repeating: 0, count: n * 3 * hidden) // per row: [q heads | k heads | v heads]
+            linear(normed, b.qkvWeight, b.qkvBias, rows: n, out: 3 * hidden, in: hidden, into: &qkv)
+            // Rotary on q and k (rotate_half over the whole head).
+            let half = headDim / 2
+            for p in 0..<n {
+                for part in 0..<2 {
+                    for h in 0..<heads {
+                        let base = p * 3 * hidden + part * hidden + h * headDim
+                        for i in 0..<half {
+                            let a = qkv[base + i], bb = qkv[base + half + i]
+                            let ci = p * headDim + i, cj = ci + half
+                            qkv[base + i] = a * cos[ci] - bb * sin[ci]
+                            qkv[base + half + i] = bb * cos[cj] + a * sin[cj]
+                        }
+                    }
+                }
+            }
+            // Full attention inside each frame, a block of queries at a time against all its keys.
+            var attended = [Float](repeating: 0, count: n * hidden)
+            let scale = 1 / Float(headDim).squareRoot()
+            var scores = [Float](repeating: 0, count: Self.queryBlock * frameLength)
+            let stride3 = Int32(3 * hidden)
+            qkv.withUnsafeBufferPointer { qkvBuffer in
+                attended.withUnsafeMutableBufferPointer { outBuffer in
+                    scores.withUnsafeMutableBufferPointer { scoreBuffer in
+                        let q = qkvBuffer.baseAddress!, out = outBuffer.baseAddress!, s = scoreBuffer.baseAddress!
+                        for frame in stride(from: 0, to: n, by: frameLength) {
+                            for h in 0..<heads {
+                                let keys = q + frame * 3 * hidden + hidden + h * headDim
+                                let values = keys + hidden
+                                for start in stride(from: 0, to: frameLength, by: Self.queryBlock) {
+                                    let m = min(Self.queryBlock, frameLength - start)
+                                    let queries = q + (frame + start) * 3 * hidden + h * headDim
+                                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(frameLength), Int32(headDim),
+                                                scale, queries, stride3, keys, stride3, 0, s, Int32(frameLength))
+                                    for r in 0..<m {
+                                        let row = s + r * frameLength
+                                        var peak = -Float.infinity
+                                        for k in 0..<frameLength { peak = max(peak, row[k]) }
+                                        var total: Float = 0
+                                        for k in 0..<frameLength {
+                                            let e = expf(row[k] - peak)
+                                            row[k] = e
+                                            total += e
+                                        }
+                                        let inverse = 1 / total
+                                        for k in 0..<frameLength { row[k] *= inverse }
+                                    }
+                                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(headDim), Int32(frameLength),
+                                                1, s, Int32(frameLength), values, stride3, 0,
+                                                out + (frame + start) * hidden + h * headDim, Int32(hidden))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            var projected = [Float](repeating: 0, count: n * hidden)
+            linear(attended, b.projWeight, b.projBias, rows: n, out: hidden, in: hidden, into: &projected)
+            for i in x.indices { x[i] += projected[i] }
+
+            layerNorm(x, b.norm2Weight, b.norm2Bias, rows: n, width: hidden, into: &normed)
+            var inner = [Float](repeating: 0, count: n * c.intermediateSize)
+            linear(normed, b.fc1Weight, b.fc1Bias, rows: n, out: c.intermediateSize, in: hidden, into: &inner)
+            activate(&inner, c.hiddenAct)
+            linear(inner, b.fc2Weight, b.fc2Bias, rows: n, out: hidden, in: c.intermediateSize, into: &projected)
+            for i in x.indices { x[i] += projected[i] }
+        }
+
+        /// `Qwen3VLVisionPatchMerger`: groups of `spatialMergeSize²` consecutive patches become one
+        /// token; the final merger normalises each patch first, the DeepStack ones the merged vector.
+        private func merge(_ x: [Float], patches n: Int, _ mg: Merger) -> [Float] {
+            let hidden = config.hiddenSize, unit = config.spatialMergeSize * config.spatialMergeSize
+            let tokens = n / unit, width = hidden * unit
+            var normed = [Float](repeating: 0, count: n * hidden)
+            if mg.postShuffleNorm {
+                layerNorm(x, mg.normWeight, mg.normBias, rows: tokens, width: width, into: &normed)
+            } else {
+                layerNorm(x, mg.normWeight, mg.normBias, rows: n, width: hidden, into: &normed)
+            }
+            var inner = [Float](repeating: 0, count: tokens * width)
+            linear(normed, mg.fc1Weight, mg.fc1Bias, rows: tokens, out: width, in: width, into: &inner)
+            activate(&inner, "gelu") // nn.GELU(): the exact (erf) form, whatever hidden_act says
+            var out = [Float](repeating: 0, count: tokens * config.outHiddenSize)
+            linear(inner, mg.fc2Weight, mg.fc2Bias, rows: tokens, out: config.outHiddenSize, in: width, into: &out)
+            return out
+        }
+
+        // MARK: Kernels
+
+        private func layerNorm(_ x: [Float], _ weight: [Float], _ bias: [Float], rows: Int, width: Int, into out: inout [Float]) {
+            for r in 0..<rows {
+                let base = r * width
+                var mean: Float = 0
+                for j in 0..<width { mean += x[base + j] }
+                mean /= Float(width)
+                var variance: Float = 0
+                for j in 0..<width { let d = x[base + j] - mean; variance += d * d }
+                let scale = 1 / (variance / Float(width) + Self.layerNormEps).squareRoot()
+                for j in 0..<width { out[base + j] = (x[base + j] - mean) * scale * weight[j] + bias[j] }
+            }
+        }
+
+        private func activate(_ x: inout [Float], _ name: String) {
+            switch name {
+            case "gelu_pytorch_tanh", "gelu_new", "gelu_fast":
+                let k = Float(0.7978845608028654) // sqrt(2/π)
+                for i in x.indices { let v = x[i]; x[i] = 0.5 * v * (1 + tanhf(k * (v + 0.044715 * v * v * v))) }
+            case "gelu":
+                for i in x.indices { let v = x[i]; x[i] = 0.5 * v * (1 + erff(v * Float(0.7071067811865476))) }
+            case "silu":
+                for i in x.indices { let v = x[i]; x[i] = v / (1 + expf(-v)) }
+            default:
+                preconditionFailure("unsupported vision activation \(name)")
+            }
+        }
+
+        /// `y = x · Wᵀ + b` for `x` [rows, in] and `W` [out, in].
+        private func linear(_ x: [Float], _ w: [Float], _ b: [Float], rows: Int, out: Int, in inner: Int, into y: inout [Float]) {
+            for r in 0..<rows { for j in 0..<out { y[r * out + j] = b[j] } }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(out), Int32(inner), 1, x, Int32(inner), w,
+                        Int32(inner), 1, &y, Int32(out))
+        }
+    }
+}
