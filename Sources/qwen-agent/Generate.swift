@@ -1,6 +1,7 @@
 import ArgumentParser
 import Desktop
 import Foundation
+import Imaging
 import Qwen3VL
 
 struct Generate: ParsableCommand {
@@ -15,6 +16,8 @@ struct Generate: ParsableCommand {
     @Option(help: ArgumentHelp("The model folder.", valueName: "dir")) var model: String
     @Option(help: ArgumentHelp("Folder with the tokenizer files, when not the model folder.", valueName: "dir")) var tokenizer: String?
     @Argument(help: "The prompt.") var prompt: String
+    @Option(name: .customLong("image"), help: ArgumentHelp("A PNG to put before the prompt text in the user turn (repeatable).", valueName: "file.png"))
+    var images: [String] = []
     @Flag(help: "Feed the prompt as it is, without the chat template.") var raw = false
     @Flag(help: "Always take the most likely token (same as --temperature 0).") var greedy = false
     @Option(help: "Sampling temperature (0: greedy).") var temperature: Float = 0.6
@@ -30,18 +33,44 @@ struct Generate: ParsableCommand {
         chooseBLASKernels()
         let folderURL = URL(fileURLWithPath: model)
         let loaded: (model: Qwen3VL.TextModel, tokenizer: Qwen3VL.Tokenizer, template: Qwen3VL.ChatTemplate?)
+        var visual: Qwen3VL.VisualInput?
+        var grids: [(t: Int, h: Int, w: Int)] = []
         do {
             let folder = try Qwen3VL.ModelFolder(contentsOf: folderURL)
             let tokens = try Qwen3VL.Tokenizer.load(folder: tokenizer.map { URL(fileURLWithPath: $0) } ?? folderURL)
             loaded = (try Qwen3VL.TextModel(folder: folder), tokens, raw ? nil : try Qwen3VL.ChatTemplate.load(folder: folderURL))
+            if !images.isEmpty {
+                // Each image: processor → vision tower; their rows and DeepStack features are joined in order.
+                let processor = Qwen3VL.ImageProcessor(config: folder.preprocessor)
+                let tower = try Qwen3VL.VisionTower(folder: folder)
+                var joined = Qwen3VL.VisualInput(embeddings: [], deepstack: [])
+                for path in images {
+                    let (pixels, grid) = processor.process(try PNG.read(from: URL(fileURLWithPath: path)))
+                    let (features, deepstack) = tower.encode(pixelValues: pixels, grid: grid)
+                    joined.embeddings += features
+                    if joined.deepstack.isEmpty { joined.deepstack = deepstack } else {
+                        for i in deepstack.indices { joined.deepstack[i] += deepstack[i] }
+                    }
+                    grids.append(grid)
+                }
+                visual = joined
+            }
         } catch let error as Qwen3VL.TemplateError {
             try fail("\(error.message); give --raw to feed the prompt without a template", status: ExitStatus.dataError)
+        } catch let error as ImagingError {
+            try fail(error.message, status: ExitStatus.dataError)
         } catch {
             try fail("cannot load the model: \(error)", status: ExitStatus.dataError)
         }
-        let text = loaded.template.map {
-            $0.render([.init(role: "user", content: .text(prompt))], addGenerationPrompt: true)
-        } ?? prompt
+        let parts: [Qwen3VL.ChatTemplate.Part] = Array(repeating: .image, count: images.count) + [.text(prompt)]
+        let placeholder = "<|vision_start|><|image_pad|><|vision_end|>"
+        let rendered = loaded.template.map { $0.render([.init(role: "user", content: .parts(parts))], addGenerationPrompt: true) }
+            ?? String(repeating: placeholder, count: images.count) + prompt
+        // Each image's single pad in the template stands for all of its rows.
+        let pieces = rendered.components(separatedBy: placeholder)
+        let text = pieces[0] + zip(grids, pieces.dropFirst()).map { grid, rest in
+            "<|vision_start|>" + String(repeating: "<|image_pad|>", count: grid.t * grid.h * grid.w / 4) + "<|vision_end|>" + rest
+        }.joined()
         let input = loaded.tokenizer.encode(text)
         var options = Qwen3VL.SamplingOptions()
         options.maxNewTokens = maxNewTokens
@@ -55,7 +84,7 @@ struct Generate: ParsableCommand {
         var decoder = Qwen3VL.Tokenizer.StreamDecoder(tokenizer: loaded.tokenizer)
         let started = ContinuousClock.now
         var firstToken: ContinuousClock.Instant?
-        let tokens = Qwen3VL.Generator(model: loaded.model).generate(input, options: options) { token in
+        let tokens = Qwen3VL.Generator(model: loaded.model).generate(input, visual: visual, imageGrids: grids, options: options) { token in
             if firstToken == nil { firstToken = .now }
             if !json {
                 print(decoder.append(token), terminator: "")

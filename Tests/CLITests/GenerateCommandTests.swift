@@ -17,6 +17,26 @@ struct GenerateCommandTests {
         #expect(run.stderr.contains("decode 11 tokens at"))
     }
 
+    @Test func anImageGoesBeforeThePromptAsItsVisionRows() throws {
+        let model = Self.root.appendingPathComponent("Fixtures/Golden/tiny-tied").path
+        let tokenizer = Self.root.appendingPathComponent("Fixtures/QwenTokenizer").path
+        let image = Self.root.appendingPathComponent("Fixtures/Golden/processor/image-0.png").path
+        let base = ["generate", "--model", model, "--tokenizer", tokenizer, "--raw", "Where is the button?", "--greedy",
+                    "--max-new-tokens", "4", "--json"]
+        let textOnly = try qwenAgent(base, display: nil)
+        let withImage = try qwenAgent(base + ["--image", image], display: nil)
+        #expect(textOnly.status == 0 && withImage.status == 0, "\(withImage.stderr)")
+        // 64x96 scaled up to the default 65,536-pixel minimum is 224x320: a 14x20 patch grid, 70 rows
+        // after the 2x2 merge, plus <|vision_start|> and <|vision_end|>.
+        #expect(textOnly.stderr.hasPrefix("prefill 5 tokens"))
+        #expect(withImage.stderr.hasPrefix("prefill \(5 + 70 + 2) tokens"), "\(withImage.stderr)")
+        let a = try #require(try JSONSerialization.jsonObject(with: Data(textOnly.stdout.utf8)) as? [String: Any])
+        let b = try #require(try JSONSerialization.jsonObject(with: Data(withImage.stdout.utf8)) as? [String: Any])
+        #expect((a["tokens"] as? [Int]) != (b["tokens"] as? [Int]), "the image changes what the model says")
+        let missing = try qwenAgent(base + ["--image", "/nonexistent.png"], display: nil)
+        #expect(missing.status == 65 && missing.stderr.contains("/nonexistent.png"))
+    }
+
     @Test func aFolderWithoutATemplateOrWeightsIsAClearError() throws {
         let model = Self.root.appendingPathComponent("Fixtures/Golden/tiny-tied").path
         let tokenizer = Self.root.appendingPathComponent("Fixtures/QwenTokenizer").path
