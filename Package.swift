@@ -41,7 +41,7 @@ let package = Package(
             swiftSettings: strictSettings),
 
         /// One protocol for a vision-language model, and its backends (scripted, OpenAI-compatible HTTP).
-        .target(name: "Models", dependencies: ["Imaging", .product(name: "Logging", package: "swift-log")],
+        .target(name: "Models", dependencies: ["Imaging", "Qwen3VL", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strictSettings),
         /// The embedded Qwen3-VL engine: weights, tokenizer, chat template, decoder. Pure computation.
         .target(name: "Qwen3VL", dependencies: ["COpenBLAS", "Imaging"], swiftSettings: strictSettings),

@@ -63,14 +63,9 @@ struct Generate: ParsableCommand {
             try fail("cannot load the model: \(error)", status: ExitStatus.dataError)
         }
         let parts: [Qwen3VL.ChatTemplate.Part] = Array(repeating: .image, count: images.count) + [.text(prompt)]
-        let placeholder = "<|vision_start|><|image_pad|><|vision_end|>"
         let rendered = loaded.template.map { $0.render([.init(role: "user", content: .parts(parts))], addGenerationPrompt: true) }
-            ?? String(repeating: placeholder, count: images.count) + prompt
-        // Each image's single pad in the template stands for all of its rows.
-        let pieces = rendered.components(separatedBy: placeholder)
-        let text = pieces[0] + zip(grids, pieces.dropFirst()).map { grid, rest in
-            "<|vision_start|>" + String(repeating: "<|image_pad|>", count: grid.t * grid.h * grid.w / 4) + "<|vision_end|>" + rest
-        }.joined()
+            ?? String(repeating: "<|vision_start|><|image_pad|><|vision_end|>", count: images.count) + prompt
+        let text = Qwen3VL.expandImagePads(in: rendered, grids: grids)
         let input = loaded.tokenizer.encode(text)
         var options = Qwen3VL.SamplingOptions()
         options.maxNewTokens = maxNewTokens

@@ -5,6 +5,7 @@ import Foundation
 import Imaging
 import Logging
 import Models
+import Qwen3VL
 
 /// Where the model comes from, shared by the commands that think.
 struct ModelOptions: ParsableArguments {
@@ -16,8 +17,12 @@ struct ModelOptions: ParsableArguments {
                                valueName: "url"))
     var endpoint: String?
 
-    @Option(help: ArgumentHelp("The model name the server knows, with --endpoint.", valueName: "name"))
+    @Option(help: ArgumentHelp("With --endpoint: the model name the server knows. Otherwise: a Qwen3-VL model folder for the embedded engine (default: $QWEN_AGENT_MODEL).",
+                               valueName: "name|dir"))
     var model: String?
+
+    @Option(help: ArgumentHelp("Tokenizer files for the embedded engine, when not in the model folder.", valueName: "dir"))
+    var tokenizer: String?
 
     @Option(help: ArgumentHelp("Agent profile: a name in Agents/ or a .json file.", valueName: "name|file"))
     var agent = "desktop-thinking"
@@ -25,9 +30,25 @@ struct ModelOptions: ParsableArguments {
     func validate() throws {
         if endpoint != nil && transcript != nil { throw ValidationError("give --endpoint or --transcript, not both") }
         if endpoint != nil && model == nil { throw ValidationError("--endpoint needs --model NAME (the model the server serves)") }
+        if transcript != nil && model != nil { throw ValidationError("give --model or --transcript, not both") }
     }
 
-    func makeModel(timeout: Double, logger: Logger) throws -> any VisionLanguageModel {
+    func makeModel(timeout: Double, logger: Logger, profile: Profile? = nil) throws -> any VisionLanguageModel {
+        if endpoint == nil, transcript == nil,
+           let folder = model ?? ProcessInfo.processInfo.environment["QWEN_AGENT_MODEL"].flatMap({ $0.isEmpty ? nil : $0 })
+        {
+            chooseBLASKernels()
+            do {
+                let embedded = try EmbeddedModel(folder: URL(fileURLWithPath: folder), tokenizerFolder: tokenizer.map { URL(fileURLWithPath: $0) },
+                                                 minPixels: profile?.image.minPixels, maxPixels: profile?.image.maxPixels, logger: logger)
+                if let profile, embedded.isThinking != (profile.shape == .thinking) {
+                    FileHandle.standardError.write(Data("qwen-agent: warning: \(folder) is a\(embedded.isThinking ? " Thinking" : "n Instruct") model but the profile \(profile.name) expects \(profile.shape.rawValue); pass --agent desktop-\(embedded.isThinking ? "thinking" : "instruct")\n".utf8))
+                }
+                return embedded
+            } catch {
+                try fail(error.message, status: ExitStatus.dataError)
+            }
+        }
         if let endpoint {
             guard let url = URL(string: endpoint), url.scheme == "http" || url.scheme == "https" else {
                 try fail("--endpoint '\(endpoint)' is not an http(s) URL", status: ExitStatus.usage)
@@ -36,8 +57,8 @@ struct ModelOptions: ParsableArguments {
             return OpenAICompatibleModel(endpoint: url, model: model ?? "", apiKey: key, timeout: .seconds(timeout), logger: logger)
         }
         guard let transcript else {
-            try fail("no model: give --endpoint URL --model NAME for a served model, or --transcript FILE for scripted replies "
-                     + "(the embedded engine arrives with the engine issues)", status: ExitStatus.usage)
+            try fail("no model: give --model DIR (a Qwen3-VL folder, or set QWEN_AGENT_MODEL) for the embedded engine, "
+                     + "--endpoint URL --model NAME for a served model, or --transcript FILE for scripted replies", status: ExitStatus.usage)
         }
         do {
             return try ScriptedModel(transcript: URL(fileURLWithPath: transcript))
@@ -85,7 +106,7 @@ struct Plan: AsyncParsableCommand {
     static func plan(task: String, model: ModelOptions, desktop: DesktopOptions, monitor: String?, output: String) async throws {
         let profile = try model.loadProfile()
         let logger = desktop.makeLogger()
-        let brain = try model.makeModel(timeout: profile.stepTimeoutSeconds, logger: logger)
+        let brain = try model.makeModel(timeout: profile.stepTimeoutSeconds, logger: logger, profile: profile)
         var screenshot: RGBImage?
         var origin = Point(x: 0, y: 0)
         try reportingFailures {

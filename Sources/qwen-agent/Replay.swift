@@ -38,8 +38,8 @@ struct Replay: AsyncParsableCommand {
     func validate() throws {
         guard (0...1).contains(threshold) else { throw ValidationError("--threshold must be between 0 and 1") }
         if let speed, speed <= 0 { throw ValidationError("--speed must be positive") }
-        if heal && model.endpoint == nil && model.transcript == nil {
-            throw ValidationError("--heal needs a model: --endpoint URL --model NAME, or --transcript FILE")
+        if heal && model.endpoint == nil && model.transcript == nil && model.model == nil {
+            throw ValidationError("--heal needs a model: --model DIR, --endpoint URL --model NAME, or --transcript FILE")
         }
     }
 
@@ -59,7 +59,7 @@ struct Replay: AsyncParsableCommand {
         let healer: Replayer.Healer?
         if heal {
             let profile = try model.loadProfile()
-            let brain = try model.makeModel(timeout: profile.stepTimeoutSeconds, logger: logger)
+            let brain = try model.makeModel(timeout: profile.stepTimeoutSeconds, logger: logger, profile: profile)
             healer = { instruction, screenshot in
                 let space = CoordinateMapping.CoordinateSpace(profileValue: profile.coordinateSpace) ?? .relative1000
                 let plan = try await Planner(profile: profile, model: brain).plan(task: instruction, screenshot: screenshot,

@@ -61,7 +61,7 @@ struct Run: AsyncParsableCommand {
         var profile = try model.loadProfile()
         if let maxSteps { profile.stepLimit = maxSteps }
         let logger = desktop.makeLogger()
-        let brain = try model.makeModel(timeout: profile.stepTimeoutSeconds, logger: logger)
+        let brain = try model.makeModel(timeout: profile.stepTimeoutSeconds, logger: logger, profile: profile)
         Interruption.install()
         var outcome: Outcome = .error("not started")
         var setupFailure: (message: String, status: Int32)?

@@ -38,7 +38,7 @@ struct GenerateCommandTests {
     }
 
     @Test func aFolderWithoutATemplateOrWeightsIsAClearError() throws {
-        let model = Self.root.appendingPathComponent("Fixtures/Golden/tiny-tied").path
+        let model = Self.root.appendingPathComponent("Fixtures/Golden/tiny-untied").path
         let tokenizer = Self.root.appendingPathComponent("Fixtures/QwenTokenizer").path
         let noTemplate = try qwenAgent(["generate", "--model", model, "--tokenizer", tokenizer, "hi"], display: nil)
         #expect(noTemplate.status == 65 && noTemplate.stderr.contains("give --raw"))

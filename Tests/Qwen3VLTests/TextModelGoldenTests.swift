@@ -156,7 +156,8 @@ struct SamplingTests {
         options.temperature = 0
         options.stopTokens = []
         options.thinkingBudget = 4
-        let tokens = Self.generator.generate(Self.prompt + [Qwen3VL.SpecialToken.thinkStart], options: options)
+        // The Thinking generation prompt ends with "<think>\n".
+        let tokens = Self.generator.generate(Self.prompt + [Qwen3VL.SpecialToken.thinkStart, 198], options: options)
         #expect(tokens.count == 10)
         #expect(tokens[4] == Qwen3VL.SpecialToken.thinkEnd, "\(tokens)")
         #expect(!tokens[5...].contains(Qwen3VL.SpecialToken.thinkEnd) || tokens.firstIndex(of: Qwen3VL.SpecialToken.thinkEnd) == 4)

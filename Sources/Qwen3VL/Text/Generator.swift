@@ -34,7 +34,9 @@ extension Qwen3VL {
             var generated: [Int32] = []
             generated.reserveCapacity(options.maxNewTokens)
             var random = SplitMix64(seed: options.seed)
-            var thinking = prompt.last == SpecialToken.thinkStart
+            // Inside the reasoning when the prompt opened `<think>` (the Thinking generation prompt ends
+            // with "<think>\n") and has not closed it.
+            var thinking = (prompt.lastIndex(of: SpecialToken.thinkStart) ?? -1) > (prompt.lastIndex(of: SpecialToken.thinkEnd) ?? -1)
             while generated.count < options.maxNewTokens {
                 var next = pick(&workspace.logits, generated: generated, options: options, random: &random)
                 if thinking, let budget = options.thinkingBudget, generated.count >= budget, next != SpecialToken.thinkEnd {

@@ -1,0 +1,73 @@
+import Agent
+import Desktop
+import Foundation
+import Imaging
+import TestSupport
+import Testing
+
+/// The whole path on the embedded engine with the tiny random checkpoint: capture → image processor →
+/// vision tower → decoder → parser. Random weights write noise; the point is that every stage runs,
+/// the outcome is reported honestly, and nothing is clicked on the strength of noise.
+@Suite("The embedded engine drives plan mode and the agent loop on Xvfb")
+struct EmbeddedEngineTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// desktop-thinking with short replies and small screenshots, so a debug build stays quick.
+    static func tinyProfile() throws -> URL {
+        var profile = try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("Agents/desktop-thinking.json"))) as! [String: Any]
+        profile["name"] = "tiny-test"
+        var generation = profile["generation"] as! [String: Any]
+        generation["max_new_tokens"] = 24
+        generation["max_thinking_tokens"] = 12
+        generation["temperature"] = 0
+        profile["generation"] = generation
+        var image = profile["image"] as! [String: Any]
+        image["max_pixels"] = 200_000
+        profile["image"] = image
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tiny-profile-\(UUID().uuidString).json")
+        try JSONSerialization.data(withJSONObject: profile).write(to: url)
+        return url
+    }
+
+    static var modelArguments: [String] {
+        ["--model", root.appendingPathComponent("Fixtures/Golden/tiny-tied").path, "--tokenizer", root.appendingPathComponent("Fixtures/QwenTokenizer").path]
+    }
+
+    @Test func planRunsEveryStageAndReportsWhatTheNoiseSays() throws {
+        let profile = try Self.tinyProfile()
+        defer { try? FileManager.default.removeItem(at: profile) }
+        try withVirtualDisplay(size: Size(width: 1280, height: 720)) { virtual in
+            let app = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
+            let picture = FileManager.default.temporaryDirectory.appendingPathComponent("embedded-plan-\(UUID().uuidString).png")
+            defer { try? FileManager.default.removeItem(at: picture) }
+            let run = try qwenAgent(["plan", "log out of the app", "--agent", profile.path] + Self.modelArguments + ["-o", picture.path],
+                                    display: virtual.name)
+            #expect([0, 65].contains(run.status), "\(run.stdout)\(run.stderr)")
+            #expect(run.stdout.contains("model: embedded: "))
+            // The thinking budget (12 tokens) closed the reasoning, so the parser judged an answer.
+            #expect(!run.stdout.contains("unterminated_thinking"), "\(run.stdout)")
+            #expect(run.stdout.contains("plan from ") || run.stdout.contains("could not parse ("))
+            #expect(try PNG.read(from: picture).size == Size(width: 1280, height: 720))
+            #expect(!app.events().contains { $0.event.hasPrefix("button") || $0.event.hasPrefix("key") }, "plan mode sent nothing")
+        }
+    }
+
+    @Test func theAgentLoopRunsOnTheEmbeddedEngine() throws {
+        let profile = try Self.tinyProfile()
+        defer { try? FileManager.default.removeItem(at: profile) }
+        let session = FileManager.default.temporaryDirectory.appendingPathComponent("embedded-session-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: session) }
+        try withVirtualDisplay(size: Size(width: 1280, height: 720)) { virtual in
+            _ = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
+            let run = try qwenAgent(["log out of the app", "--agent", profile.path, "--max-steps", "2", "--session", session.path]
+                                        + Self.modelArguments, display: virtual.name)
+            // Noise never counts as success: the run ends with a typed, non-zero outcome.
+            #expect([1, 2, 3, 4].contains(run.status), "\(run.stdout)\(run.stderr)")
+            #expect(run.stdout.contains("model: embedded: ") && run.stdout.contains("── step 1 ──"))
+            let log = try SessionLog.read(session)
+            #expect((log.header["model"] as? [String: Any])?["kind"] as? String == "embedded")
+            #expect(!log.steps.isEmpty)
+            #expect(log.outcome != nil && log.outcome?["outcome"] as? String != "success")
+        }
+    }
+}
