@@ -56,7 +56,7 @@ public final class EmbeddedModel: VisionLanguageModel {
         let (stream, output) = AsyncThrowingStream.makeStream(of: String.self)
         let job = Task.detached { [self] in
             var grids: [(t: Int, h: Int, w: Int)] = []
-            var visual = Qwen3VL.VisualInput(embeddings: [], deepstack: [])
+            var visual = Qwen3VL.VisualInput()
             let messages = conversation.map { message in
                 Qwen3VL.ChatTemplate.Message(role: message.role.rawValue, content: .parts(message.content.map { part in
                     switch part {
@@ -64,10 +64,7 @@ public final class EmbeddedModel: VisionLanguageModel {
                     case .image(let image):
                         let (pixels, grid) = processor.process(image)
                         let (features, deepstack) = vision.encode(pixelValues: pixels, grid: grid)
-                        visual.embeddings += features
-                        if visual.deepstack.isEmpty { visual.deepstack = deepstack } else {
-                            for i in deepstack.indices { visual.deepstack[i] += deepstack[i] }
-                        }
+                        visual.append(features: features, deepstack: deepstack)
                         grids.append(grid)
                         return .image
                     }

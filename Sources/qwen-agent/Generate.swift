@@ -43,14 +43,11 @@ struct Generate: ParsableCommand {
                 // Each image: processor → vision tower; their rows and DeepStack features are joined in order.
                 let processor = Qwen3VL.ImageProcessor(config: folder.preprocessor)
                 let tower = try Qwen3VL.VisionTower(folder: folder)
-                var joined = Qwen3VL.VisualInput(embeddings: [], deepstack: [])
+                var joined = Qwen3VL.VisualInput()
                 for path in images {
                     let (pixels, grid) = processor.process(try PNG.read(from: URL(fileURLWithPath: path)))
                     let (features, deepstack) = tower.encode(pixelValues: pixels, grid: grid)
-                    joined.embeddings += features
-                    if joined.deepstack.isEmpty { joined.deepstack = deepstack } else {
-                        for i in deepstack.indices { joined.deepstack[i] += deepstack[i] }
-                    }
+                    joined.append(features: features, deepstack: deepstack)
                     grids.append(grid)
                 }
                 visual = joined

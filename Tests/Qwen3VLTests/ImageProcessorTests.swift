@@ -17,10 +17,7 @@ struct ImageProcessorTests {
     }
 
     static func floats(_ name: String) throws -> [Float] {
-        let data = try Data(contentsOf: folder.appendingPathComponent(name))
-        return data.withUnsafeBytes { raw in
-            (0..<data.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
-        }
+        try readFloat32(folder.appendingPathComponent(name))
     }
 
     static let processor = Qwen3VL.ImageProcessor(config: Qwen3VL.PreprocessorConfig(), minPixels: 1024, maxPixels: 1_048_576)

@@ -27,8 +27,7 @@ struct MultimodalGoldenTests {
         let cache = Qwen3VL.KVCache(config: model.config, capacity: ids.count)
         let workspace = Qwen3VL.Workspace(config: model.config)
         model.forward(ids, positions: positions, cache: cache, workspace: workspace, visual: visual)
-        let data = try Data(contentsOf: Self.golden.appendingPathComponent("multimodal/logits.f32"))
-        let expected = data.withUnsafeBytes { raw in (0..<data.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) } }
+        let expected = try readFloat32(Self.golden.appendingPathComponent("multimodal/logits.f32"))
         let scale = expected.map(abs).max() ?? 1
         let worst = zip(workspace.logits, expected).map { abs($0 - $1) }.max() ?? .infinity
         #expect(worst / scale < 1e-4, "max |Δlogit| \(worst) against a scale of \(scale)")

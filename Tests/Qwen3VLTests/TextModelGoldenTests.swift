@@ -19,8 +19,7 @@ struct TextModelGoldenTests {
         let folder = golden.appendingPathComponent(model)
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("golden.json"))) as? [String: Any]
         return try (json?["prompts"] as? [[String: Any]] ?? []).map { prompt in
-            let data = try Data(contentsOf: folder.appendingPathComponent(prompt["logits_last_file"] as? String ?? ""))
-            let logits = data.withUnsafeBytes { raw in (0..<data.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) } }
+            let logits = try readFloat32(folder.appendingPathComponent(prompt["logits_last_file"] as? String ?? ""))
             return Prompt(inputIDs: (prompt["input_ids"] as? [Int] ?? []).map(Int32.init), greedy: (prompt["greedy_new_ids"] as? [Int] ?? []).map(Int32.init),
                           logits: logits)
         }
@@ -104,8 +103,7 @@ struct RealisticWidthGoldenTests {
         }
         for prompt in golden["prompts"] as? [[String: Any]] ?? [] {
             let ids = (prompt["input_ids"] as? [Int] ?? []).map(Int32.init)
-            let data = try Data(contentsOf: Self.folder.appendingPathComponent(prompt["logits_last_file"] as? String ?? ""))
-            let expected = data.withUnsafeBytes { raw in (0..<data.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) } }
+            let expected = try readFloat32(Self.folder.appendingPathComponent(prompt["logits_last_file"] as? String ?? ""))
             let cache = Qwen3VL.KVCache(config: model.config, capacity: ids.count)
             let workspace = Qwen3VL.Workspace(config: model.config)
             model.forward(ids, positions: ids.indices.map { [$0, $0, $0] }, cache: cache, workspace: workspace)

@@ -15,10 +15,7 @@ struct VisionTowerTests {
     static let folder = golden.appendingPathComponent("vision")
 
     static func floats(_ name: String) throws -> [Float] {
-        let data = try Data(contentsOf: folder.appendingPathComponent(name))
-        return data.withUnsafeBytes { raw in
-            (0..<data.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
-        }
+        try readFloat32(folder.appendingPathComponent(name))
     }
 
     static func cases() throws -> [[String: Any]] {

@@ -39,9 +39,19 @@ extension Qwen3VL {
         /// DeepStack features: entry i is added after decoder layer i at the image positions.
         public var deepstack: [[Float]]
 
-        public init(embeddings: [Float], deepstack: [[Float]]) {
+        public init(embeddings: [Float] = [], deepstack: [[Float]] = []) {
             self.embeddings = embeddings
             self.deepstack = deepstack
+        }
+
+        /// Adds the next image's rows (the vision tower's output) after the ones already here.
+        public mutating func append(features: [Float], deepstack taps: [[Float]]) {
+            embeddings += features
+            if deepstack.isEmpty {
+                deepstack = taps
+            } else {
+                for i in taps.indices { deepstack[i] += taps[i] }
+            }
         }
     }
 }
