@@ -99,7 +99,7 @@ struct RealisticWidthGoldenTests {
         let model = try Qwen3VL.TextModel(config: configuration.text, tiedOutput: true) { name, shape in
             let values = try #require(weights[name], "no generated weight \(name)")
             #expect(values.count == shape.reduce(1, *), "\(name)")
-            return values
+            return Qwen3VL.Weight(values, shape: shape)
         }
         for prompt in golden["prompts"] as? [[String: Any]] ?? [] {
             let ids = (prompt["input_ids"] as? [Int] ?? []).map(Int32.init)

@@ -41,6 +41,54 @@ struct WeightsTests {
         #expect(view.floats() == [7, 8])
     }
 
+    // MARK: Weights used in place
+
+    /// BF16, F16 and F32 matrices left in the mapping multiply like their float32 values, for one row
+    /// (sgemv) and several (sgemm), across the blocks a large BF16 matrix is widened in; an F32 tensor
+    /// that is not 4-byte aligned is widened once and multiplies the same.
+    @Test(arguments: [0, 1])
+    func mappedMatricesMultiplyLikeTheirValues(headerPadding: Int) throws {
+        var random = SplitMix64(seed: 7)
+        func bits(_ count: Int) -> [UInt16] { (0..<count).map { _ in UInt16(0x3C00 + random.next(below: 0x0600)) ^ (random.next(below: 2) == 0 ? 0 : 0x8000) } }
+        let wide = (rows: 150, columns: 65_536) // 4 rows per decode block, 64 per prefill block
+        let folder = try TemporaryFolder()
+        let url = try folder.write("w.safetensors", SafetensorsFile(tensors: [
+            .bits("large", dtype: "BF16", shape: [wide.rows, wide.columns], bits(wide.rows * wide.columns)),
+            .bits("half", dtype: "F16", shape: [5, 3, 2], bits(30)),
+            .f32("single", shape: [4, 6], (0..<24).map { Float($0) / 7 - 1.5 }),
+        ]).bytes(headerPadding: headerPadding))
+        let file = try Qwen3VL.Safetensors(contentsOf: url)
+        for name in ["large", "half", "single"] {
+            let view = try file.tensor(named: name)
+            let weight = Qwen3VL.Weight(view)
+            let values = view.floats()
+            let (rows, columns) = (weight.rows, weight.columns)
+            #expect(weight.floats() == values)
+            for n in [1, 3] {
+                let x = (0..<n * columns).map { _ in Float(random.next(below: 2001)) / 1000 - 1 }
+                var y = [Float](repeating: 0, count: n * rows)
+                var scratch: [Float] = []
+                weight.multiply(x, rows: n, into: &y, scratch: &scratch)
+                var worst: Double = 0
+                for r in 0..<n {
+                    for o in 0..<rows {
+                        var exact: Double = 0, magnitude: Double = 0
+                        for k in 0..<columns {
+                            let product = Double(x[r * columns + k]) * Double(values[o * columns + k])
+                            exact += product
+                            magnitude += abs(product)
+                        }
+                        worst = max(worst, abs(exact - Double(y[r * rows + o])) / magnitude)
+                    }
+                }
+                #expect(worst < 1e-5, "\(name), \(n) rows: error \(worst) relative to Σ|x·w|")
+            }
+            var row = [Float](repeating: .nan, count: columns)
+            weight.copyRow(rows - 1, to: &row)
+            #expect(row == Array(values[(rows - 1) * columns ..< rows * columns]), "\(name): last row")
+        }
+    }
+
     // MARK: Configuration
 
     @Test func decodesTheReal4BConfig() throws {

@@ -1,4 +1,3 @@
-internal import COpenBLAS
 import Foundation
 
 extension Qwen3VL {
@@ -7,46 +6,46 @@ extension Qwen3VL {
     /// RMSNorm → SwiGLU MLP → residual] → RMSNorm → logits. Matrix work goes to OpenBLAS.
     public final class TextModel: Sendable {
         public let config: Configuration.Text
-        let embedding: [Float] // [vocab, hidden]
+        let embedding: Weight // [vocab, hidden]
         let layers: [Layer]
         let finalNorm: [Float]
         /// Nil when the output projection is tied to the embedding.
-        let outputWeight: [Float]?
+        let outputWeight: Weight?
         /// `1 / θ^(2j / head_dim)` for each frequency slot j, in float32 as transformers computes it.
         let inverseFrequencies: [Float]
 
         struct Layer: Sendable {
             let inputNorm, postAttentionNorm, queryNorm, keyNorm: [Float]
-            let query, key, value, output: [Float] // [out, in]
-            let gate, up, down: [Float]
+            let query, key, value, output: Weight // [out, in]
+            let gate, up, down: Weight
         }
 
         // MARK: Loading
 
-        /// Loads the language model from a model folder; weights become float32 here (bf16 storage
-        /// with conversion on the fly is part of the performance work).
+        /// Loads the language model from a model folder; the matrices stay in the folder's mapping.
         public convenience init(folder: ModelFolder) throws {
             let tied = folder.configuration.tieWordEmbeddings && !folder.contains("lm_head.weight")
             try self.init(config: folder.configuration.text, tiedOutput: tied) { name, shape in
-                try folder.expect(name, shape: shape).floats()
+                Weight(try folder.expect(name, shape: shape))
             }
         }
 
         /// Builds the model from any source of weights: `weight(name, shape)` returns the tensor with
-        /// that checkpoint name (`model.language_model.…`, `lm_head.weight`) as float32, row-major.
-        public init(config c: Configuration.Text, tiedOutput: Bool, weight: (String, [Int]) throws -> [Float]) throws {
+        /// that checkpoint name (`model.language_model.…`, `lm_head.weight`).
+        public init(config c: Configuration.Text, tiedOutput: Bool, weight: (String, [Int]) throws -> Weight) throws {
             config = c
             let prefix = "model.language_model."
-            func load(_ name: String, _ shape: [Int]) throws -> [Float] { try weight(prefix + name, shape) }
+            func load(_ name: String, _ shape: [Int]) throws -> Weight { try weight(prefix + name, shape) }
+            func vector(_ name: String, _ count: Int) throws -> [Float] { try load(name, [count]).floats() }
             let q = c.numAttentionHeads * c.headDim, kv = c.numKeyValueHeads * c.headDim
             embedding = try load("embed_tokens.weight", [c.vocabSize, c.hiddenSize])
             layers = try (0..<c.numHiddenLayers).map { i in
                 let p = "layers.\(i)."
                 return Layer(
-                    inputNorm: try load(p + "input_layernorm.weight", [c.hiddenSize]),
-                    postAttentionNorm: try load(p + "post_attention_layernorm.weight", [c.hiddenSize]),
-                    queryNorm: try load(p + "self_attn.q_norm.weight", [c.headDim]),
-                    keyNorm: try load(p + "self_attn.k_norm.weight", [c.headDim]),
+                    inputNorm: try vector(p + "input_layernorm.weight", c.hiddenSize),
+                    postAttentionNorm: try vector(p + "post_attention_layernorm.weight", c.hiddenSize),
+                    queryNorm: try vector(p + "self_attn.q_norm.weight", c.headDim),
+                    keyNorm: try vector(p + "self_attn.k_norm.weight", c.headDim),
                     query: try load(p + "self_attn.q_proj.weight", [q, c.hiddenSize]),
                     key: try load(p + "self_attn.k_proj.weight", [kv, c.hiddenSize]),
                     value: try load(p + "self_attn.v_proj.weight", [kv, c.hiddenSize]),
@@ -55,7 +54,7 @@ extension Qwen3VL {
                     up: try load(p + "mlp.up_proj.weight", [c.intermediateSize, c.hiddenSize]),
                     down: try load(p + "mlp.down_proj.weight", [c.hiddenSize, c.intermediateSize]))
             }
-            finalNorm = try load("norm.weight", [c.hiddenSize])
+            finalNorm = try vector("norm.weight", c.hiddenSize)
             outputWeight = tiedOutput ? nil : try weight("lm_head.weight", [c.vocabSize, c.hiddenSize])
             inverseFrequencies = (0..<c.headDim / 2).map { j in 1 / powf(Float(c.ropeTheta), Float(2 * j) / Float(c.headDim)) }
         }
@@ -81,21 +80,20 @@ extension Qwen3VL {
                     for j in 0..<d { w.h[i * d + j] = visual.embeddings[nextImageRow * d + j] }
                     nextImageRow += 1
                 } else {
-                    let row = Int(token) * d
-                    for j in 0..<d { w.h[i * d + j] = embedding[row + j] }
+                    w.h.withUnsafeMutableBufferPointer { embedding.copyRow(Int(token), to: $0.baseAddress! + i * d) }
                 }
             }
             rotary(positions, into: w)
             for (index, layer) in layers.enumerated() {
                 rmsNorm(w.h, layer.inputNorm, rows: n, into: &w.x)
                 attention(layer, layer: index, cache: cache, workspace: w, rows: n)
-                matmul(w.attended, layer.output, rows: n, out: d, in: config.numAttentionHeads * config.headDim, into: &w.projected)
+                layer.output.multiply(w.attended, rows: n, into: &w.projected, scratch: &w.widened)
                 for i in 0..<n * d { w.h[i] += w.projected[i] }
                 rmsNorm(w.h, layer.postAttentionNorm, rows: n, into: &w.x)
-                matmul(w.x, layer.gate, rows: n, out: config.intermediateSize, in: d, into: &w.gate)
-                matmul(w.x, layer.up, rows: n, out: config.intermediateSize, in: d, into: &w.up)
+                layer.gate.multiply(w.x, rows: n, into: &w.gate, scratch: &w.widened)
+                layer.up.multiply(w.x, rows: n, into: &w.up, scratch: &w.widened)
                 for i in 0..<n * config.intermediateSize { w.gate[i] = w.gate[i] / (1 + exp(-w.gate[i])) * w.up[i] } // SiLU(gate) ⊙ up
-                matmul(w.gate, layer.down, rows: n, out: d, in: config.intermediateSize, into: &w.projected)
+                layer.down.multiply(w.gate, rows: n, into: &w.projected, scratch: &w.widened)
                 for i in 0..<n * d { w.h[i] += w.projected[i] }
                 // DeepStack: the vision tower's intermediate features join after the first layers.
                 if let visual, index < visual.deepstack.count {
@@ -108,17 +106,17 @@ extension Qwen3VL {
             let first = allLogits ? 0 : n - 1, rows = n - first
             for i in 0..<rows * d { w.projected[i] = w.h[first * d + i] }
             rmsNorm(w.projected, finalNorm, rows: rows, into: &w.x)
-            matmul(w.x, outputWeight ?? embedding, rows: rows, out: config.vocabSize, in: d, into: &w.logits)
+            (outputWeight ?? embedding).multiply(w.x, rows: rows, into: &w.logits, scratch: &w.widened)
         }
 
         /// Attention for `rows` new tokens against the cache: q/k RMSNorm per head, MRoPE, causal, GQA.
         private func attention(_ layer: Layer, layer index: Int, cache: KVCache, workspace w: Workspace, rows n: Int) {
             let c = config, hd = c.headDim, heads = c.numAttentionHeads, kvHeads = c.numKeyValueHeads
-            matmul(w.x, layer.query, rows: n, out: heads * hd, in: c.hiddenSize, into: &w.projected)
+            layer.query.multiply(w.x, rows: n, into: &w.projected, scratch: &w.widened)
             rmsNorm(w.projected, layer.queryNorm, rows: n * heads, into: &w.q)
-            matmul(w.x, layer.key, rows: n, out: kvHeads * hd, in: c.hiddenSize, into: &w.projected)
+            layer.key.multiply(w.x, rows: n, into: &w.projected, scratch: &w.widened)
             rmsNorm(w.projected, layer.keyNorm, rows: n * kvHeads, into: &w.k)
-            matmul(w.x, layer.value, rows: n, out: kvHeads * hd, in: c.hiddenSize, into: &w.v)
+            layer.value.multiply(w.x, rows: n, into: &w.v, scratch: &w.widened)
             applyRotary(&w.q, w, rows: n, heads: heads)
             applyRotary(&w.k, w, rows: n, heads: kvHeads)
             cache.store(layer: index, keys: w.k, values: w.v, at: cache.count, rows: n)
@@ -202,17 +200,6 @@ extension Qwen3VL {
                 for j in 0..<width { out[r * width + j] = weight[j] * (x[r * width + j] * scale) }
             }
         }
-
-        /// `x · Wᵀ` for `x` [rows, in] and `W` [out, in] (PyTorch's Linear layout): sgemv for one row
-        /// (decode; 2–3× faster than sgemm with m = 1 here), sgemm otherwise.
-        private func matmul(_ x: [Float], _ w: [Float], rows: Int, out: Int, in inner: Int, into y: inout [Float]) {
-            if rows == 1 {
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(out), Int32(inner), 1, w, Int32(inner), x, 1, 0, &y, 1)
-            } else {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(out), Int32(inner), 1, x, Int32(inner), w,
-                            Int32(inner), 0, &y, Int32(out))
-            }
-        }
     }
 
     /// Scratch buffers for a forward pass, sized once for the longest batch of tokens seen.
@@ -222,6 +209,8 @@ extension Qwen3VL {
         var h: [Float] = [], x: [Float] = [], q: [Float] = [], k: [Float] = [], v: [Float] = []
         var attended: [Float] = [], projected: [Float] = [], gate: [Float] = [], up: [Float] = []
         var scores: [Float] = [], cos: [Float] = [], sin: [Float] = []
+        /// Blocks of BF16/F16 weights widened for a product (``Weight/multiply(_:rows:into:accumulate:scratch:)``).
+        var widened: [Float] = []
         /// The logits of the last forward pass: `vocab_size` per kept token.
         public internal(set) var logits: [Float] = []
 

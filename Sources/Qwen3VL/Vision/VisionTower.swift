@@ -12,7 +12,7 @@ extension Qwen3VL {
     /// run of `spatialMergeSize²` consecutive patches is one 2×2 window, so the merge is a reshape.
     public final class VisionTower: Sendable {
         public let config: Configuration.Vision
-        let patchWeight: [Float] // [hidden, 3·T·P·P]
+        let patchWeight: Weight // [hidden, 3, T, P, P]
         let patchBias: [Float]
         let positionTable: [Float] // [side², hidden]
         let blocks: [Block]
@@ -28,10 +28,10 @@ extension Qwen3VL {
 
         struct Block: Sendable {
             let norm1Weight, norm1Bias, norm2Weight, norm2Bias: [Float]
-            let qkvWeight, qkvBias: [Float] // [3·hidden, hidden]
-            let projWeight, projBias: [Float]
-            let fc1Weight, fc1Bias: [Float] // [intermediate, hidden]
-            let fc2Weight, fc2Bias: [Float]
+            let qkvWeight: Weight, qkvBias: [Float] // [3·hidden, hidden]
+            let projWeight: Weight, projBias: [Float]
+            let fc1Weight: Weight, fc1Bias: [Float] // [intermediate, hidden]
+            let fc2Weight: Weight, fc2Bias: [Float]
         }
 
         struct Merger: Sendable {
@@ -39,24 +39,25 @@ extension Qwen3VL {
             /// final merger: LayerNorm over each patch's hidden vector before merging.
             let postShuffleNorm: Bool
             let normWeight, normBias: [Float]
-            let fc1Weight, fc1Bias: [Float] // [4·hidden, 4·hidden]
-            let fc2Weight, fc2Bias: [Float] // [out_hidden, 4·hidden]
+            let fc1Weight: Weight, fc1Bias: [Float] // [4·hidden, 4·hidden]
+            let fc2Weight: Weight, fc2Bias: [Float] // [out_hidden, 4·hidden]
         }
 
         // MARK: Loading
 
-        /// Loads the tower from a model folder; weights become float32 here.
+        /// Loads the tower from a model folder; the matrices stay in the folder's mapping.
         public convenience init(folder: ModelFolder) throws {
             try self.init(config: folder.configuration.vision) { name, shape in
-                try folder.expect(name, shape: shape).floats()
+                Weight(try folder.expect(name, shape: shape))
             }
         }
 
         /// Builds the tower from any source of weights: `weight(name, shape)` returns the tensor with
-        /// that checkpoint name (`model.visual.…`) as float32, row-major.
-        public init(config c: Configuration.Vision, weight: (String, [Int]) throws -> [Float]) throws {
+        /// that checkpoint name (`model.visual.…`).
+        public init(config c: Configuration.Vision, weight: (String, [Int]) throws -> Weight) throws {
             config = c
-            func load(_ name: String, _ shape: [Int]) throws -> [Float] { try weight("model.visual." + name, shape) }
+            func load(_ name: String, _ shape: [Int]) throws -> Weight { try weight("model.visual." + name, shape) }
+            func vector(_ name: String, _ shape: [Int]) throws -> [Float] { try load(name, shape).floats() }
             let h = c.hiddenSize, merged = h * c.spatialMergeSize * c.spatialMergeSize
             guard h % c.numHeads == 0, (h / c.numHeads) % 4 == 0 else {
                 throw WeightsError(.invalidConfig, "vision hidden_size \(h) does not split into \(c.numHeads) heads with a head size divisible by 4")
@@ -69,28 +70,28 @@ extension Qwen3VL {
                 throw WeightsError(.invalidConfig, "vision num_position_embeddings \(c.numPositionEmbeddings) is not a square")
             }
             patchWeight = try load("patch_embed.proj.weight", [h, 3, c.temporalPatchSize, c.patchSize, c.patchSize])
-            patchBias = try load("patch_embed.proj.bias", [h])
-            positionTable = try load("pos_embed.weight", [c.numPositionEmbeddings, h])
+            patchBias = try vector("patch_embed.proj.bias", [h])
+            positionTable = try vector("pos_embed.weight", [c.numPositionEmbeddings, h])
             blocks = try (0..<c.depth).map { i in
                 let p = "blocks.\(i)."
                 return Block(
-                    norm1Weight: try load(p + "norm1.weight", [h]), norm1Bias: try load(p + "norm1.bias", [h]),
-                    norm2Weight: try load(p + "norm2.weight", [h]), norm2Bias: try load(p + "norm2.bias", [h]),
-                    qkvWeight: try load(p + "attn.qkv.weight", [3 * h, h]), qkvBias: try load(p + "attn.qkv.bias", [3 * h]),
-                    projWeight: try load(p + "attn.proj.weight", [h, h]), projBias: try load(p + "attn.proj.bias", [h]),
+                    norm1Weight: try vector(p + "norm1.weight", [h]), norm1Bias: try vector(p + "norm1.bias", [h]),
+                    norm2Weight: try vector(p + "norm2.weight", [h]), norm2Bias: try vector(p + "norm2.bias", [h]),
+                    qkvWeight: try load(p + "attn.qkv.weight", [3 * h, h]), qkvBias: try vector(p + "attn.qkv.bias", [3 * h]),
+                    projWeight: try load(p + "attn.proj.weight", [h, h]), projBias: try vector(p + "attn.proj.bias", [h]),
                     fc1Weight: try load(p + "mlp.linear_fc1.weight", [c.intermediateSize, h]),
-                    fc1Bias: try load(p + "mlp.linear_fc1.bias", [c.intermediateSize]),
+                    fc1Bias: try vector(p + "mlp.linear_fc1.bias", [c.intermediateSize]),
                     fc2Weight: try load(p + "mlp.linear_fc2.weight", [h, c.intermediateSize]),
-                    fc2Bias: try load(p + "mlp.linear_fc2.bias", [h]))
+                    fc2Bias: try vector(p + "mlp.linear_fc2.bias", [h]))
             }
             func loadMerger(_ p: String, postShuffle: Bool) throws -> Merger {
                 let normWidth = postShuffle ? merged : h
                 return Merger(
                     postShuffleNorm: postShuffle,
-                    normWeight: try load(p + "norm.weight", [normWidth]), normBias: try load(p + "norm.bias", [normWidth]),
-                    fc1Weight: try load(p + "linear_fc1.weight", [merged, merged]), fc1Bias: try load(p + "linear_fc1.bias", [merged]),
+                    normWeight: try vector(p + "norm.weight", [normWidth]), normBias: try vector(p + "norm.bias", [normWidth]),
+                    fc1Weight: try load(p + "linear_fc1.weight", [merged, merged]), fc1Bias: try vector(p + "linear_fc1.bias", [merged]),
                     fc2Weight: try load(p + "linear_fc2.weight", [c.outHiddenSize, merged]),
-                    fc2Bias: try load(p + "linear_fc2.bias", [c.outHiddenSize]))
+                    fc2Bias: try vector(p + "linear_fc2.bias", [c.outHiddenSize]))
             }
             merger = try loadMerger("merger.", postShuffle: false)
             deepstackMergers = try c.deepstackVisualIndexes.indices.map { try loadMerger("deepstack_merger_list.\($0).", postShuffle: true) }
@@ -119,19 +120,20 @@ extension Qwen3VL {
 
             // Patch embedding + resampled learned positions.
             var x = [Float](repeating: 0, count: n * hidden)
-            linear(pixelValues, patchWeight, patchBias, rows: n, out: hidden, in: patchDim, into: &x)
+            var scratch: [Float] = [] // widened weight blocks
+            linear(pixelValues, patchWeight, patchBias, rows: n, into: &x, scratch: &scratch)
             let (rows, cols) = patchCoordinates(grid: grid)
             addPositionEmbeddings(&x, rows: rows, cols: cols, grid: grid)
             let (cos, sin) = rotaryTables(rows: rows, cols: cols)
 
             var deepstack: [[Float]] = []
             for (index, block) in blocks.enumerated() {
-                forward(block, &x, patches: n, frameLength: grid.h * grid.w, cos: cos, sin: sin)
+                forward(block, &x, patches: n, frameLength: grid.h * grid.w, cos: cos, sin: sin, scratch: &scratch)
                 if let tap = c.deepstackVisualIndexes.firstIndex(of: index) {
-                    deepstack.append(merge(x, patches: n, deepstackMergers[tap]))
+                    deepstack.append(merge(x, patches: n, deepstackMergers[tap], scratch: &scratch))
                 }
             }
-            return (merge(x, patches: n, merger), deepstack)
+            return (merge(x, patches: n, merger, scratch: &scratch), deepstack)
         }
 
         /// Row and column of each patch in the processor's order: frame-major, then merge windows in
@@ -209,12 +211,12 @@ extension Qwen3VL {
             return (cos, sin)
         }
 
-        private func forward(_ b: Block, _ x: inout [Float], patches n: Int, frameLength: Int, cos: [Float], sin: [Float]) {
+        private func forward(_ b: Block, _ x: inout [Float], patches n: Int, frameLength: Int, cos: [Float], sin: [Float], scratch: inout [Float]) {
             let c = config, hidden = c.hiddenSize, heads = c.numHeads, headDim = hidden / heads
             var normed = [Float](repeating: 0, count: n * hidden)
             layerNorm(x, b.norm1Weight, b.norm1Bias, rows: n, width: hidden, into: &normed)
             var qkv = [Float](repeating: 0, count: n * 3 * hidden) // per row: [q heads | k heads | v heads]
-            linear(normed, b.qkvWeight, b.qkvBias, rows: n, out: 3 * hidden, in: hidden, into: &qkv)
+            linear(normed, b.qkvWeight, b.qkvBias, rows: n, into: &qkv, scratch: &scratch)
             // Rotary on q and k (rotate_half over the whole head).
             let half = headDim / 2
             for p in 0..<n {
@@ -271,20 +273,20 @@ extension Qwen3VL {
                 }
             }
             var projected = [Float](repeating: 0, count: n * hidden)
-            linear(attended, b.projWeight, b.projBias, rows: n, out: hidden, in: hidden, into: &projected)
+            linear(attended, b.projWeight, b.projBias, rows: n, into: &projected, scratch: &scratch)
             for i in x.indices { x[i] += projected[i] }
 
             layerNorm(x, b.norm2Weight, b.norm2Bias, rows: n, width: hidden, into: &normed)
             var inner = [Float](repeating: 0, count: n * c.intermediateSize)
-            linear(normed, b.fc1Weight, b.fc1Bias, rows: n, out: c.intermediateSize, in: hidden, into: &inner)
+            linear(normed, b.fc1Weight, b.fc1Bias, rows: n, into: &inner, scratch: &scratch)
             activate(&inner, c.hiddenAct)
-            linear(inner, b.fc2Weight, b.fc2Bias, rows: n, out: hidden, in: c.intermediateSize, into: &projected)
+            linear(inner, b.fc2Weight, b.fc2Bias, rows: n, into: &projected, scratch: &scratch)
             for i in x.indices { x[i] += projected[i] }
         }
 
         /// `Qwen3VLVisionPatchMerger`: groups of `spatialMergeSize²` consecutive patches become one
         /// token; the final merger normalises each patch first, the DeepStack ones the merged vector.
-        private func merge(_ x: [Float], patches n: Int, _ mg: Merger) -> [Float] {
+        private func merge(_ x: [Float], patches n: Int, _ mg: Merger, scratch: inout [Float]) -> [Float] {
             let hidden = config.hiddenSize, unit = config.spatialMergeSize * config.spatialMergeSize
             let tokens = n / unit, width = hidden * unit
             var normed = [Float](repeating: 0, count: n * hidden)
@@ -294,10 +296,10 @@ extension Qwen3VL {
                 layerNorm(x, mg.normWeight, mg.normBias, rows: n, width: hidden, into: &normed)
             }
             var inner = [Float](repeating: 0, count: tokens * width)
-            linear(normed, mg.fc1Weight, mg.fc1Bias, rows: tokens, out: width, in: width, into: &inner)
+            linear(normed, mg.fc1Weight, mg.fc1Bias, rows: tokens, into: &inner, scratch: &scratch)
             activate(&inner, "gelu") // nn.GELU(): the exact (erf) form, whatever hidden_act says
             var out = [Float](repeating: 0, count: tokens * config.outHiddenSize)
-            linear(inner, mg.fc2Weight, mg.fc2Bias, rows: tokens, out: config.outHiddenSize, in: width, into: &out)
+            linear(inner, mg.fc2Weight, mg.fc2Bias, rows: tokens, into: &out, scratch: &scratch)
             return out
         }
 
@@ -331,10 +333,10 @@ extension Qwen3VL {
         }
 
         /// `y = x · Wᵀ + b` for `x` [rows, in] and `W` [out, in].
-        private func linear(_ x: [Float], _ w: [Float], _ b: [Float], rows: Int, out: Int, in inner: Int, into y: inout [Float]) {
+        private func linear(_ x: [Float], _ w: Weight, _ b: [Float], rows: Int, into y: inout [Float], scratch: inout [Float]) {
+            let out = w.rows
             for r in 0..<rows { for j in 0..<out { y[r * out + j] = b[j] } }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(out), Int32(inner), 1, x, Int32(inner), w,
-                        Int32(inner), 1, &y, Int32(out))
+            w.multiply(x, rows: rows, into: &y, accumulate: true, scratch: &scratch)
         }
     }
 }
