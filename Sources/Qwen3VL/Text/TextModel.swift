@@ -1,3 +1,4 @@
+internal import COpenBLAS
 import Foundation
 
 extension Qwen3VL {
@@ -121,33 +122,60 @@ extension Qwen3VL {
             applyRotary(&w.k, w, rows: n, heads: kvHeads)
             cache.store(layer: index, keys: w.k, values: w.v, at: cache.count, rows: n)
 
-            let scale = 1 / Float(hd).squareRoot()
-            let group = heads / kvHeads
-            for i in 0..<n * heads * hd { w.attended[i] = 0 }
-            for i in 0..<n {
-                let visible = cache.count + i + 1 // causal: the cache so far and this token
-                for head in 0..<heads {
-                    let kvHead = head / group
-                    let query = (i * heads + head) * hd
-                    var maximum = -Float.infinity
-                    for t in 0..<visible {
-                        let key = cache.keyOffset(layer: index, position: t, head: kvHead)
-                        var dot: Float = 0
-                        for e in 0..<hd { dot += w.q[query + e] * cache.keys[key + e] }
-                        w.scores[t] = dot * scale
-                        maximum = max(maximum, w.scores[t])
-                    }
-                    var total: Float = 0
-                    for t in 0..<visible {
-                        w.scores[t] = exp(w.scores[t] - maximum)
-                        total += w.scores[t]
-                    }
-                    for t in 0..<visible {
-                        let weight = w.scores[t] / total, value = cache.keyOffset(layer: index, position: t, head: kvHead)
-                        for e in 0..<hd { w.attended[query + e] += weight * cache.values[value + e] }
+            // Per head and block of queries: scores = Q·Kᵀ over every visible position, causal softmax,
+            // then scores·V, all against the cache (which now holds this batch too).
+            let scale = 1 / Float(hd).squareRoot(), group = heads / kvHeads
+            let past = cache.count, kvStride = Int32(kvHeads * hd), queryStride = heads * hd
+            cache.keys.withUnsafeBufferPointer { keyBuffer in
+                cache.values.withUnsafeBufferPointer { valueBuffer in
+                    w.q.withUnsafeBufferPointer { queryBuffer in
+                        w.attended.withUnsafeMutableBufferPointer { outBuffer in
+                            w.scores.withUnsafeMutableBufferPointer { scoreBuffer in
+                                let s = scoreBuffer.baseAddress!
+                                for head in 0..<heads {
+                                    let keys = keyBuffer.baseAddress! + cache.keyOffset(layer: index, position: 0, head: head / group)
+                                    let values = valueBuffer.baseAddress! + cache.keyOffset(layer: index, position: 0, head: head / group)
+                                    for first in stride(from: 0, to: n, by: Workspace.queryBlock) {
+                                        let m = min(Workspace.queryBlock, n - first), visible = past + first + m
+                                        let queries = queryBuffer.baseAddress! + first * queryStride + head * hd
+                                        let out = outBuffer.baseAddress! + first * queryStride + head * hd
+                                        if m == 1 {
+                                            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(visible), Int32(hd), scale, keys, kvStride, queries, 1, 0, s, 1)
+                                        } else {
+                                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(visible), Int32(hd), scale,
+                                                        queries, Int32(queryStride), keys, kvStride, 0, s, Int32(visible))
+                                        }
+                                        for r in 0..<m {
+                                            // Query `first + r` sees the past and the batch up to itself.
+                                            Self.causalSoftmax(s + r * visible, visible: past + first + r + 1, width: visible)
+                                        }
+                                        if m == 1 {
+                                            cblas_sgemv(CblasRowMajor, CblasTrans, Int32(visible), Int32(hd), 1, values, kvStride, s, 1, 0, out, 1)
+                                        } else {
+                                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(hd), Int32(visible), 1,
+                                                        s, Int32(visible), values, kvStride, 0, out, Int32(queryStride))
+                                        }
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }
+        }
+
+        /// Softmax over the first `visible` scores of a row; the rest of its `width` (future tokens) become 0.
+        private static func causalSoftmax(_ row: UnsafeMutablePointer<Float>, visible: Int, width: Int) {
+            var peak = -Float.infinity
+            for t in 0..<visible { peak = max(peak, row[t]) }
+            var total: Float = 0
+            for t in 0..<visible {
+                row[t] = expf(row[t] - peak)
+                total += row[t]
+            }
+            let inverse = 1 / total
+            for t in 0..<visible { row[t] *= inverse }
+            for t in visible..<width { row[t] = 0 }
         }
 
         // MARK: Interleaved MRoPE
@@ -204,6 +232,8 @@ extension Qwen3VL {
 
     /// Scratch buffers for a forward pass, sized once for the longest batch of tokens seen.
     public final class Workspace {
+        /// Queries whose attention scores are computed at once (a `queryBlock × context` buffer).
+        static let queryBlock = 64
         let config: Configuration.Text
         var rows = 0, context = 0, logitsRows = 0
         var h: [Float] = [], x: [Float] = [], q: [Float] = [], k: [Float] = [], v: [Float] = []
@@ -236,7 +266,7 @@ extension Qwen3VL {
             }
             if newContext > context {
                 context = newContext
-                scores = [Float](repeating: 0, count: context)
+                scores = [Float](repeating: 0, count: Self.queryBlock * context)
             }
             if newLogits > logitsRows || logits.isEmpty {
                 logitsRows = max(newLogits, logitsRows)
