@@ -94,4 +94,8 @@ if Context.environment["QWEN_AGENT_BENCHMARKS"] != nil {
             swiftSettings: strictSettings))
     package.targets.append(
         .executableTarget(name: "qwen-agent-parse-bench", dependencies: ["Agent"], path: "Benchmarks/Parse", swiftSettings: strictSettings))
+    package.targets.append(
+        .executableTarget(
+            name: "qwen-agent-engine-bench", dependencies: ["Agent", "Imaging", "Qwen3VL"], path: "Benchmarks/Engine",
+            exclude: ["make_checkpoint.py", "transformers_reference.py"], swiftSettings: strictSettings))
 }

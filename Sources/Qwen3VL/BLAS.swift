@@ -6,8 +6,8 @@ extension Qwen3VL {
     ///
     /// Debian 12's OpenBLAS 0.3.21 does not recognise these machines' CPUs and falls back to its
     /// generic "Prescott" kernels, 4–5× slower on sgemm. It reads `OPENBLAS_CORETYPE` only when the
-    /// library loads, so the choice has to be in the environment before the process starts: the
-    /// CLI re-executes itself once with it set (see `qwen-agent generate`).
+    /// library loads, so the choice has to be in the environment before the process starts: programs
+    /// call ``chooseKernels(warn:)``, which re-executes them once with it set.
     public enum BLAS {
         /// The kernel family OpenBLAS picked, e.g. "Haswell", "SkylakeX", "Prescott".
         public static var coreName: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
@@ -26,6 +26,32 @@ extension Qwen3VL {
             if flags.isSuperset(of: ["avx512f", "avx512vl", "avx512bw", "avx512dq"]) { return "SKYLAKEX" }
             if flags.isSuperset(of: ["avx2", "fma"]) { return "HASWELL" }
             return nil
+        }
+
+        /// Makes this process run the recommended kernels. When `OPENBLAS_CORETYPE` is unset and the CPU
+        /// supports better kernels than the generic ones, sets it and re-executes the program
+        /// (`execv("/proc/self/exe")`, same arguments); after that re-execution, if the chosen kernels
+        /// fail ``selfCheck()``, says so through `warn` and re-executes once more with the generic ones.
+        /// A value the user set is respected. Call it first thing, before any thread starts; it returns
+        /// when nothing needs to change (or when `execv` fails, keeping the kernels already loaded).
+        public static func chooseKernels(warn: (String) -> Void) {
+            let environment = ProcessInfo.processInfo.environment
+            if environment[chosenMarker] != nil && !selfCheck() {
+                warn("OpenBLAS's \(coreName) kernels computed wrong results here; using its generic kernels")
+                reexec(coreType: "PRESCOTT")
+            }
+            guard environment["OPENBLAS_CORETYPE"] == nil, let core = recommendedCoreType() else { return }
+            reexec(coreType: core)
+        }
+
+        /// Set in the environment of a re-executed process, so a failed self-check is not retried forever.
+        private static let chosenMarker = "QWEN_AGENT_BLAS_CHOSEN"
+
+        private static func reexec(coreType: String) {
+            setenv("OPENBLAS_CORETYPE", coreType, 1)
+            setenv(chosenMarker, coreType, 1)
+            let arguments = CommandLine.arguments.map { strdup($0) } + [nil]
+            execv("/proc/self/exe", arguments)
         }
 
         /// Multiplies small random matrices with the loaded kernels and compares with a plain loop:

@@ -100,28 +100,9 @@ struct Generate: ParsableCommand {
     }
 }
 
-/// Re-executes this process once with `OPENBLAS_CORETYPE` set to the best kernels the CPU supports,
-/// because OpenBLAS reads it only when it loads. A value already in the environment is respected
-/// (the user's override, or a machine that sets it because other kernels misbehave there). Kernels
-/// this process chose are checked against a plain loop; if they compute wrong results, it falls
-/// back to OpenBLAS's generic kernels.
+/// Re-executes the CLI with the OpenBLAS kernels this CPU deserves (see `Qwen3VL.BLAS`).
 func chooseBLASKernels() {
-    let environment = ProcessInfo.processInfo.environment
-    let chosenHere = environment["QWEN_AGENT_BLAS_CHOSEN"] != nil
-    if chosenHere && !Qwen3VL.BLAS.selfCheck() {
-        FileHandle.standardError.write(Data("qwen-agent: OpenBLAS's \(Qwen3VL.BLAS.coreName) kernels computed wrong results here; using its generic kernels\n".utf8))
-        reexec(coreType: "PRESCOTT")
-    }
-    guard environment["OPENBLAS_CORETYPE"] == nil, let core = Qwen3VL.BLAS.recommendedCoreType() else { return }
-    reexec(coreType: core)
-}
-
-private func reexec(coreType: String) {
-    setenv("OPENBLAS_CORETYPE", coreType, 1)
-    setenv("QWEN_AGENT_BLAS_CHOSEN", coreType, 1)
-    let arguments = CommandLine.arguments.map { strdup($0) } + [nil]
-    execv("/proc/self/exe", arguments)
-    // execv only returns on failure: go on with the kernels already loaded.
+    Qwen3VL.BLAS.chooseKernels { FileHandle.standardError.write(Data("qwen-agent: \($0)\n".utf8)) }
 }
 
 extension Duration {

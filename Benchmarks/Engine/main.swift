@@ -1,0 +1,188 @@
+// qwen-agent-engine-bench: the embedded Qwen3-VL engine on one agent step — load, image processor,
+// vision tower, prefill, decode — with resident memory, on any model folder.
+//
+//     QWEN_AGENT_BENCHMARKS=1 swift build -c release --scratch-path .build-bench --product qwen-agent-engine-bench
+//     .build-bench/release/qwen-agent-engine-bench --model DIR --tokenizer DIR --image SCREENSHOT.png \
+//         [--agent Agents/desktop-thinking.json] [--new-tokens 16] [--repeats 1] [--ids-out ids.json] [--json out.json]
+//
+// The prompt is the agent's first step as `AgentLoop` builds it: the profile's system prompt with the
+// computer_use tool, the task, then the screenshot and "What is the next step?". `--ids-out` writes its
+// token ids and image grid for Benchmarks/Engine/transformers_reference.py, so both engines run the
+// same tokens. `scripts/benchmark-engine` runs the two side by side.
+import Agent
+import Foundation
+import Imaging
+import Qwen3VL
+
+struct Options {
+    var model = "", tokenizer: String?, image = ""
+    var agent = "Agents/desktop-thinking.json"
+    var newTokens = 16, repeats = 1, processorRepeats = 20
+    var idsOut: String?, json: String?
+
+    init(_ arguments: [String]) {
+        var rest = arguments.makeIterator()
+        func value(_ flag: String) -> String {
+            guard let value = rest.next() else { fail("\(flag) needs a value") }
+            return value
+        }
+        while let flag = rest.next() {
+            switch flag {
+            case "--model": model = value(flag)
+            case "--tokenizer": tokenizer = value(flag)
+            case "--image": image = value(flag)
+            case "--agent": agent = value(flag)
+            case "--new-tokens": newTokens = Int(value(flag)) ?? 16
+            case "--repeats": repeats = max(1, Int(value(flag)) ?? 1)
+            case "--processor-repeats": processorRepeats = max(1, Int(value(flag)) ?? 20)
+            case "--ids-out": idsOut = value(flag)
+            case "--json": json = value(flag)
+            default: fail("unknown argument \(flag)")
+            }
+        }
+        if model.isEmpty || image.isEmpty { fail("usage: qwen-agent-engine-bench --model DIR [--tokenizer DIR] --image PNG [--agent FILE] [--new-tokens N] [--repeats N] [--ids-out FILE] [--json FILE]") }
+    }
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("qwen-agent-engine-bench: \(message)\n".utf8))
+    exit(64)
+}
+
+func milliseconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = ContinuousClock.now
+    try body()
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15
+}
+
+func median(_ samples: [Double]) -> Double {
+    let sorted = samples.sorted()
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+/// Resident memory now and at its peak (`/proc/self/status`: VmRSS, VmHWM), in MB.
+func residentMemory() -> (now: Double, peak: Double) {
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    func field(_ name: String) -> Double {
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return 0 }
+        return Double(line.split(separator: " ").dropFirst().first ?? "0").map { $0 / 1024 } ?? 0
+    }
+    return (field("VmRSS"), field("VmHWM"))
+}
+
+Qwen3VL.BLAS.chooseKernels { FileHandle.standardError.write(Data("qwen-agent-engine-bench: \($0)\n".utf8)) }
+let options = Options(Array(CommandLine.arguments.dropFirst()))
+let folderURL = URL(fileURLWithPath: options.model)
+let profile: Profile
+let image: RGBImage
+do {
+    profile = try Profile.load(options.agent)
+    image = try PNG.read(from: URL(fileURLWithPath: options.image))
+} catch {
+    fail("\(error)")
+}
+
+// MARK: Load
+
+var text: Qwen3VL.TextModel!, vision: Qwen3VL.VisionTower!, folder: Qwen3VL.ModelFolder!
+var tokenizer: Qwen3VL.Tokenizer!, template: Qwen3VL.ChatTemplate!
+let loadMilliseconds = milliseconds {
+    do {
+        folder = try Qwen3VL.ModelFolder(contentsOf: folderURL)
+        text = try Qwen3VL.TextModel(folder: folder)
+        vision = try Qwen3VL.VisionTower(folder: folder)
+        tokenizer = try Qwen3VL.Tokenizer.load(folder: options.tokenizer.map { URL(fileURLWithPath: $0) } ?? folderURL)
+        template = try Qwen3VL.ChatTemplate.load(folder: folderURL)
+    } catch {
+        fail("cannot load \(options.model): \(error)")
+    }
+}
+let afterLoad = residentMemory()
+let weightBytes = try FileManager.default.contentsOfDirectory(atPath: options.model).filter { $0.hasSuffix(".safetensors") }
+    .reduce(0) { $0 + ((try FileManager.default.attributesOfItem(atPath: options.model + "/" + $1)[.size] as? Int) ?? 0) }
+
+// MARK: Image processor
+
+let processor = Qwen3VL.ImageProcessor(config: folder.preprocessor, minPixels: profile.image.minPixels, maxPixels: profile.image.maxPixels)
+var pixelValues: [Float] = []
+var grid = (t: 0, h: 0, w: 0)
+let processorSamples = (0..<options.processorRepeats).map { _ in milliseconds { grid = processor.process(image, into: &pixelValues) } }
+
+// MARK: Prompt
+
+let system = profile.systemMessage(resolution: "1000x1000")
+let messages: [Qwen3VL.ChatTemplate.Message] = [
+    .init(role: "system", content: .parts([.text(system)])),
+    .init(role: "user", content: .parts([.text("Task: log out of the app")])),
+    .init(role: "user", content: .parts([.image, .text("What is the next step?")])),
+]
+let prompt = tokenizer.encode(Qwen3VL.expandImagePads(in: template.render(messages, addGenerationPrompt: true), grids: [grid]))
+if let idsOut = options.idsOut {
+    let object: [String: Any] = [
+        "input_ids": prompt.map(Int.init), "image_grid_thw": [[grid.t, grid.h, grid.w]],
+        "min_pixels": profile.image.minPixels, "max_pixels": profile.image.maxPixels,
+    ]
+    try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: idsOut))
+}
+
+// MARK: Vision tower, prefill, decode
+
+var visual = Qwen3VL.VisualInput()
+var visionSamples: [Double] = [], prefillSamples: [Double] = []
+let capacity = prompt.count + options.newTokens
+var cache = Qwen3VL.KVCache(config: text.config, capacity: capacity)
+let workspace = Qwen3VL.Workspace(config: text.config)
+let (positions, delta) = Qwen3VL.positionIDs(for: prompt, imageGrids: [grid], mergeSize: vision.config.spatialMergeSize)
+for _ in 0..<options.repeats {
+    visionSamples.append(milliseconds {
+        let (features, deepstack) = vision.encode(pixelValues: pixelValues, grid: grid)
+        visual = Qwen3VL.VisualInput()
+        visual.append(features: features, deepstack: deepstack)
+    })
+    cache = Qwen3VL.KVCache(config: text.config, capacity: capacity)
+    prefillSamples.append(milliseconds { text.forward(prompt, positions: positions, cache: cache, workspace: workspace, visual: visual) })
+}
+var generated: [Int32] = []
+var decodeSamples: [Double] = []
+for _ in 0..<options.newTokens {
+    var best = 0
+    for i in 1..<text.config.vocabSize where workspace.logits[i] > workspace.logits[best] { best = i }
+    generated.append(Int32(best))
+    if generated.count == options.newTokens { break }
+    let position = cache.count + delta
+    decodeSamples.append(milliseconds {
+        text.forward([Int32(best)], positions: [[position, position, position]], cache: cache, workspace: workspace)
+    })
+}
+let memory = residentMemory()
+let c = text.config
+let kvBytes = 2 * c.numHiddenLayers * capacity * c.numKeyValueHeads * c.headDim * MemoryLayout<Float>.size
+
+// MARK: Report
+
+let decodeSeconds = decodeSamples.reduce(0, +) / 1000
+let results: [String: Any] = [
+    "engine": "qwen-agent (Swift, OpenBLAS \(Qwen3VL.BLAS.coreName))",
+    "image": "\(image.width)x\(image.height)", "image_grid_thw": [grid.t, grid.h, grid.w],
+    "prompt_tokens": prompt.count, "image_tokens": vision.tokenCount(grid: grid),
+    "load_ms": loadMilliseconds,
+    "processor_ms": median(processorSamples), "processor_samples_ms": processorSamples,
+    "vision_ms": median(visionSamples), "vision_samples_ms": visionSamples,
+    "prefill_ms": median(prefillSamples), "prefill_samples_ms": prefillSamples,
+    "time_to_first_token_ms": median(processorSamples) + median(visionSamples) + median(prefillSamples),
+    "decode_tokens_per_second": Double(decodeSamples.count) / max(decodeSeconds, 1e-9),
+    "decode_ms_per_token_median": decodeSamples.isEmpty ? 0 : median(decodeSamples),
+    "greedy_ids": generated.map(Int.init),
+    "weights_bytes": weightBytes, "kv_cache_bytes": kvBytes,
+    "rss_after_load_mb": afterLoad.now, "peak_rss_mb": memory.peak,
+    "peak_over_weights_plus_kv": memory.peak * 1_048_576 / Double(weightBytes + kvBytes),
+]
+let encoded = try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
+if let path = options.json { try encoded.write(to: URL(fileURLWithPath: path)) } else { print(String(decoding: encoded, as: UTF8.self)) }
+FileHandle.standardError.write(Data(String(
+    format: "%@: %d-token prompt (%d image tokens, grid %dx%d): processor %.1f ms, vision %.0f ms, prefill %.0f ms (%.1f tokens/s), decode %.2f tokens/s; peak RSS %.0f MB = %.2f × (weights %.0f MB + KV %.0f MB)\n",
+    image.width == 0 ? "?" : "\(image.width)x\(image.height)", prompt.count, vision.tokenCount(grid: grid), grid.h, grid.w,
+    median(processorSamples), median(visionSamples), median(prefillSamples), Double(prompt.count) / median(prefillSamples) * 1000,
+    Double(decodeSamples.count) / max(decodeSeconds, 1e-9), memory.peak, memory.peak * 1_048_576 / Double(weightBytes + kvBytes),
+    Double(weightBytes) / 1_048_576, Double(kvBytes) / 1_048_576).utf8))
