@@ -1,12 +1,17 @@
 public import Foundation
 import Imaging
 public import Logging
-public import Qwen3VL
+import Qwen3VL
+import Synchronization
 
 /// The in-process Qwen3-VL engine as a ``VisionLanguageModel``: no server, no Python.
 ///
 /// A conversation is rendered with the model folder's own chat template; each image goes through
 /// the image processor and the vision tower and takes its rows at its `<|image_pad|>` place.
+///
+/// Consecutive calls share work: the KV cache of the prefix a conversation has in common with the
+/// previous one (system prompt, task, earlier turns) is reused, and an image seen in the previous
+/// call is not encoded again. Calls run one at a time.
 public final class EmbeddedModel: VisionLanguageModel {
     public let identity: ModelIdentity
     private let text: Qwen3VL.TextModel
@@ -15,6 +20,25 @@ public final class EmbeddedModel: VisionLanguageModel {
     private let template: Qwen3VL.ChatTemplate
     private let processor: Qwen3VL.ImageProcessor
     private let logger: Logger
+    private let reuse: Mutex<Reuse>
+
+    /// What the previous call leaves for the next one.
+    private struct Reuse: ~Copyable {
+        var promptCache: Qwen3VL.PromptCache
+        /// The vision tower's output for the images of the previous call.
+        var features: [RGBImage: EncodedImage] = [:]
+        var lastCall = CallStatistics()
+    }
+
+    /// What the last call computed and what it took from the one before.
+    public struct CallStatistics: Sendable {
+        /// Tokens of the prompt, and how many of them came from the previous call's KV cache.
+        public var promptTokens = 0, reusedTokens = 0
+        /// Images in the conversation, and how many went through the vision tower (the others were in the previous call).
+        public var images = 0, encodedImages = 0
+    }
+
+    public var lastCall: CallStatistics { reuse.withLock { $0.lastCall } }
 
     /// Loads a Hugging Face Qwen3-VL folder; `tokenizerFolder` when its tokenizer files live elsewhere.
     /// `minPixels`/`maxPixels` override the folder's preprocessor limits (an agent profile's image limits).
@@ -31,6 +55,7 @@ public final class EmbeddedModel: VisionLanguageModel {
         } catch {
             throw ModelError(.badResponse, "cannot load the model folder \(folder.path): \(error)")
         }
+        reuse = Mutex(Reuse(promptCache: Qwen3VL.PromptCache(model: text)))
         identity = ModelIdentity(kind: .embedded, name: folder.path)
         self.logger = logger
         logger.info("embedded Qwen3-VL ready", metadata: ["folder": "\(folder.path)", "template": "\(template.variant.rawValue)",
@@ -55,43 +80,87 @@ public final class EmbeddedModel: VisionLanguageModel {
     public func generate(_ conversation: [ChatMessage], settings: GenerationSettings) -> AsyncThrowingStream<String, any Error> {
         let (stream, output) = AsyncThrowingStream.makeStream(of: String.self)
         let job = Task.detached { [self] in
-            var grids: [(t: Int, h: Int, w: Int)] = []
-            var visual = Qwen3VL.VisualInput()
-            let messages = conversation.map { message in
-                Qwen3VL.ChatTemplate.Message(role: message.role.rawValue, content: .parts(message.content.map { part in
-                    switch part {
-                    case .text(let text): return .text(text)
-                    case .image(let image):
-                        let (pixels, grid) = processor.process(image)
-                        let (features, deepstack) = vision.encode(pixelValues: pixels, grid: grid)
-                        visual.append(features: features, deepstack: deepstack)
-                        grids.append(grid)
-                        return .image
-                    }
-                }))
+            reuse.withLock { reuse in
+                var images = ImageInput()
+                let messages = conversation.map { message in
+                    Qwen3VL.ChatTemplate.Message(role: message.role.rawValue, content: .parts(message.content.map { part in
+                        switch part {
+                        case .text(let text): return .text(text)
+                        case .image(let image):
+                            if let known = images.seen[image] ?? reuse.features[image] {
+                                images.add(image, encoded: known)
+                            } else {
+                                images.add(image, encoded: encode(image))
+                                images.encoded += 1
+                            }
+                            return .image
+                        }
+                    }))
+                }
+                reuse.features = images.seen
+                let prompt = tokenizer.encode(Qwen3VL.expandImagePads(in: template.render(messages, addGenerationPrompt: true), grids: images.grids))
+                var decoder = Qwen3VL.Tokenizer.StreamDecoder(tokenizer: tokenizer)
+                _ = Qwen3VL.Generator(model: text).generate(
+                    prompt, visual: images.grids.isEmpty ? nil : images.visual, imageGrids: images.grids, imageKeys: images.keys,
+                    options: Self.samplingOptions(settings), promptCache: reuse.promptCache
+                ) { token in
+                    let piece = decoder.append(token)
+                    if !piece.isEmpty { output.yield(piece) }
+                    return !Task.isCancelled
+                }
+                reuse.lastCall = CallStatistics(promptTokens: prompt.count, reusedTokens: reuse.promptCache.reusedTokens,
+                                                images: images.keys.count, encodedImages: images.encoded)
+                logger.debug("embedded prompt", metadata: [
+                    "tokens": "\(prompt.count)", "reused": "\(reuse.promptCache.reusedTokens)", "images encoded": "\(images.encoded)/\(images.keys.count)",
+                ])
+                let rest = decoder.finish()
+                if !rest.isEmpty { output.yield(rest) }
             }
-            let prompt = Qwen3VL.expandImagePads(in: template.render(messages, addGenerationPrompt: true), grids: grids)
-            var options = Qwen3VL.SamplingOptions()
-            options.maxNewTokens = settings.maxNewTokens ?? 2048
-            options.temperature = settings.temperature.map(Float.init)
-            options.topK = settings.topK
-            options.topP = settings.topP.map(Float.init)
-            options.presencePenalty = Float(settings.presencePenalty ?? 0)
-            options.seed = settings.seed ?? 0
-            options.thinkingBudget = settings.maxThinkingTokens
-            var decoder = Qwen3VL.Tokenizer.StreamDecoder(tokenizer: tokenizer)
-            _ = Qwen3VL.Generator(model: text).generate(
-                tokenizer.encode(prompt), visual: grids.isEmpty ? nil : visual, imageGrids: grids, options: options
-            ) { token in
-                let piece = decoder.append(token)
-                if !piece.isEmpty { output.yield(piece) }
-                return !Task.isCancelled
-            }
-            let rest = decoder.finish()
-            if !rest.isEmpty { output.yield(rest) }
             output.finish()
         }
         output.onTermination = { _ in job.cancel() }
         return stream
+    }
+
+    /// An image through the processor and the vision tower.
+    private func encode(_ image: RGBImage) -> EncodedImage {
+        let (pixels, grid) = processor.process(image)
+        let (features, deepstack) = vision.encode(pixelValues: pixels, grid: grid)
+        return EncodedImage(visual: Qwen3VL.VisualInput(embeddings: features, deepstack: deepstack), grid: grid)
+    }
+
+    private static func samplingOptions(_ settings: GenerationSettings) -> Qwen3VL.SamplingOptions {
+        var options = Qwen3VL.SamplingOptions()
+        options.maxNewTokens = settings.maxNewTokens ?? 2048
+        options.temperature = settings.temperature.map(Float.init)
+        options.topK = settings.topK
+        options.topP = settings.topP.map(Float.init)
+        options.presencePenalty = Float(settings.presencePenalty ?? 0)
+        options.seed = settings.seed ?? 0
+        options.thinkingBudget = settings.maxThinkingTokens
+        return options
+    }
+}
+
+/// The vision tower's output for one image, with its patch grid.
+private struct EncodedImage {
+    let visual: Qwen3VL.VisualInput
+    let grid: (t: Int, h: Int, w: Int)
+}
+
+/// The images of a conversation in order: their rows joined, grids and identities.
+private struct ImageInput {
+    var visual = Qwen3VL.VisualInput()
+    var grids: [(t: Int, h: Int, w: Int)] = []
+    var keys: [Int] = []
+    var seen: [RGBImage: EncodedImage] = [:]
+    /// Images that went through the vision tower in this call.
+    var encoded = 0
+
+    mutating func add(_ image: RGBImage, encoded: EncodedImage) {
+        seen[image] = encoded
+        visual.append(features: encoded.visual.embeddings, deepstack: encoded.visual.deepstack)
+        grids.append(encoded.grid)
+        keys.append(image.hashValue)
     }
 }

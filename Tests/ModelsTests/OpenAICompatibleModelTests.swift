@@ -292,7 +292,7 @@ struct OpenAICompatibleModelTests {
             // The reply would go on for 30 s; generous, for loaded CI machines.
             #expect(cancelled.duration(to: .now) < .seconds(15), "the reply would have run 30 s")
             #expect(Array(chunks.prefix(3)) == ["tick 0 ", "tick 1 ", "tick 2 "])
-            #expect(chunks.count < 10)
+            #expect(chunks.count < 100, "the stream stopped well before its 300 ticks") // 0.1 s apart; loaded machines are slow to cancel
             let disconnected = try await server.sawDisconnect("slow-stream", within: .seconds(5))
             #expect(disconnected, "the HTTP request was closed too")
         }

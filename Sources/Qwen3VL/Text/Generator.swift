@@ -23,14 +23,22 @@ extension Qwen3VL {
 
         public init(model: TextModel) { self.model = model }
 
-        /// Generates after `prompt`, whose images (if any) come as `visual` with their grids. Returns the new tokens.
+        /// Generates after `prompt`, whose images (if any) come as `visual` with their grids. Returns the
+        /// new tokens. With a `promptCache`, the prefix it shares with the previous prompt (images
+        /// compared by `imageKeys`) is taken from the cache instead of computed, and the cache keeps
+        /// this prompt and reply for the next call.
         public func generate(_ prompt: [Int32], visual: VisualInput? = nil, imageGrids: [(t: Int, h: Int, w: Int)] = [],
-                             mergeSize: Int = 2, options: SamplingOptions, onToken: (Int32) -> Bool = { _ in true }) -> [Int32] {
+                             imageKeys: [Int]? = nil, mergeSize: Int = 2, options: SamplingOptions, promptCache: PromptCache? = nil,
+                             onToken: (Int32) -> Bool = { _ in true }) -> [Int32] {
             guard !prompt.isEmpty, options.maxNewTokens > 0 else { return [] }
-            let cache = KVCache(config: model.config, capacity: prompt.count + options.maxNewTokens)
-            let workspace = Workspace(config: model.config)
+            let state = promptCache ?? PromptCache(model: model)
+            precondition(state.model === model, "the prompt cache belongs to another model")
+            let start = state.prepare(for: prompt, imageGrids: imageGrids, imageKeys: imageKeys, mergeSize: mergeSize, extra: options.maxNewTokens)
+            let (cache, workspace) = (state.cache, state.workspace)
             let (positions, delta) = Qwen3VL.positionIDs(for: prompt, imageGrids: imageGrids, mergeSize: mergeSize)
-            model.forward(prompt, positions: positions, cache: cache, workspace: workspace, visual: visual)
+            let reusedPads = prompt[..<start].lazy.filter { $0 == SpecialToken.imagePad }.count
+            model.forward(Array(prompt[start...]), positions: Array(positions[start...]), cache: cache, workspace: workspace,
+                          visual: visual?.dropping(rows: reusedPads, width: model.config.hiddenSize))
             var generated: [Int32] = []
             generated.reserveCapacity(options.maxNewTokens)
             var random = SplitMix64(seed: options.seed)
@@ -47,6 +55,7 @@ extension Qwen3VL {
                 if options.stopTokens.contains(next) || !onToken(next) || generated.count == options.maxNewTokens { break }
                 let position = cache.count + delta
                 model.forward([next], positions: [[position, position, position]], cache: cache, workspace: workspace)
+                state.append(generated: next)
             }
             return generated
         }

@@ -44,6 +44,13 @@ extension Qwen3VL {
             self.deepstack = deepstack
         }
 
+        /// The rows after the first `rows` (of `width` floats), with their DeepStack rows: the visual
+        /// input of a prompt's suffix whose first `rows` image pads are already in the cache.
+        func dropping(rows: Int, width: Int) -> VisualInput {
+            guard rows > 0 else { return self }
+            return VisualInput(embeddings: Array(embeddings[(rows * width)...]), deepstack: deepstack.map { Array($0[(rows * width)...]) })
+        }
+
         /// Adds the next image's rows (the vision tower's output) after the ones already here.
         public mutating func append(features: [Float], deepstack taps: [[Float]]) {
             embeddings += features

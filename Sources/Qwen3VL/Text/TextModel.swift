@@ -282,11 +282,13 @@ extension Qwen3VL {
         public internal(set) var count = 0
         var keys: [Float]
         var values: [Float]
+        private let config: Configuration.Text
         private let layerStride: Int
         private let positionStride: Int
         private let headDim: Int
 
         public init(config: Configuration.Text, capacity: Int) {
+            self.config = config
             self.capacity = capacity
             headDim = config.headDim
             positionStride = config.numKeyValueHeads * config.headDim
@@ -297,6 +299,21 @@ extension Qwen3VL {
 
         func keyOffset(layer: Int, position: Int, head: Int) -> Int {
             layer * layerStride + position * positionStride + head * headDim
+        }
+
+        /// A cache of another capacity holding this one's first `count` tokens.
+        func resized(to newCapacity: Int) -> KVCache {
+            let copy = KVCache(config: config, capacity: newCapacity)
+            copy.count = min(count, newCapacity)
+            let kept = copy.count * positionStride
+            for layer in 0..<config.numHiddenLayers {
+                let from = layer * layerStride, to = layer * copy.layerStride
+                for i in 0..<kept {
+                    copy.keys[to + i] = keys[from + i]
+                    copy.values[to + i] = values[from + i]
+                }
+            }
+            return copy
         }
 
         func store(layer: Int, keys k: [Float], values v: [Float], at start: Int, rows: Int) {

@@ -1,0 +1,80 @@
+extension Qwen3VL {
+    /// The KV cache of the previous generation, kept so the next prompt computes only what changed.
+    ///
+    /// Consecutive agent steps send the same system prompt, task and earlier turns, then something
+    /// new. Everything a token's keys and values depend on (the tokens before it, their images and
+    /// their MRoPE positions, which `positionIDs` derives from the tokens before) is the same for a
+    /// common prefix, so its cache entries are exact, not approximate. Image pads are compared by the
+    /// identity of their image, since two screenshots of the same size have the same pad tokens.
+    ///
+    /// One generation at a time: the owner serialises its use.
+    public final class PromptCache {
+        let model: TextModel
+        private(set) var cache: KVCache
+        let workspace: Workspace
+        /// What each cached position holds, in order: exactly the tokens whose keys and values are in `cache`.
+        private var entries: [Entry] = []
+        private var nextAnonymousImage = -1
+        /// Tokens of the last prompt that were taken from the cache instead of computed.
+        public private(set) var reusedTokens = 0
+
+        /// A cached position: its token and, for an `<|image_pad|>`, which image it belongs to.
+        struct Entry: Equatable {
+            let token: Int32
+            let image: Int?
+        }
+
+        public init(model: TextModel) {
+            self.model = model
+            cache = KVCache(config: model.config, capacity: 0)
+            workspace = Workspace(config: model.config)
+        }
+
+        /// Makes the cache hold the longest reusable prefix of `prompt` with room for `extra` more
+        /// tokens and returns where computing must start: the caller then runs the model over the rest
+        /// of the prompt. `imageKeys` identify the images in order (equal keys: the same picture);
+        /// images without a key never match.
+        func prepare(for prompt: [Int32], imageGrids: [(t: Int, h: Int, w: Int)], imageKeys: [Int]?, mergeSize: Int, extra: Int) -> Int {
+            let wanted = entries(for: prompt, imageGrids: imageGrids, imageKeys: imageKeys, mergeSize: mergeSize)
+            var common = zip(entries, wanted).prefix { $0 == $1 }.count
+            // At least the last token is computed, for its logits; and an image is computed whole,
+            // because the visual and DeepStack rows given with the rest start at a run's first pad.
+            common = min(common, prompt.count - 1)
+            while common > 0, let image = wanted[common].image, wanted[common - 1].image == image { common -= 1 }
+            cache.count = common
+            if cache.capacity < prompt.count + extra { cache = cache.resized(to: prompt.count + extra) }
+            entries = wanted
+            reusedTokens = common
+            return common
+        }
+
+        /// Records a decoded token the model just appended to the cache.
+        func append(generated token: Int32) { entries.append(Entry(token: token, image: nil)) }
+
+        private func entries(for prompt: [Int32], imageGrids: [(t: Int, h: Int, w: Int)], imageKeys: [Int]?, mergeSize: Int) -> [Entry] {
+            var result: [Entry] = []
+            result.reserveCapacity(prompt.count)
+            var image = 0, left = 0, key: Int?
+            for token in prompt {
+                guard token == SpecialToken.imagePad else {
+                    result.append(Entry(token: token, image: nil))
+                    continue
+                }
+                if left == 0, image < imageGrids.count {
+                    let grid = imageGrids[image]
+                    left = grid.t * grid.h * grid.w / (mergeSize * mergeSize)
+                    if let imageKeys, image < imageKeys.count {
+                        key = imageKeys[image]
+                    } else {
+                        key = nextAnonymousImage
+                        nextAnonymousImage -= 1
+                    }
+                    image += 1
+                }
+                left -= 1
+                result.append(Entry(token: token, image: key))
+            }
+            return result
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import Imaging
+import Logging
+import Models
+import Testing
+
+/// The embedded engine as a ``VisionLanguageModel`` on the tiny random checkpoint: consecutive agent
+/// steps reuse the previous step's KV cache and image features, and reuse never changes the reply.
+@Suite("Embedded model reuses the previous step")
+struct EmbeddedModelTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func load() throws -> EmbeddedModel {
+        try EmbeddedModel(folder: root.appendingPathComponent("Fixtures/Golden/tiny-tied"),
+                          tokenizerFolder: root.appendingPathComponent("Fixtures/QwenTokenizer"), logger: Logger(label: "test"))
+    }
+
+    /// Two screenshots of the same size that differ in one corner.
+    static let first = RGBImage(width: 96, height: 64, fill: RGB(hex: 0x3366CC))
+    static let second: RGBImage = {
+        var image = first
+        image.fillRect(Rect(x: 0, y: 0, width: 20, height: 20), color: RGB(hex: 0xFFFFFF))
+        return image
+    }()
+
+    /// The agent loop's shape: system, task, then [earlier screenshot, reply, feedback], then the new screenshot.
+    static func step(_ n: Int, previousReply: String = "") -> [ChatMessage] {
+        var conversation: [ChatMessage] = [.system("You operate a desktop."), ChatMessage(role: .user, content: [.text("Task: log out")])]
+        if n == 2 {
+            conversation += [ChatMessage(role: .user, content: [.image(first)]), .assistant(previousReply),
+                             ChatMessage(role: .user, content: [.text("The screen changed.")])]
+        }
+        conversation.append(ChatMessage(role: .user, content: [.image(n == 1 ? first : second), .text("What is the next step?")]))
+        return conversation
+    }
+
+    static let settings = GenerationSettings(temperature: 0, maxNewTokens: 8)
+
+    @Test func consecutiveStepsReuseTheCacheAndRepliesStayTheSame() async throws {
+        let model = try Self.load()
+        let reply = await collect(model.generate(Self.step(1), settings: Self.settings)).text
+        var call = model.lastCall
+        #expect(call.reusedTokens == 0 && call.images == 1 && call.encodedImages == 1)
+        let firstTokens = call.promptTokens
+
+        let next = await collect(model.generate(Self.step(2, previousReply: reply), settings: Self.settings)).text
+        call = model.lastCall
+        // System prompt and task come from the cache; the first screenshot is not encoded again.
+        #expect(call.reusedTokens > 10 && call.reusedTokens < firstTokens, "\(call)")
+        #expect(call.images == 2 && call.encodedImages == 1, "\(call)")
+
+        // A fresh engine computes everything and must say the same.
+        let fresh = try Self.load()
+        #expect(await collect(fresh.generate(Self.step(2, previousReply: reply), settings: Self.settings)).text == next)
+        #expect(fresh.lastCall.reusedTokens == 0 && fresh.lastCall.encodedImages == 2)
+
+        // The same conversation again: everything but the last token is reused, no image is encoded.
+        #expect(await collect(model.generate(Self.step(2, previousReply: reply), settings: Self.settings)).text == next)
+        #expect(model.lastCall.reusedTokens == model.lastCall.promptTokens - 1 && model.lastCall.encodedImages == 0)
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+
+@testable import Qwen3VL
+
+/// Reusing the KV cache of a previous prompt gives exactly what computing the whole prompt gives,
+/// and computes only what changed; prefill in blocks of queries equals decoding one token at a time.
+@Suite("Prompt cache and blocked prefill")
+struct PromptCacheTests {
+    static let model = try! Qwen3VL.TextModel(folder: Qwen3VL.ModelFolder(
+        contentsOf: TextModelGoldenTests.golden.appendingPathComponent("tiny-tied")))
+    static let grid = (t: 1, h: 4, w: 6) // 6 pads per image
+
+    /// Text, image A, text, image B, text: 57 tokens.
+    static func prompt(tail: [Int32] = [11, 12, 13]) -> [Int32] {
+        let pads = [Int32](repeating: Qwen3VL.SpecialToken.imagePad, count: 6)
+        return Array(100..<130) + [151652] + pads + [151653] + Array(200..<210) + [151652] + pads + [151653] + tail
+    }
+
+    /// Visual rows for the two images: each image's rows from its own seed.
+    static func visual(seeds: [UInt64]) -> Qwen3VL.VisualInput {
+        let width = model.config.hiddenSize
+        var input = Qwen3VL.VisualInput()
+        for seed in seeds {
+            var random = Qwen3VL.SplitMix64(seed: seed)
+            func rows() -> [Float] { (0..<6 * width).map { _ in Float(Double(random.next() >> 11) / Double(1 << 53)) - 0.5 } }
+            input.append(features: rows(), deepstack: [rows()]) // the tiny tower has one DeepStack tap
+        }
+        return input
+    }
+
+    static var greedy: Qwen3VL.SamplingOptions {
+        var options = Qwen3VL.SamplingOptions()
+        options.maxNewTokens = 6
+        options.temperature = 0
+        options.stopTokens = []
+        return options
+    }
+
+    /// Generates with the shared cache and without one; both must agree on tokens and final logits.
+    func generate(_ prompt: [Int32], images: [UInt64], cache: Qwen3VL.PromptCache) -> [Int32] {
+        let generator = Qwen3VL.Generator(model: Self.model)
+        let grids = images.map { _ in Self.grid }
+        let reused = generator.generate(prompt, visual: Self.visual(seeds: images), imageGrids: grids, imageKeys: images.map(Int.init),
+                                        options: Self.greedy, promptCache: cache)
+        let fresh = Qwen3VL.PromptCache(model: Self.model)
+        let computed = generator.generate(prompt, visual: Self.visual(seeds: images), imageGrids: grids, options: Self.greedy, promptCache: fresh)
+        #expect(reused == computed)
+        let scale = fresh.workspace.logits.map(abs).max() ?? 1
+        let worst = zip(cache.workspace.logits, fresh.workspace.logits).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst <= 1e-5 * scale, "max |Δlogit| \(worst) at scale \(scale)")
+        return reused
+    }
+
+    @Test func sharedPrefixesAreReusedExactly() {
+        let cache = Qwen3VL.PromptCache(model: Self.model)
+        let first = Self.prompt()
+        _ = generate(first, images: [1, 2], cache: cache)
+        #expect(cache.reusedTokens == 0)
+
+        // The same images, another ending: everything up to the ending comes from the cache.
+        let second = Self.prompt(tail: [11, 99, 98, 97])
+        let reply = generate(second, images: [1, 2], cache: cache)
+        #expect(cache.reusedTokens == first.count - 2)
+
+        // The next turn after the reply: the prompt, the reply (its last token was never fed back) and more.
+        _ = generate(second + reply + [151645, 198, 300, 301], images: [1, 2], cache: cache)
+        #expect(cache.reusedTokens == second.count + reply.count - 1)
+
+        // Image B replaced by another picture of the same size: the tokens match, the cache stops at its first pad.
+        _ = generate(first, images: [1, 3], cache: cache)
+        #expect(cache.reusedTokens == 30 + 1 + 6 + 1 + 10 + 1)
+
+        // The very same prompt again: all but the last token.
+        _ = generate(first, images: [1, 3], cache: cache)
+        #expect(cache.reusedTokens == first.count - 1)
+
+        // A prompt that shares nothing.
+        _ = generate([400, 401, 402], images: [], cache: cache)
+        #expect(cache.reusedTokens == 0)
+    }
+
+    @Test func blockedPrefillEqualsOneTokenAtATime() {
+        let model = Self.model
+        let tokens = (0..<150).map { Int32(1000 + $0 * 7) } // more than two blocks of 64 queries
+        let positions = tokens.indices.map { [$0, $0, $0] }
+        let blocked = Qwen3VL.KVCache(config: model.config, capacity: tokens.count)
+        let blockedSpace = Qwen3VL.Workspace(config: model.config)
+        model.forward(Array(tokens[..<20]), positions: Array(positions[..<20]), cache: blocked, workspace: blockedSpace)
+        model.forward(Array(tokens[20...]), positions: Array(positions[20...]), cache: blocked, workspace: blockedSpace) // past > 0
+
+        let single = Qwen3VL.KVCache(config: model.config, capacity: tokens.count)
+        let singleSpace = Qwen3VL.Workspace(config: model.config)
+        for i in tokens.indices { model.forward([tokens[i]], positions: [positions[i]], cache: single, workspace: singleSpace) }
+        let scale = singleSpace.logits.map(abs).max() ?? 1
+        let worst = zip(blockedSpace.logits, singleSpace.logits).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst <= 1e-5 * scale, "max |Δlogit| \(worst) at scale \(scale)")
+        #expect(zip(blocked.keys, single.keys).allSatisfy { abs($0 - $1) <= 1e-5 }, "the cached keys agree")
+    }
+}
