@@ -30,6 +30,8 @@ let package = Package(
 
         /// Pixel-conversion kernels that need CPU instructions Swift cannot emit on baseline x86-64.
         .target(name: "CPixels"),
+        /// Element-wise float kernels of the engine (softmax, GELU, SiLU, BF16 widening) in AVX2 + FMA, chosen at run time.
+        .target(name: "CKernels"),
 
         // MARK: Libraries
         /// RGB images, geometry, pixel-format conversion and PNG encode/decode.
@@ -44,7 +46,7 @@ let package = Package(
         .target(name: "Models", dependencies: ["Imaging", "Qwen3VL", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strictSettings),
         /// The embedded Qwen3-VL engine: weights, tokenizer, chat template, decoder. Pure computation.
-        .target(name: "Qwen3VL", dependencies: ["COpenBLAS", "Imaging"], swiftSettings: strictSettings),
+        .target(name: "Qwen3VL", dependencies: ["CKernels", "COpenBLAS", "Imaging"], swiftSettings: strictSettings),
         /// The action table, the step parser, the coordinate contract and the executor.
         .target(name: "Agent", dependencies: ["Desktop", "Imaging", "Models", "Qwen3VL", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strictSettings),

@@ -1,3 +1,4 @@
+internal import CKernels
 internal import COpenBLAS
 import Foundation
 
@@ -93,7 +94,7 @@ extension Qwen3VL {
                 rmsNorm(w.h, layer.postAttentionNorm, rows: n, into: &w.x)
                 layer.gate.multiply(w.x, rows: n, into: &w.gate, scratch: &w.widened)
                 layer.up.multiply(w.x, rows: n, into: &w.up, scratch: &w.widened)
-                for i in 0..<n * config.intermediateSize { w.gate[i] = w.gate[i] / (1 + exp(-w.gate[i])) * w.up[i] } // SiLU(gate) ⊙ up
+                ckernels_silu_mul(&w.gate, w.up, n * config.intermediateSize) // SiLU(gate) ⊙ up
                 layer.down.multiply(w.gate, rows: n, into: &w.projected, scratch: &w.widened)
                 for i in 0..<n * d { w.h[i] += w.projected[i] }
                 // DeepStack: the vision tower's intermediate features join after the first layers.
@@ -166,15 +167,7 @@ extension Qwen3VL {
 
         /// Softmax over the first `visible` scores of a row; the rest of its `width` (future tokens) become 0.
         private static func causalSoftmax(_ row: UnsafeMutablePointer<Float>, visible: Int, width: Int) {
-            var peak = -Float.infinity
-            for t in 0..<visible { peak = max(peak, row[t]) }
-            var total: Float = 0
-            for t in 0..<visible {
-                row[t] = expf(row[t] - peak)
-                total += row[t]
-            }
-            let inverse = 1 / total
-            for t in 0..<visible { row[t] *= inverse }
+            ckernels_softmax(row, visible)
             for t in visible..<width { row[t] = 0 }
         }
 

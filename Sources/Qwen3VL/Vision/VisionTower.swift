@@ -1,3 +1,4 @@
+internal import CKernels
 internal import COpenBLAS
 import Foundation
 
@@ -250,19 +251,7 @@ extension Qwen3VL {
                                     let queries = q + (frame + start) * 3 * hidden + h * headDim
                                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(frameLength), Int32(headDim),
                                                 scale, queries, stride3, keys, stride3, 0, s, Int32(frameLength))
-                                    for r in 0..<m {
-                                        let row = s + r * frameLength
-                                        var peak = -Float.infinity
-                                        for k in 0..<frameLength { peak = max(peak, row[k]) }
-                                        var total: Float = 0
-                                        for k in 0..<frameLength {
-                                            let e = expf(row[k] - peak)
-                                            row[k] = e
-                                            total += e
-                                        }
-                                        let inverse = 1 / total
-                                        for k in 0..<frameLength { row[k] *= inverse }
-                                    }
+                                    for r in 0..<m { ckernels_softmax(s + r * frameLength, frameLength) }
                                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(headDim), Int32(frameLength),
                                                 1, s, Int32(frameLength), values, stride3, 0,
                                                 out + (frame + start) * hidden + h * headDim, Int32(hidden))
@@ -321,8 +310,7 @@ extension Qwen3VL {
         private func activate(_ x: inout [Float], _ name: String) {
             switch name {
             case "gelu_pytorch_tanh", "gelu_new", "gelu_fast":
-                let k = Float(0.7978845608028654) // sqrt(2/π)
-                for i in x.indices { let v = x[i]; x[i] = 0.5 * v * (1 + tanhf(k * (v + 0.044715 * v * v * v))) }
+                ckernels_gelu_tanh(&x, x.count)
             case "gelu":
                 for i in x.indices { let v = x[i]; x[i] = 0.5 * v * (1 + erff(v * Float(0.7071067811865476))) }
             case "silu":

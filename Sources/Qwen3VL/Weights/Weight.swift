@@ -1,3 +1,4 @@
+internal import CKernels
 internal import COpenBLAS
 
 extension Qwen3VL {
@@ -105,9 +106,7 @@ extension Qwen3VL {
             case .f32:
                 destination.update(from: source.assumingMemoryBound(to: Float.self), count: count)
             case .bf16:
-                // BF16 is the top half of an IEEE float32.
-                let halves = source.assumingMemoryBound(to: UInt16.self)
-                for i in 0..<count { destination[i] = Float(bitPattern: UInt32(UInt16(littleEndian: halves[i])) << 16) }
+                ckernels_widen_bf16(source.assumingMemoryBound(to: UInt16.self), destination, count)
             case .f16:
                 let halves = source.assumingMemoryBound(to: UInt16.self)
                 for i in 0..<count { destination[i] = Float(Float16(bitPattern: UInt16(littleEndian: halves[i]))) }

@@ -1,0 +1,160 @@
+#include "CKernels.h"
+
+#include <math.h>
+#include <stdint.h>
+
+// MARK: Portable versions (also the tails of the vector loops)
+
+static void softmax_scalar(float *row, long n) {
+    float peak = -INFINITY;
+    for (long i = 0; i < n; i++) peak = row[i] > peak ? row[i] : peak;
+    float total = 0;
+    for (long i = 0; i < n; i++) {
+        row[i] = expf(row[i] - peak);
+        total += row[i];
+    }
+    const float inverse = 1 / total;
+    for (long i = 0; i < n; i++) row[i] *= inverse;
+}
+
+static inline float gelu_tanh_one(float x) {
+    const float u = 0.7978845608028654f * (x + 0.044715f * x * x * x);
+    return x / (1 + expf(-2 * u));
+}
+
+static inline float silu_one(float g) { return g / (1 + expf(-g)); }
+
+static inline float widen_one(unsigned short half) {
+    union { uint32_t bits; float value; } v = {(uint32_t)half << 16};
+    return v.value;
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define AVX2 __attribute__((target("avx2,fma")))
+
+/// exp for 8 floats: Cephes' range reduction (x = n·ln2 + r, ln2 split in two) and degree-5
+/// polynomial, 2ⁿ built in the exponent bits; inputs clamped to ±88.38, where float32 ends.
+AVX2 static inline __m256 exp8(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-88.3762626647949f)), _mm256_set1_ps(88.3762626647949f));
+    __m256 n = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
+    x = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    x = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), x);
+    __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
+    y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1)));
+    // n ≥ −127 after the clamp; 2^−127 has a zero exponent field, which reads as 0.
+    __m256i power = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(power));
+}
+
+AVX2 static inline float sum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2 static inline float max8(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+AVX2 static void softmax_avx2(float *row, long n) {
+    long i = 0;
+    __m256 peaks = _mm256_set1_ps(-INFINITY);
+    for (; i + 8 <= n; i += 8) peaks = _mm256_max_ps(peaks, _mm256_loadu_ps(row + i));
+    float peak = max8(peaks);
+    for (; i < n; i++) peak = row[i] > peak ? row[i] : peak;
+    const __m256 shift = _mm256_set1_ps(peak);
+    __m256 totals = _mm256_setzero_ps();
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(row + i), shift));
+        _mm256_storeu_ps(row + i, e);
+        totals = _mm256_add_ps(totals, e);
+    }
+    float total = sum8(totals);
+    for (; i < n; i++) {
+        row[i] = expf(row[i] - peak);
+        total += row[i];
+    }
+    const float inverse = 1 / total;
+    const __m256 scale = _mm256_set1_ps(inverse);
+    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(row + i, _mm256_mul_ps(_mm256_loadu_ps(row + i), scale));
+    for (; i < n; i++) row[i] *= inverse;
+}
+
+AVX2 static void gelu_tanh_avx2(float *x, long n) {
+    const __m256 k = _mm256_set1_ps(-2 * 0.7978845608028654f), c = _mm256_set1_ps(0.044715f), one = _mm256_set1_ps(1);
+    long i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        __m256 inner = _mm256_fmadd_ps(_mm256_mul_ps(c, v), _mm256_mul_ps(v, v), v); // x + 0.044715·x³
+        _mm256_storeu_ps(x + i, _mm256_div_ps(v, _mm256_add_ps(one, exp8(_mm256_mul_ps(k, inner)))));
+    }
+    for (; i < n; i++) x[i] = gelu_tanh_one(x[i]);
+}
+
+AVX2 static void silu_mul_avx2(float *gate, const float *up, long n) {
+    const __m256 one = _mm256_set1_ps(1), minus = _mm256_set1_ps(-1);
+    long i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 g = _mm256_loadu_ps(gate + i);
+        __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, exp8(_mm256_mul_ps(minus, g))));
+        _mm256_storeu_ps(gate + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+    }
+    for (; i < n; i++) gate[i] = silu_one(gate[i]) * up[i];
+}
+
+AVX2 static void widen_bf16_avx2(const unsigned short *source, float *destination, long n) {
+    long i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i halves = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(source + i)));
+        _mm256_storeu_ps(destination + i, _mm256_castsi256_ps(_mm256_slli_epi32(halves, 16)));
+    }
+    for (; i < n; i++) destination[i] = widen_one(source[i]);
+}
+
+static int has_avx2(void) {
+    static int known = -1;
+    if (known < 0) known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return known;
+}
+
+#define DISPATCH(vector, ...) \
+    if (has_avx2()) {         \
+        vector(__VA_ARGS__);  \
+        return;               \
+    }
+#else
+#define DISPATCH(vector, ...)
+#endif
+
+// MARK: Entry points
+
+void ckernels_softmax(float *row, long n) {
+    DISPATCH(softmax_avx2, row, n)
+    softmax_scalar(row, n);
+}
+
+void ckernels_gelu_tanh(float *x, long n) {
+    DISPATCH(gelu_tanh_avx2, x, n)
+    for (long i = 0; i < n; i++) x[i] = gelu_tanh_one(x[i]);
+}
+
+void ckernels_silu_mul(float *gate, const float *up, long n) {
+    DISPATCH(silu_mul_avx2, gate, up, n)
+    for (long i = 0; i < n; i++) gate[i] = silu_one(gate[i]) * up[i];
+}
+
+void ckernels_widen_bf16(const unsigned short *source, float *destination, long n) {
+    DISPATCH(widen_bf16_avx2, source, destination, n)
+    for (long i = 0; i < n; i++) destination[i] = widen_one(source[i]);
+}
