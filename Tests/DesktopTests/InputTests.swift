@@ -48,7 +48,10 @@ struct PointerInputTests {
         try withInputBench { bench in
             let ok = bench.app.widget("ok").rect
             try bench.input.click(.left, at: ok.center, count: count)
-            let events = try bench.app.waitForEvents { $0.filter { $0.event == "button_release" }.count == count }
+            // The app logs "clicked" just after each release: wait for both, so the last one is not read half-way.
+            let events = try bench.app.waitForEvents { log in
+                log.filter { $0.event == "button_release" }.count == count && log.filter { $0.event == "clicked" }.count == count
+            }
             let presses = events.filter { $0.event == "button_press" }
             #expect(presses.count == count)
             #expect(presses.allSatisfy { $0.rootX == ok.center.x && $0.rootY == ok.center.y })
