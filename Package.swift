@@ -99,5 +99,8 @@ if Context.environment["QWEN_AGENT_BENCHMARKS"] != nil {
     package.targets.append(
         .executableTarget(
             name: "qwen-agent-engine-bench", dependencies: ["Agent", "Imaging", "Qwen3VL"], path: "Benchmarks/Engine",
-            exclude: ["make_checkpoint.py", "report.py", "screenshot-1280x720.png", "transformers_reference.py"], swiftSettings: strictSettings))
+            exclude: [
+                "make_checkpoint.py", "processor_reference.py", "report.py", "screenshot-1280x720.png", "screenshot-1920x1080.png",
+                "transformers_reference.py",
+            ], swiftSettings: strictSettings))
 }

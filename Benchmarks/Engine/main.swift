@@ -3,7 +3,8 @@
 //
 //     QWEN_AGENT_BENCHMARKS=1 swift build -c release --scratch-path .build-bench --product qwen-agent-engine-bench
 //     .build-bench/release/qwen-agent-engine-bench --model DIR --tokenizer DIR --image SCREENSHOT.png \
-//         [--agent Agents/desktop-thinking.json] [--new-tokens 16] [--repeats 1] [--ids-out ids.json] [--json out.json]
+//         [--agent Agents/desktop-thinking.json] [--new-tokens 16] [--repeats 1] [--processor-image PNG]... \
+//         [--ids-out ids.json] [--json out.json]
 //
 // The prompt is the agent's first step as `AgentLoop` builds it: the profile's system prompt with the
 // computer_use tool, the task, then the screenshot and "What is the next step?". `--ids-out` writes its
@@ -19,6 +20,8 @@ struct Options {
     var agent = "Agents/desktop-thinking.json"
     var newTokens = 16, repeats = 1, processorRepeats = 20
     var idsOut: String?, json: String?
+    /// Screenshots to time the image processor alone on (besides --image).
+    var processorImages: [String] = []
 
     init(_ arguments: [String]) {
         var rest = arguments.makeIterator()
@@ -35,12 +38,13 @@ struct Options {
             case "--new-tokens": newTokens = Int(value(flag)) ?? 16
             case "--repeats": repeats = max(1, Int(value(flag)) ?? 1)
             case "--processor-repeats": processorRepeats = max(1, Int(value(flag)) ?? 20)
+            case "--processor-image": processorImages.append(value(flag))
             case "--ids-out": idsOut = value(flag)
             case "--json": json = value(flag)
             default: fail("unknown argument \(flag)")
             }
         }
-        if model.isEmpty || image.isEmpty { fail("usage: qwen-agent-engine-bench --model DIR [--tokenizer DIR] --image PNG [--agent FILE] [--new-tokens N] [--repeats N] [--ids-out FILE] [--json FILE]") }
+        if model.isEmpty || image.isEmpty { fail("usage: qwen-agent-engine-bench --model DIR [--tokenizer DIR] --image PNG [--agent FILE] [--new-tokens N] [--repeats N] [--processor-image PNG]... [--ids-out FILE] [--json FILE]") }
     }
 }
 
@@ -109,6 +113,17 @@ var pixelValues: [Float] = []
 var grid = (t: 0, h: 0, w: 0)
 let processorSamples = (0..<options.processorRepeats).map { _ in milliseconds { grid = processor.process(image, into: &pixelValues) } }
 
+/// The processor alone on other screenshots: into a reused buffer (the engine's way) and into a fresh array.
+let processorImages: [[String: Any]] = options.processorImages.map { path in
+    guard let picture = try? PNG.read(from: URL(fileURLWithPath: path)) else { fail("cannot read \(path)") }
+    var buffer: [Float] = []
+    var shape = (t: 0, h: 0, w: 0)
+    let reused = (0..<options.processorRepeats).map { _ in milliseconds { shape = processor.process(picture, into: &buffer) } }
+    let fresh = (0..<options.processorRepeats).map { _ in milliseconds { _ = processor.process(picture) } }
+    return ["image": path, "size": [picture.width, picture.height], "grid": [shape.t, shape.h, shape.w],
+            "reused_buffer_ms": median(reused), "fresh_array_ms": median(fresh)]
+}
+
 // MARK: Prompt
 
 let system = profile.systemMessage(resolution: "1000x1000")
@@ -166,7 +181,7 @@ let results: [String: Any] = [
     "engine": "qwen-agent (Swift, OpenBLAS \(Qwen3VL.BLAS.coreName))",
     "image": "\(image.width)x\(image.height)", "image_grid_thw": [grid.t, grid.h, grid.w],
     "prompt_tokens": prompt.count, "image_tokens": vision.tokenCount(grid: grid),
-    "load_ms": loadMilliseconds,
+    "load_ms": loadMilliseconds, "processor_images": processorImages,
     "processor_ms": median(processorSamples), "processor_samples_ms": processorSamples,
     "vision_ms": median(visionSamples), "vision_samples_ms": visionSamples,
     "prefill_ms": median(prefillSamples), "prefill_samples_ms": prefillSamples,

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Writes the engine benchmark's results into BENCHMARKS.md, between the ENGINE markers.
 
-    python3 Benchmarks/Engine/report.py --ours ours.json [--reference ref-float32.json ...] [--command CMD] [--write BENCHMARKS.md]
+    python3 Benchmarks/Engine/report.py --ours ours.json [--reference ref-float32.json ...] [--processor-reference p.json]
+        [--command CMD] [--write BENCHMARKS.md]
 
-ours.json comes from qwen-agent-engine-bench --json, each reference from transformers_reference.py --json.
+ours.json comes from qwen-agent-engine-bench --json, each reference from transformers_reference.py --json,
+the processor reference from processor_reference.py --json.
 """
 import argparse
 import datetime
@@ -29,7 +31,25 @@ def swift_version():
         return "?"
 
 
-def section(ours, references, command):
+def processor_table(ours, reference):
+    """Our processor (reused buffer and fresh array) against transformers' two backends, per screenshot."""
+    theirs = {tuple(entry["size"]): entry for entry in reference["images"]}
+    ours_by_size = {tuple(entry["size"]): entry for entry in ours["processor_images"]}
+    ours_by_size.setdefault(tuple(int(v) for v in ours["image"].split("x")), {"reused_buffer_ms": ours["processor_ms"]})
+    lines = [
+        "", f"Image processor, screenshot → `pixel_values` (median ms; transformers {reference['transformers']}):", "",
+        "| screenshot | ours, reused buffer | ours, fresh array | transformers torchvision (default) | transformers PIL |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for size, entry in sorted(ours_by_size.items(), reverse=True):
+        ref = theirs.get(size)
+        fresh = f"{entry['fresh_array_ms']:.1f}" if "fresh_array_ms" in entry else "–"
+        lines.append(f"| {size[0]}×{size[1]} | **{entry['reused_buffer_ms']:.1f}** | {fresh} | "
+                     + (f"{ref['torchvision']['median_ms']:.1f} | {ref['pil']['median_ms']:.1f} |" if ref else "– | – |"))
+    return lines
+
+
+def section(ours, references, command, processor_reference=None):
     mb = 1024 * 1024
     lines = [
         BEGIN, "", "## Latest results", "",
@@ -70,6 +90,8 @@ def section(ours, references, command):
         same = r["greedy_ids"][: len(ours["greedy_ids"])] == ours["greedy_ids"][: len(r["greedy_ids"])]
         lines.append(f"Greedy tokens, ours vs transformers {r['dtype']}: {'identical' if same else 'different'} "
                      f"({len(ours['greedy_ids'])} and {len(r['greedy_ids'])} tokens).")
+    if processor_reference:
+        lines += processor_table(ours, processor_reference)
     lines += ["", END]
     return "\n".join(lines)
 
@@ -78,12 +100,14 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--ours", required=True)
     parser.add_argument("--reference", action="append", default=[])
+    parser.add_argument("--processor-reference")
     parser.add_argument("--command", default="scripts/benchmark-engine")
     parser.add_argument("--write")
     args = parser.parse_args()
     ours = json.load(open(args.ours))
     references = [json.load(open(path)) for path in args.reference]
-    text = section(ours, references, args.command)
+    processor_reference = json.load(open(args.processor_reference)) if args.processor_reference else None
+    text = section(ours, references, args.command, processor_reference)
     print(text)
     if args.write:
         document = open(args.write).read()

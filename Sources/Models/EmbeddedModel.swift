@@ -28,6 +28,8 @@ public final class EmbeddedModel: VisionLanguageModel {
         /// The vision tower's output for the images of the previous call.
         var features: [RGBImage: EncodedImage] = [:]
         var lastCall = CallStatistics()
+        /// The processor's output buffer, reused from image to image (a screenshot's tensor is tens of MB).
+        var pixelValues: [Float] = []
     }
 
     /// What the last call computed and what it took from the one before.
@@ -90,7 +92,7 @@ public final class EmbeddedModel: VisionLanguageModel {
                             if let known = images.seen[image] ?? reuse.features[image] {
                                 images.add(image, encoded: known)
                             } else {
-                                images.add(image, encoded: encode(image))
+                                images.add(image, encoded: encode(image, buffer: &reuse.pixelValues))
                                 images.encoded += 1
                             }
                             return .image
@@ -123,9 +125,9 @@ public final class EmbeddedModel: VisionLanguageModel {
     }
 
     /// An image through the processor and the vision tower.
-    private func encode(_ image: RGBImage) -> EncodedImage {
-        let (pixels, grid) = processor.process(image)
-        let (features, deepstack) = vision.encode(pixelValues: pixels, grid: grid)
+    private func encode(_ image: RGBImage, buffer: inout [Float]) -> EncodedImage {
+        let grid = processor.process(image, into: &buffer)
+        let (features, deepstack) = vision.encode(pixelValues: buffer, grid: grid)
         return EncodedImage(visual: Qwen3VL.VisualInput(embeddings: features, deepstack: deepstack), grid: grid)
     }
 
