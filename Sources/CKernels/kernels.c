@@ -122,6 +122,44 @@ AVX2 static void widen_bf16_avx2(const unsigned short *source, float *destinatio
     for (; i < n; i++) destination[i] = widen_one(source[i]);
 }
 
+AVX2 static inline __m256 widen8(const unsigned short *source) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)source)), 16));
+}
+
+/// Four rows at a time, so each load of x serves four rows.
+AVX2 static void gemv_bf16_avx2(const unsigned short *w, const float *x, float *y, long rows, long cols, int accumulate) {
+    const long vector_cols = cols & ~7L;
+    long r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        const unsigned short *w0 = w + r * cols, *w1 = w0 + cols, *w2 = w1 + cols, *w3 = w2 + cols;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+        for (long k = 0; k < vector_cols; k += 8) {
+            const __m256 xv = _mm256_loadu_ps(x + k);
+            a0 = _mm256_fmadd_ps(widen8(w0 + k), xv, a0);
+            a1 = _mm256_fmadd_ps(widen8(w1 + k), xv, a1);
+            a2 = _mm256_fmadd_ps(widen8(w2 + k), xv, a2);
+            a3 = _mm256_fmadd_ps(widen8(w3 + k), xv, a3);
+        }
+        float s0 = sum8(a0), s1 = sum8(a1), s2 = sum8(a2), s3 = sum8(a3);
+        for (long k = vector_cols; k < cols; k++) {
+            s0 += widen_one(w0[k]) * x[k];
+            s1 += widen_one(w1[k]) * x[k];
+            s2 += widen_one(w2[k]) * x[k];
+            s3 += widen_one(w3[k]) * x[k];
+        }
+        if (accumulate) { s0 += y[r]; s1 += y[r + 1]; s2 += y[r + 2]; s3 += y[r + 3]; }
+        y[r] = s0; y[r + 1] = s1; y[r + 2] = s2; y[r + 3] = s3;
+    }
+    for (; r < rows; r++) {
+        const unsigned short *row = w + r * cols;
+        __m256 a = _mm256_setzero_ps();
+        for (long k = 0; k < vector_cols; k += 8) a = _mm256_fmadd_ps(widen8(row + k), _mm256_loadu_ps(x + k), a);
+        float s = sum8(a);
+        for (long k = vector_cols; k < cols; k++) s += widen_one(row[k]) * x[k];
+        y[r] = accumulate ? y[r] + s : s;
+    }
+}
+
 static int has_avx2(void) {
     static int known = -1;
     if (known < 0) known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -152,6 +190,17 @@ void ckernels_gelu_tanh(float *x, long n) {
 void ckernels_silu_mul(float *gate, const float *up, long n) {
     DISPATCH(silu_mul_avx2, gate, up, n)
     for (long i = 0; i < n; i++) gate[i] = silu_one(gate[i]) * up[i];
+}
+
+int ckernels_gemv_bf16(const unsigned short *w, const float *x, float *y, long rows, long cols, int accumulate) {
+#if defined(__x86_64__)
+    if (has_avx2()) {
+        gemv_bf16_avx2(w, x, y, rows, cols, accumulate);
+        return 1;
+    }
+#endif
+    (void)w; (void)x; (void)y; (void)rows; (void)cols; (void)accumulate;
+    return 0;
 }
 
 void ckernels_widen_bf16(const unsigned short *source, float *destination, long n) {

@@ -44,7 +44,8 @@ struct WeightsTests {
     // MARK: Weights used in place
 
     /// BF16, F16 and F32 matrices left in the mapping multiply like their float32 values, for one row
-    /// (sgemv) and several (sgemm), across the blocks a large BF16 matrix is widened in; an F32 tensor
+    /// (BF16: the fused kernel on every core; else sgemv) and several (sgemm, across the blocks a large
+    /// BF16 matrix is widened in), overwriting or adding to `y`; an F32 tensor
     /// that is not 4-byte aligned is widened once and multiplies the same.
     @Test(arguments: [0, 1])
     func mappedMatricesMultiplyLikeTheirValues(headerPadding: Int) throws {
@@ -64,11 +65,12 @@ struct WeightsTests {
             let values = view.floats()
             let (rows, columns) = (weight.rows, weight.columns)
             #expect(weight.floats() == values)
-            for n in [1, 3] {
+            for (n, accumulate) in [(1, false), (3, false), (1, true), (3, true)] {
                 let x = (0..<n * columns).map { _ in Float(random.next(below: 2001)) / 1000 - 1 }
-                var y = [Float](repeating: 0, count: n * rows)
+                var y = [Float](repeating: accumulate ? 1 : 12_345, count: n * rows) // overwritten unless accumulating
                 var scratch: [Float] = []
-                weight.multiply(x, rows: n, into: &y, scratch: &scratch)
+                weight.multiply(x, rows: n, into: &y, accumulate: accumulate, scratch: &scratch)
+                if accumulate { y = y.map { $0 - 1 } }
                 var worst: Double = 0
                 for r in 0..<n {
                     for o in 0..<rows {
@@ -81,7 +83,7 @@ struct WeightsTests {
                         worst = max(worst, abs(exact - Double(y[r * rows + o])) / magnitude)
                     }
                 }
-                #expect(worst < 1e-5, "\(name), \(n) rows: error \(worst) relative to Σ|x·w|")
+                #expect(worst < 1e-5, "\(name), \(n) rows, accumulate \(accumulate): error \(worst) relative to Σ|x·w|")
             }
             var row = [Float](repeating: .nan, count: columns)
             weight.copyRow(rows - 1, to: &row)

@@ -1,5 +1,5 @@
-public import Foundation
-public import Imaging
+import Foundation
+import Imaging
 
 /// A model output parsed and mapped to the screen: what `qwen-agent parse` prints.
 ///

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Imaging
 
 /// One self-contained HTML page for a session: a summary, then per step the screenshot with the
