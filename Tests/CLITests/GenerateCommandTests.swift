@@ -17,6 +17,22 @@ struct GenerateCommandTests {
         #expect(run.stderr.contains("decode 11 tokens at"))
     }
 
+    /// The CLI picks OpenBLAS kernels for the CPU even when the environment names weaker ones, and
+    /// QWEN_AGENT_OPENBLAS_CORETYPE overrides its choice; the timing line names what ran.
+    @Test func openBLASKernelsAreChosenForTheCPUUnlessTheUserSaysOtherwise() throws {
+        let model = Self.root.appendingPathComponent("Fixtures/Golden/tiny-tied").path
+        let tokenizer = Self.root.appendingPathComponent("Fixtures/QwenTokenizer").path
+        let arguments = ["generate", "--model", model, "--tokenizer", tokenizer, "--raw", "Hi", "--greedy", "--max-new-tokens", "2"]
+        let flags = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8).split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
+        let inherited = try qwenAgent(arguments, display: nil, environment: ["OPENBLAS_CORETYPE": "Prescott"])
+        #expect(inherited.status == 0, "\(inherited.stderr)")
+        if flags.contains(" avx2") && flags.contains(" fma") {
+            #expect(!inherited.stderr.contains("OpenBLAS Prescott kernels"), "\(inherited.stderr)")
+        }
+        let chosen = try qwenAgent(arguments, display: nil, environment: ["OPENBLAS_CORETYPE": "Prescott", "QWEN_AGENT_OPENBLAS_CORETYPE": "PRESCOTT"])
+        #expect(chosen.status == 0 && chosen.stderr.contains("OpenBLAS Prescott kernels"), "\(chosen.stderr)")
+    }
+
     @Test func anImageGoesBeforeThePromptAsItsVisionRows() throws {
         let model = Self.root.appendingPathComponent("Fixtures/Golden/tiny-tied").path
         let tokenizer = Self.root.appendingPathComponent("Fixtures/QwenTokenizer").path
