@@ -143,36 +143,81 @@ if let idsOut = options.idsOut {
 
 // MARK: Vision tower, prefill, decode
 
+/// Greedy generation through the prompt cache, as the agent's embedded backend runs it: the time to
+/// the first token is the prefill (and whatever the cache could not supply), then one time per token.
+func generate(_ prompt: [Int32], visual: Qwen3VL.VisualInput, grids: [(t: Int, h: Int, w: Int)], keys: [Int], newTokens: Int,
+              cache: Qwen3VL.PromptCache) -> (tokens: [Int32], prefill: Double, decode: [Double]) {
+    var greedy = Qwen3VL.SamplingOptions()
+    greedy.maxNewTokens = newTokens
+    greedy.temperature = 0
+    greedy.stopTokens = []
+    var stamps: [ContinuousClock.Instant] = []
+    let start = ContinuousClock.now
+    let tokens = Qwen3VL.Generator(model: text).generate(prompt, visual: visual, imageGrids: grids, imageKeys: keys,
+                                                         mergeSize: vision.config.spatialMergeSize, options: greedy, promptCache: cache) { _ in
+        stamps.append(.now)
+        return true
+    }
+    func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) / 1e15 }
+    return (tokens, ms(stamps[0] - start), zip(stamps.dropFirst(), stamps).map { ms($0 - $1) })
+}
+
+func encode(_ pixels: [Float], _ grid: (t: Int, h: Int, w: Int)) -> Qwen3VL.VisualInput {
+    let (features, deepstack) = vision.encode(pixelValues: pixels, grid: grid)
+    return Qwen3VL.VisualInput(embeddings: features, deepstack: deepstack)
+}
+
 var visual = Qwen3VL.VisualInput()
 var visionSamples: [Double] = [], prefillSamples: [Double] = []
-let capacity = prompt.count + options.newTokens
-var cache = Qwen3VL.KVCache(config: text.config, capacity: capacity)
-let workspace = Qwen3VL.Workspace(config: text.config)
-let (positions, delta) = Qwen3VL.positionIDs(for: prompt, imageGrids: [grid], mergeSize: vision.config.spatialMergeSize)
-for _ in 0..<options.repeats {
-    visionSamples.append(milliseconds {
-        let (features, deepstack) = vision.encode(pixelValues: pixelValues, grid: grid)
-        visual = Qwen3VL.VisualInput()
-        visual.append(features: features, deepstack: deepstack)
-    })
-    cache = Qwen3VL.KVCache(config: text.config, capacity: capacity)
-    prefillSamples.append(milliseconds { text.forward(prompt, positions: positions, cache: cache, workspace: workspace, visual: visual) })
-}
+var promptCache = Qwen3VL.PromptCache(model: text)
 var generated: [Int32] = []
 var decodeSamples: [Double] = []
-for _ in 0..<options.newTokens {
-    var best = 0
-    for i in 1..<text.config.vocabSize where workspace.logits[i] > workspace.logits[best] { best = i }
-    generated.append(Int32(best))
-    if generated.count == options.newTokens { break }
-    let position = cache.count + delta
-    decodeSamples.append(milliseconds {
-        text.forward([Int32(best)], positions: [[position, position, position]], cache: cache, workspace: workspace)
-    })
+for _ in 0..<options.repeats {
+    visionSamples.append(milliseconds { visual = encode(pixelValues, grid) })
+    promptCache = Qwen3VL.PromptCache(model: text)
+    let run = generate(prompt, visual: visual, grids: [grid], keys: [image.hashValue], newTokens: options.newTokens, cache: promptCache)
+    prefillSamples.append(run.prefill)
+    (generated, decodeSamples) = (run.tokens, run.decode)
 }
+
+// Memory of one agent step: the second step below keeps two KV caches alive at once, for the comparison.
 let memory = residentMemory()
 let c = text.config
-let kvBytes = 2 * c.numHiddenLayers * capacity * c.numKeyValueHeads * c.headDim * MemoryLayout<Float>.size
+let kvBytes = 2 * c.numHiddenLayers * (prompt.count + options.newTokens) * c.numKeyValueHeads * c.headDim * MemoryLayout<Float>.size
+
+// MARK: Second step
+
+// The agent's next step: the first screenshot, the reply, feedback, and a new screenshot (the
+// sign-in button pressed). With the prompt cache, the system prompt and task are not recomputed and
+// the first screenshot is not encoded again; without it, everything is.
+var after = image
+after.fillRect(Rect(x: 270, y: 336, width: 120, height: 36), color: RGB(hex: 0x1F4E9A))
+let stepTwo: [Qwen3VL.ChatTemplate.Message] = Array(messages.prefix(2)) + [
+    .init(role: "user", content: .parts([.image])),
+    .init(role: "assistant", content: .parts([.text(tokenizer.decode(generated))])),
+    .init(role: "user", content: .parts([.text("Step 1: clicked (330, 354); the screen changed near the target.")])),
+    .init(role: "user", content: .parts([.image, .text("What is the next step?")])),
+]
+var afterPixels: [Float] = []
+let afterGrid = processor.process(after, into: &afterPixels)
+let stepTwoPrompt = tokenizer.encode(Qwen3VL.expandImagePads(in: template.render(stepTwo, addGenerationPrompt: true), grids: [grid, afterGrid]))
+func joined(_ first: Qwen3VL.VisualInput, _ second: Qwen3VL.VisualInput) -> Qwen3VL.VisualInput {
+    var both = first
+    both.append(features: second.embeddings, deepstack: second.deepstack)
+    return both
+}
+var reusedStep = (milliseconds: 0.0, reusedTokens: 0)
+reusedStep.milliseconds = milliseconds {
+    let visualAfter = encode(afterPixels, afterGrid) // the first screenshot's rows are kept from step 1
+    _ = generate(stepTwoPrompt, visual: joined(visual, visualAfter), grids: [grid, afterGrid], keys: [image.hashValue, after.hashValue],
+                 newTokens: 1, cache: promptCache)
+}
+reusedStep.reusedTokens = promptCache.reusedTokens
+let freshStep = milliseconds {
+    let both = joined(encode(pixelValues, grid), encode(afterPixels, afterGrid))
+    _ = generate(stepTwoPrompt, visual: both, grids: [grid, afterGrid], keys: [image.hashValue, after.hashValue], newTokens: 1,
+                 cache: Qwen3VL.PromptCache(model: text))
+}
 
 // MARK: Report
 
@@ -189,6 +234,10 @@ let results: [String: Any] = [
     "decode_tokens_per_second": Double(decodeSamples.count) / max(decodeSeconds, 1e-9),
     "decode_ms_per_token_median": decodeSamples.isEmpty ? 0 : median(decodeSamples),
     "greedy_ids": generated.map(Int.init),
+    "second_step": [
+        "prompt_tokens": stepTwoPrompt.count, "reused_tokens": reusedStep.reusedTokens, "images": 2,
+        "time_to_first_token_with_cache_ms": reusedStep.milliseconds, "time_to_first_token_without_cache_ms": freshStep,
+    ],
     "weights_bytes": weightBytes, "kv_cache_bytes": kvBytes,
     "rss_after_load_mb": afterLoad.now, "peak_rss_mb": memory.peak,
     "peak_over_weights_plus_kv": memory.peak * 1_048_576 / Double(weightBytes + kvBytes),
@@ -201,3 +250,6 @@ FileHandle.standardError.write(Data(String(
     median(processorSamples), median(visionSamples), median(prefillSamples), Double(prompt.count) / median(prefillSamples) * 1000,
     Double(decodeSamples.count) / max(decodeSeconds, 1e-9), memory.peak, memory.peak * 1_048_576 / Double(weightBytes + kvBytes),
     Double(weightBytes) / 1_048_576, Double(kvBytes) / 1_048_576).utf8))
+FileHandle.standardError.write(Data(String(
+    format: "second step: %d-token prompt, 2 screenshots: first token after %.1f s with the prompt cache (%d tokens and 1 screenshot reused), %.1f s without\n",
+    stepTwoPrompt.count, reusedStep.milliseconds / 1000, reusedStep.reusedTokens, freshStep / 1000).utf8))

@@ -86,6 +86,11 @@ def section(ours, references, command, processor_reference=None):
         f"Memory goal (peak RSS under 1.3 × (weights + KV cache)): {ours['peak_rss_mb']:.0f} MB = "
         f"**{ours['peak_over_weights_plus_kv']:.2f} ×** — {'met' if ours['peak_over_weights_plus_kv'] < 1.3 else 'not met'}.",
     ]
+    if "second_step" in ours:
+        step = ours["second_step"]
+        lines.append(f"Second agent step ({step['images']} screenshots, {step['prompt_tokens']} prompt tokens), ours: first token after "
+                     f"**{step['time_to_first_token_with_cache_ms'] / 1000:.1f} s** with the prompt cache ({step['reused_tokens']} tokens "
+                     f"and the earlier screenshot's vision rows reused), {step['time_to_first_token_without_cache_ms'] / 1000:.1f} s without.")
     for r in references:
         same = r["greedy_ids"][: len(ours["greedy_ids"])] == ours["greedy_ids"][: len(r["greedy_ids"])]
         lines.append(f"Greedy tokens, ours vs transformers {r['dtype']}: {'identical' if same else 'different'} "

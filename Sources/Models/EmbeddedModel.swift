@@ -20,6 +20,7 @@ public final class EmbeddedModel: VisionLanguageModel {
     private let template: Qwen3VL.ChatTemplate
     private let processor: Qwen3VL.ImageProcessor
     private let logger: Logger
+    private let progress: @Sendable (String) -> Void
     private let reuse: Mutex<Reuse>
 
     /// What the previous call leaves for the next one.
@@ -44,7 +45,10 @@ public final class EmbeddedModel: VisionLanguageModel {
 
     /// Loads a Hugging Face Qwen3-VL folder; `tokenizerFolder` when its tokenizer files live elsewhere.
     /// `minPixels`/`maxPixels` override the folder's preprocessor limits (an agent profile's image limits).
-    public init(folder: URL, tokenizerFolder: URL? = nil, minPixels: Int? = nil, maxPixels: Int? = nil, logger: Logger) throws(ModelError) {
+    /// `progress` hears, in a few words, what the engine does before the first token of a reply (on
+    /// a CPU, reading a screenshot takes seconds).
+    public init(folder: URL, tokenizerFolder: URL? = nil, minPixels: Int? = nil, maxPixels: Int? = nil, logger: Logger,
+                progress: @escaping @Sendable (String) -> Void = { _ in }) throws(ModelError) {
         do {
             let model = try Qwen3VL.ModelFolder(contentsOf: folder)
             text = try Qwen3VL.TextModel(folder: model)
@@ -60,6 +64,7 @@ public final class EmbeddedModel: VisionLanguageModel {
         reuse = Mutex(Reuse(promptCache: Qwen3VL.PromptCache(model: text)))
         identity = ModelIdentity(kind: .embedded, name: folder.path)
         self.logger = logger
+        self.progress = progress
         logger.info("embedded Qwen3-VL ready", metadata: ["folder": "\(folder.path)", "template": "\(template.variant.rawValue)",
                                                           "openblas": "\(Qwen3VL.BLAS.coreName)"])
     }
@@ -92,6 +97,7 @@ public final class EmbeddedModel: VisionLanguageModel {
                             if let known = images.seen[image] ?? reuse.features[image] {
                                 images.add(image, encoded: known)
                             } else {
+                                progress("reading a \(image.width)×\(image.height) screenshot")
                                 images.add(image, encoded: encode(image, buffer: &reuse.pixelValues))
                                 images.encoded += 1
                             }
@@ -101,6 +107,7 @@ public final class EmbeddedModel: VisionLanguageModel {
                 }
                 reuse.features = images.seen
                 let prompt = tokenizer.encode(Qwen3VL.expandImagePads(in: template.render(messages, addGenerationPrompt: true), grids: images.grids))
+                progress("reading a prompt of \(prompt.count) tokens")
                 var decoder = Qwen3VL.Tokenizer.StreamDecoder(tokenizer: tokenizer)
                 _ = Qwen3VL.Generator(model: text).generate(
                     prompt, visual: images.grids.isEmpty ? nil : images.visual, imageGrids: images.grids, imageKeys: images.keys,

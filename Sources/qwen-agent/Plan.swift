@@ -40,7 +40,10 @@ struct ModelOptions: ParsableArguments {
             chooseBLASKernels()
             do {
                 let embedded = try EmbeddedModel(folder: URL(fileURLWithPath: folder), tokenizerFolder: tokenizer.map { URL(fileURLWithPath: $0) },
-                                                 minPixels: profile?.image.minPixels, maxPixels: profile?.image.maxPixels, logger: logger)
+                                                 minPixels: profile?.image.minPixels, maxPixels: profile?.image.maxPixels, logger: logger) {
+                    print("  [\($0)…]")
+                    fflush(nil) // stdout is block-buffered when piped
+                }
                 if let profile, embedded.isThinking != (profile.shape == .thinking) {
                     FileHandle.standardError.write(Data("qwen-agent: warning: \(folder) is a\(embedded.isThinking ? " Thinking" : "n Instruct") model but the profile \(profile.name) expects \(profile.shape.rawValue); pass --agent desktop-\(embedded.isThinking ? "thinking" : "instruct")\n".utf8))
                 }

@@ -64,6 +64,8 @@ struct EmbeddedEngineTests {
             // Noise never counts as success: the run ends with a typed, non-zero outcome.
             #expect([1, 2, 3, 4].contains(run.status), "\(run.stdout)\(run.stderr)")
             #expect(run.stdout.contains("model: embedded: ") && run.stdout.contains("── step 1 ──"))
+            // Before the first token of a step, the user sees what the engine is reading.
+            #expect(run.stdout.contains(" screenshot…]") && run.stdout.contains("[reading a prompt of "), "\(run.stdout)")
             let log = try SessionLog.read(session)
             #expect((log.header["model"] as? [String: Any])?["kind"] as? String == "embedded")
             #expect(!log.steps.isEmpty)
