@@ -145,7 +145,7 @@ if let idsOut = options.idsOut {
 
 /// Greedy generation through the prompt cache, as the agent's embedded backend runs it: the time to
 /// the first token is the prefill (and whatever the cache could not supply), then one time per token.
-func generate(_ prompt: [Int32], visual: Qwen3VL.VisualInput, grids: [(t: Int, h: Int, w: Int)], keys: [Int], newTokens: Int,
+@MainActor func generate(_ prompt: [Int32], visual: Qwen3VL.VisualInput, grids: [(t: Int, h: Int, w: Int)], keys: [Int], newTokens: Int,
               cache: Qwen3VL.PromptCache) -> (tokens: [Int32], prefill: Double, decode: [Double]) {
     var greedy = Qwen3VL.SamplingOptions()
     greedy.maxNewTokens = newTokens
@@ -162,7 +162,7 @@ func generate(_ prompt: [Int32], visual: Qwen3VL.VisualInput, grids: [(t: Int, h
     return (tokens, ms(stamps[0] - start), zip(stamps.dropFirst(), stamps).map { ms($0 - $1) })
 }
 
-func encode(_ pixels: [Float], _ grid: (t: Int, h: Int, w: Int)) -> Qwen3VL.VisualInput {
+@MainActor func encode(_ pixels: [Float], _ grid: (t: Int, h: Int, w: Int)) -> Qwen3VL.VisualInput {
     let (features, deepstack) = vision.encode(pixelValues: pixels, grid: grid)
     return Qwen3VL.VisualInput(embeddings: features, deepstack: deepstack)
 }
