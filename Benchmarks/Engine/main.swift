@@ -183,7 +183,7 @@ for _ in 0..<options.repeats {
 // Memory of one agent step: the second step below keeps two KV caches alive at once, for the comparison.
 let memory = residentMemory()
 let c = text.config
-let kvBytes = 2 * c.numHiddenLayers * (prompt.count + options.newTokens) * c.numKeyValueHeads * c.headDim * MemoryLayout<Float>.size
+let kvBytes = 2 * c.numHiddenLayers * promptCache.capacity * c.numKeyValueHeads * c.headDim * MemoryLayout<Float>.size
 
 // MARK: Second step
 

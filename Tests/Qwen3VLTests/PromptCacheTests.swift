@@ -80,6 +80,33 @@ struct PromptCacheTests {
         #expect(cache.reusedTokens == 0)
     }
 
+    /// The cache grows with the reply instead of reserving the whole budget; growing loses nothing.
+    @Test func theCacheGrowsWithTheReply() {
+        let model = Self.model
+        let prompt: [Int32] = [9707, 11, 1879]
+        let cache = Qwen3VL.PromptCache(model: model)
+        var options = Self.greedy
+        options.maxNewTokens = Qwen3VL.PromptCache.growth + 100
+        let tokens = Qwen3VL.Generator(model: model).generate(prompt, options: options, promptCache: cache)
+        #expect(cache.capacity == prompt.count + 2 * Qwen3VL.PromptCache.growth, "grew once, by \(Qwen3VL.PromptCache.growth)")
+
+        // The same greedy decode against one cache that was large enough from the start.
+        let whole = Qwen3VL.KVCache(config: model.config, capacity: prompt.count + options.maxNewTokens)
+        let workspace = Qwen3VL.Workspace(config: model.config)
+        model.forward(prompt, positions: prompt.indices.map { [$0, $0, $0] }, cache: whole, workspace: workspace)
+        var expected: [Int32] = []
+        while expected.count < options.maxNewTokens {
+            var best = 0 // the first largest logit, as torch.argmax
+            for i in 1..<model.config.vocabSize where workspace.logits[i] > workspace.logits[best] { best = i }
+            let next = Int32(best)
+            expected.append(next)
+            if expected.count == options.maxNewTokens { break }
+            let position = whole.count
+            model.forward([next], positions: [[position, position, position]], cache: whole, workspace: workspace)
+        }
+        #expect(tokens == expected)
+    }
+
     @Test func blockedPrefillEqualsOneTokenAtATime() {
         let model = Self.model
         let tokens = (0..<150).map { Int32(1000 + $0 * 7) } // more than two blocks of 64 queries

@@ -33,11 +33,11 @@ extension Qwen3VL {
             guard !prompt.isEmpty, options.maxNewTokens > 0 else { return [] }
             let state = promptCache ?? PromptCache(model: model)
             precondition(state.model === model, "the prompt cache belongs to another model")
-            let start = state.prepare(for: prompt, imageGrids: imageGrids, imageKeys: imageKeys, mergeSize: mergeSize, extra: options.maxNewTokens)
-            let (cache, workspace) = (state.cache, state.workspace)
+            let start = state.prepare(for: prompt, imageGrids: imageGrids, imageKeys: imageKeys, mergeSize: mergeSize)
+            let workspace = state.workspace
             let (positions, delta) = Qwen3VL.positionIDs(for: prompt, imageGrids: imageGrids, mergeSize: mergeSize)
             let reusedPads = prompt[..<start].lazy.filter { $0 == SpecialToken.imagePad }.count
-            model.forward(Array(prompt[start...]), positions: Array(positions[start...]), cache: cache, workspace: workspace,
+            model.forward(Array(prompt[start...]), positions: Array(positions[start...]), cache: state.cache, workspace: workspace,
                           visual: visual?.dropping(rows: reusedPads, width: model.config.hiddenSize))
             var generated: [Int32] = []
             generated.reserveCapacity(options.maxNewTokens)
@@ -53,8 +53,9 @@ extension Qwen3VL {
                 if next == SpecialToken.thinkEnd { thinking = false }
                 generated.append(next)
                 if options.stopTokens.contains(next) || !onToken(next) || generated.count == options.maxNewTokens { break }
-                let position = cache.count + delta
-                model.forward([next], positions: [[position, position, position]], cache: cache, workspace: workspace)
+                state.reserveNextToken()
+                let position = state.cache.count + delta
+                model.forward([next], positions: [[position, position, position]], cache: state.cache, workspace: workspace)
                 state.append(generated: next)
             }
             return generated

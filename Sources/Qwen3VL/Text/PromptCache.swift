@@ -17,6 +17,8 @@ extension Qwen3VL {
         private var nextAnonymousImage = -1
         /// Tokens of the last prompt that were taken from the cache instead of computed.
         public private(set) var reusedTokens = 0
+        /// Tokens the cache has room for now; it grows as a reply needs.
+        public var capacity: Int { cache.capacity }
 
         /// A cached position: its token and, for an `<|image_pad|>`, which image it belongs to.
         struct Entry: Equatable {
@@ -30,11 +32,16 @@ extension Qwen3VL {
             workspace = Workspace(config: model.config)
         }
 
-        /// Makes the cache hold the longest reusable prefix of `prompt` with room for `extra` more
-        /// tokens and returns where computing must start: the caller then runs the model over the rest
-        /// of the prompt. `imageKeys` identify the images in order (equal keys: the same picture);
-        /// images without a key never match.
-        func prepare(for prompt: [Int32], imageGrids: [(t: Int, h: Int, w: Int)], imageKeys: [Int]?, mergeSize: Int, extra: Int) -> Int {
+        /// Tokens of room added when the cache grows: it grows with the reply instead of reserving the
+        /// whole token budget up front (8,192 tokens of a Thinking profile would be 1.8 GB of float32
+        /// keys and values for the 2B model, mostly never used).
+        static let growth = 512
+
+        /// Makes the cache hold the longest reusable prefix of `prompt` with room for the prompt and
+        /// returns where computing must start: the caller then runs the model over the rest of the
+        /// prompt. `imageKeys` identify the images in order (equal keys: the same picture); images
+        /// without a key never match.
+        func prepare(for prompt: [Int32], imageGrids: [(t: Int, h: Int, w: Int)], imageKeys: [Int]?, mergeSize: Int) -> Int {
             let wanted = entries(for: prompt, imageGrids: imageGrids, imageKeys: imageKeys, mergeSize: mergeSize)
             var common = zip(entries, wanted).prefix { $0 == $1 }.count
             // At least the last token is computed, for its logits; and an image is computed whole,
@@ -42,10 +49,15 @@ extension Qwen3VL {
             common = min(common, prompt.count - 1)
             while common > 0, let image = wanted[common].image, wanted[common - 1].image == image { common -= 1 }
             cache.count = common
-            if cache.capacity < prompt.count + extra { cache = cache.resized(to: prompt.count + extra) }
+            if cache.capacity < prompt.count + 1 { cache = cache.resized(to: prompt.count + Self.growth) }
             entries = wanted
             reusedTokens = common
             return common
+        }
+
+        /// Makes room for one more token, growing the cache by ``growth`` tokens when it is full.
+        func reserveNextToken() {
+            if cache.count == cache.capacity { cache = cache.resized(to: cache.capacity + Self.growth) }
         }
 
         /// Records a decoded token the model just appended to the cache.
