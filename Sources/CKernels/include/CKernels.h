@@ -19,7 +19,8 @@ void ckernels_silu_mul(float *gate, const float *up, long n);
 void ckernels_widen_bf16(const unsigned short *source, float *destination, long n);
 
 /// `y[r] (+)= Σ_k widen(w[r·cols + k]) · x[k]` for `rows` BF16 rows: a matrix-vector product that
-/// widens as it goes, so the weights stream from memory once at half the bytes of float32. Returns 0
+/// widens as it goes, so the weights stream from memory once at half the bytes of float32, its rows
+/// split over every core (this library's own helper threads; concurrent callers are safe). Returns 0
 /// without touching `y` when the CPU lacks AVX2/FMA (the caller widens and uses BLAS instead).
 int ckernels_gemv_bf16(const unsigned short *w, const float *x, float *y, long rows, long cols, int accumulate);
 

@@ -1,6 +1,5 @@
 internal import CKernels
 internal import COpenBLAS
-import Foundation
 
 extension Qwen3VL {
     /// A weight tensor as the forward passes use it.
@@ -88,8 +87,9 @@ extension Qwen3VL {
                     if view.dtype == .f32 {
                         return product(base.assumingMemoryBound(to: Float.self), rows: 0, count: out)
                     }
+                    // Decode: a kernel that widens as it multiplies, on every core (false without AVX2).
                     if n == 1, view.dtype == .bf16,
-                       Self.fusedVectorProduct(base.assumingMemoryBound(to: UInt16.self), x, y, rows: out, columns: inner, accumulate: accumulate) {
+                       ckernels_gemv_bf16(base.assumingMemoryBound(to: UInt16.self), x, y, out, inner, accumulate ? 1 : 0) == 1 {
                         return
                     }
                     let block = max(1, min(out, (n == 1 ? Self.vectorBlockFloats : Self.matrixBlockFloats) / inner))
@@ -104,26 +104,6 @@ extension Qwen3VL {
                 }
             }
         }
-
-        /// Decode's product with a BF16 matrix: the C kernel that widens as it multiplies, the rows split
-        /// (in fours) over every core, so the weights stream from memory once, at half the bytes of
-        /// float32. False, with nothing done, when the CPU lacks AVX2/FMA.
-        private static func fusedVectorProduct(_ w: UnsafePointer<UInt16>, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                                               rows: Int, columns: Int, accumulate: Bool) -> Bool {
-            guard hasFusedKernel else { return false }
-            let parts = rows * columns >= 1 << 16 ? cores : 1 // small matrices are not worth waking a thread
-            // Each part writes its own rows of y and concurrentPerform returns when all are done.
-            nonisolated(unsafe) let (weights, vector, result) = (w, x, y)
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
-                let first = rows * part / parts / 4 * 4
-                let last = part == parts - 1 ? rows : rows * (part + 1) / parts / 4 * 4
-                _ = ckernels_gemv_bf16(weights + first * columns, vector, result + first, last - first, columns, accumulate ? 1 : 0)
-            }
-            return true
-        }
-
-        private static let hasFusedKernel = ckernels_gemv_bf16(nil, nil, nil, 0, 0, 0) == 1
-        private static let cores = ProcessInfo.processInfo.activeProcessorCount
 
         /// `count` elements of `dtype` at `source` (aligned to the element size) as float32.
         private static func widen(_ source: UnsafeRawPointer, _ dtype: Safetensors.DType, count: Int, to destination: UnsafeMutablePointer<Float>) {
