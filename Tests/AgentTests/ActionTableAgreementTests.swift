@@ -98,7 +98,9 @@ struct ActionTableAgreementTests {
         }
         let nothing: ([FixtureEvent]) -> Bool = { events in !events.contains { $0.event.hasPrefix("button") || $0.event.hasPrefix("key") } }
         return switch name {
-        case .key: Check(effect: .performed) { $0.contains { $0.event == "key_press" && $0.text == "A" } }
+        // Each check waits for the last event its action sends (releases included): a late one would
+        // land in the next action's window and fail that action's check.
+        case .key: Check(effect: .performed) { $0.contains { $0.event == "key_press" && $0.text == "A" } && $0.filter { $0.event == "key_release" }.count == 2 }
         case .type: Check(effect: .performed) { $0.compactMap(\.text).joined() == "ok é" }
         case .mouseMove: Check(effect: .performed) { $0.contains { $0.event == "motion" && $0.x == 410 && $0.y == 230 } }
         case .leftClick: Check(effect: .performed, arrived: presses(1, 1))
@@ -114,8 +116,8 @@ struct ActionTableAgreementTests {
             }
         case .leftMouseDown: Check(effect: .performed) { $0.contains { $0.event == "button_press" && $0.button == 1 } }
         case .leftMouseUp: Check(effect: .performed) { $0.contains { $0.event == "button_release" && $0.button == 1 } }
-        case .scroll: Check(effect: .performed) { $0.filter { $0.event == "button_press" && $0.button == 5 }.count == 2 }
-        case .hscroll: Check(effect: .performed) { $0.filter { $0.event == "button_press" && $0.button == 7 }.count == 3 }
+        case .scroll: Check(effect: .performed) { $0.filter { $0.event == "button_release" && $0.button == 5 }.count == 2 }
+        case .hscroll: Check(effect: .performed) { $0.filter { $0.event == "button_release" && $0.button == 7 }.count == 3 }
         case .wait: Check(effect: .performed, arrived: nothing)
         case .terminate: Check(effect: .finished(.success), arrived: nothing)
         case .answer: Check(effect: .answered("42"), arrived: nothing)
