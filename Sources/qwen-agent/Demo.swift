@@ -55,14 +55,7 @@ struct Demo: AsyncParsableCommand {
             try PNG.write(try capturer.capture(), to: folder.appendingPathComponent("before.png"))
             let model = try ScriptedModel(transcript: transcript)
             print("3. running: qwen-agent \"log out of the app\"   (model: \(model.identity) — SCRIPTED, not a model)")
-            var events = AgentEvents()
-            events.stepStarted = { step in print("\n── step \(step) ──") }
-            events.text = { piece in
-                print(piece, terminator: "")
-                fflush(nil)
-            }
-            events.acting = { _, resolved in print("\n  → \(resolved)") }
-            events.verified = { _, verification, timings in print("  ✓ \(verification)   [\(timings)]") }
+            let events = AgentEvents.printing
             let area = try display.screenBounds()
             let recorder = try SessionRecorder(
                 directory: folder.appendingPathComponent("session"),

@@ -41,8 +41,7 @@ struct ModelOptions: ParsableArguments {
             do {
                 let embedded = try EmbeddedModel(folder: URL(fileURLWithPath: folder), tokenizerFolder: tokenizer.map { URL(fileURLWithPath: $0) },
                                                  minPixels: profile?.image.minPixels, maxPixels: profile?.image.maxPixels, logger: logger) {
-                    print("  [\($0)…]")
-                    fflush(nil) // stdout is block-buffered when piped
+                    show("  [\($0)…]")
                 }
                 if let profile, embedded.isThinking != (profile.shape == .thinking) {
                     FileHandle.standardError.write(Data("qwen-agent: warning: \(folder) is a\(embedded.isThinking ? " Thinking" : "n Instruct") model but the profile \(profile.name) expects \(profile.shape.rawValue); pass --agent desktop-\(embedded.isThinking ? "thinking" : "instruct")\n".utf8))
@@ -126,10 +125,7 @@ struct Plan: AsyncParsableCommand {
         do {
             result = try await Planner(profile: profile, model: brain).plan(
                 task: task, screenshot: screenshot, origin: origin, mapping: space,
-                onText: { piece in
-                    print(piece, terminator: "")
-                    fflush(nil)
-                })
+                onText: { piece in show(piece, terminator: "") })
         } catch let error as ModelError {
             try fail("the model failed: \(error.message)", status: ExitStatus.displayUnavailable)
         }

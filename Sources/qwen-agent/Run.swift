@@ -81,7 +81,7 @@ struct Run: AsyncParsableCommand {
             print("task: \(task)\nmodel: \(brain.identity)  profile: \(profile.name)  area: \(area)  abort: \(abortKey)")
             print("session: \(recorder.directory.path)")
             let loop = try AgentLoop(display: display, input: input, profile: profile, model: brain, area: area,
-                                     options: options, events: Self.progress(), recorder: recorder, logger: logger)
+                                     options: options, events: .printing, recorder: recorder, logger: logger)
             outcome = await loop.run(task: task)
             input.releaseAll()
             _ = hotkey
@@ -121,25 +121,8 @@ struct Run: AsyncParsableCommand {
         return "✘"
     }
 
-    /// Progress on stdout: step numbers, the reasoning as it streams, each action and its verification.
-    private static func progress() -> AgentEvents {
-        var events = AgentEvents()
-        events.stepStarted = { step in print("\n── step \(step) ──") }
-        events.text = { piece in
-            print(piece, terminator: "")
-            fflush(nil)
-        }
-        events.parsed = { _, report in
-            if !report.isSuccess { print("\n  ✘ \(report.status): \(report.jsonObject["reason"] as? String ?? "")") }
-        }
-        events.acting = { _, resolved in print("\n  → \(resolved)") }
-        events.verified = { _, verification, timings in print("  ✓ \(verification)   [\(timings)]") }
-        return events
-    }
-
     private static func askToConfirm(_ resolved: ResolvedAction) -> Bool {
-        print("\n  about to: \(resolved)   — go ahead? [y/N] ", terminator: "")
-        fflush(nil)
+        show("\n  about to: \(resolved)   — go ahead? [y/N] ", terminator: "")
         guard let reply = readLine() else { return false }
         return ["y", "yes"].contains(reply.lowercased())
     }

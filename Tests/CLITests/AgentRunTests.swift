@@ -152,6 +152,33 @@ struct AgentRunTests {
         }
     }
 
+    /// The abort chord works while the model says nothing for a long time (an embedded engine reading
+    /// a screenshot, a server still loading): the run does not wait for the next piece of the reply.
+    @Test func theAbortHotkeyStopsTheRunWhileTheModelIsSilent() async throws {
+        try await withFakeServer { server in
+            try withVirtualDisplay { virtual in
+                _ = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
+                let output = FileManager.default.temporaryDirectory.appendingPathComponent("silent-\(UUID().uuidString).txt")
+                defer { try? FileManager.default.removeItem(at: output) }
+                let fd = open(output.path, O_WRONLY | O_CREAT, 0o600)
+                // "slow" holds the request for 60 s without a byte; the profile's idle timeout is 240 s.
+                let agent = try virtual.launch(TestProducts.url(of: "qwen-agent"),
+                                               arguments: ["log out", "--endpoint", server.endpoint.absoluteString, "--model", "slow"],
+                                               environment: ["QWEN_AGENT_API_KEY": FakeOpenAIServer.apiKey],
+                                               stdout: .descriptor(fd), stderr: .descriptor(fd))
+                close(fd)
+                try waitUntil("the first step has started") { (try? String(contentsOf: output, encoding: .utf8))?.contains("── step 1 ──") == true }
+                Thread.sleep(forTimeInterval: 0.5) // the request is on its way
+                let pressed = Date()
+                let display = try Display(name: virtual.name, logger: testLogger)
+                try InputController(display: display).press(KeyChord(parsing: "ctrl+alt+Escape"))
+                let status = agent.wait(timeout: 20)
+                #expect(status == 130, "\((try? String(contentsOf: output, encoding: .utf8)) ?? "")")
+                #expect(Date().timeIntervalSince(pressed) < 10, "stopped without waiting for the silent model")
+            }
+        }
+    }
+
     @Test func onlyWindowRefusesOtherWindows() throws {
         let (run, events) = try run(arguments: ["--only-window", "QwenAgentFixture"]) { _ in
             [thinkingReply("Click the root window.", "{\"action\": \"left_click\", \"coordinate\": [950, 950]}")]

@@ -304,16 +304,30 @@ public final class AgentLoop {
         conversation.append(ChatMessage(role: .user, content: [.image(screenshot), .text(feedback.isEmpty ? "What is the next step?" : feedback)]))
 
         let deadline = ContinuousClock.now + .milliseconds(Int64(profile.stepTimeoutSeconds * 1000))
-        var output = ""
-        for try await piece in model.generate(conversation, settings: profile.generation) {
-            output += piece
-            events.text(piece)
-            if options.isAborted() { break }
-            if ContinuousClock.now > deadline {
-                throw ModelError(.timedOut, "the model took longer than the profile's \(Int(profile.stepTimeoutSeconds)) s for one step")
+        let (model, events, isAborted, settings, limit) = (model, events, options.isAborted, profile.generation, Int(profile.stepTimeoutSeconds))
+        let messages = conversation
+        return try await withThrowingTaskGroup(of: String?.self) { group in
+            group.addTask {
+                var output = ""
+                for try await piece in model.generate(messages, settings: settings) {
+                    output += piece
+                    events.text(piece)
+                    if isAborted() { break }
+                }
+                return output
             }
+            // The stream can be silent for long (an embedded engine reading a screenshot, a slow
+            // server): the abort key and the step's time limit are watched apart from it.
+            group.addTask {
+                while !isAborted() {
+                    if ContinuousClock.now > deadline { throw ModelError(.timedOut, "the model took longer than the profile's \(limit) s for one step") }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                return nil
+            }
+            defer { group.cancelAll() } // the other child: a watchdog, or a reply no longer awaited
+            return try await group.next().flatMap { $0 } ?? "" // nil: aborted
         }
-        return output
     }
 
     /// The screenshot as the model gets it: scaled down to the profile's `max_pixels` when larger,
