@@ -86,7 +86,10 @@ public final class EmbeddedModel: VisionLanguageModel {
 
     public func generate(_ conversation: [ChatMessage], settings: GenerationSettings) -> AsyncThrowingStream<String, any Error> {
         let (stream, output) = AsyncThrowingStream.makeStream(of: String.self)
-        let job = Task.detached { [self] in
+        let stop = StopFlag()
+        // Minutes of synchronous arithmetic: on a thread of its own, not one of the concurrency
+        // pool's few threads, which would starve everything else awaiting in the process.
+        let job = Thread { [self] in
             reuse.withLock { reuse in
                 var images = ImageInput()
                 let messages = conversation.map { message in
@@ -115,7 +118,7 @@ public final class EmbeddedModel: VisionLanguageModel {
                 ) { token in
                     let piece = decoder.append(token)
                     if !piece.isEmpty { output.yield(piece) }
-                    return !Task.isCancelled
+                    return !stop.isSet
                 }
                 reuse.lastCall = CallStatistics(promptTokens: prompt.count, reusedTokens: reuse.promptCache.reusedTokens,
                                                 images: images.keys.count, encodedImages: images.encoded)
@@ -127,7 +130,9 @@ public final class EmbeddedModel: VisionLanguageModel {
             }
             output.finish()
         }
-        output.onTermination = { _ in job.cancel() }
+        job.stackSize = 8 << 20
+        job.start()
+        output.onTermination = { _ in stop.set() }
         return stream
     }
 
@@ -149,6 +154,13 @@ public final class EmbeddedModel: VisionLanguageModel {
         options.thinkingBudget = settings.maxThinkingTokens
         return options
     }
+}
+
+/// Set when the consumer of a reply goes away; the generating thread checks it after each token.
+private final class StopFlag: Sendable {
+    private let state = Mutex(false)
+    var isSet: Bool { state.withLock { $0 } }
+    func set() { state.withLock { $0 = true } }
 }
 
 /// The vision tower's output for one image, with its patch grid.

@@ -26,8 +26,10 @@ extension Qwen3VL {
             let image: Int?
         }
 
-        public init(model: TextModel) {
+        public init(model: TextModel, growth: Int = 512) {
+            precondition(growth > 0, "the cache must grow by at least one token")
             self.model = model
+            self.growth = growth
             cache = KVCache(config: model.config, capacity: 0)
             workspace = Workspace(config: model.config)
         }
@@ -35,7 +37,7 @@ extension Qwen3VL {
         /// Tokens of room added when the cache grows: it grows with the reply instead of reserving the
         /// whole token budget up front (8,192 tokens of a Thinking profile would be 1.8 GB of float32
         /// keys and values for the 2B model, mostly never used).
-        static let growth = 512
+        public let growth: Int
 
         /// Makes the cache hold the longest reusable prefix of `prompt` with room for the prompt and
         /// returns where computing must start: the caller then runs the model over the rest of the
@@ -49,15 +51,15 @@ extension Qwen3VL {
             common = min(common, prompt.count - 1)
             while common > 0, let image = wanted[common].image, wanted[common - 1].image == image { common -= 1 }
             cache.count = common
-            if cache.capacity < prompt.count + 1 { cache = cache.resized(to: prompt.count + Self.growth) }
+            if cache.capacity < prompt.count + 1 { cache = cache.resized(to: prompt.count + growth) }
             entries = wanted
             reusedTokens = common
             return common
         }
 
-        /// Makes room for one more token, growing the cache by ``growth`` tokens when it is full.
+        /// Makes room for one more token, growing the cache by `growth` tokens when it is full.
         func reserveNextToken() {
-            if cache.count == cache.capacity { cache = cache.resized(to: cache.capacity + Self.growth) }
+            if cache.count == cache.capacity { cache = cache.resized(to: cache.capacity + growth) }
         }
 
         /// Records a decoded token the model just appended to the cache.
