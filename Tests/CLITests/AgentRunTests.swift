@@ -161,7 +161,7 @@ struct AgentRunTests {
                 let output = FileManager.default.temporaryDirectory.appendingPathComponent("silent-\(UUID().uuidString).txt")
                 defer { try? FileManager.default.removeItem(at: output) }
                 let fd = open(output.path, O_WRONLY | O_CREAT, 0o600)
-                // "slow" holds the request for 60 s without a byte; the profile's idle timeout is 240 s.
+                // "slow" holds the request for 300 s without a byte; the profile's idle timeout is 240 s.
                 let agent = try virtual.launch(TestProducts.url(of: "qwen-agent"),
                                                arguments: ["log out", "--endpoint", server.endpoint.absoluteString, "--model", "slow"],
                                                environment: ["QWEN_AGENT_API_KEY": FakeOpenAIServer.apiKey],

@@ -253,10 +253,11 @@ struct OpenAICompatibleModelTests {
             let generation = await Self.generate("slow", on: server, timeout: .seconds(1))
             let message = Self.failure(generation, .timedOut)
             #expect(message.hasPrefix("http://127.0.0.1:\(server.port)/v1 sent nothing for 1 s"))
-            // The server holds the connection open for 60 s: ending well before proves the client gave up
-            // by itself. The bound is loose because a loaded 2-core machine delays URLSession's timer.
+            // The server holds the connection open for 300 s: ending before proves the client gave up by
+            // itself. The bound is loose on purpose: URLSession's timer runs on the dispatch pool that
+            // the test process's long synchronous tests keep busy, which delayed it by up to 50 s here.
             #expect(generation.elapsed >= .milliseconds(900))
-            #expect(generation.elapsed < .seconds(45))
+            #expect(generation.elapsed < .seconds(240))
             let attempts = try await server.attempts("slow")
             #expect(attempts == 1)
         }

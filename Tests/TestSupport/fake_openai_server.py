@@ -246,7 +246,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def slow(self, request, attempt):
         self.start_stream()
-        time.sleep(60)
+        time.sleep(300)
 
     def slow_stream(self, request, attempt):
         self.start_stream()
