@@ -32,7 +32,7 @@ public final class AbortHotkey: Sendable {
             default: throw DesktopError(.untypable, "'\(name)' in the abort key '\(text)' is not a modifier (ctrl, alt, shift, super)")
             }
         }
-        guard let raw = XOpenDisplay(name) else {
+        guard let raw = Xlib.openDisplay(name) else {
             throw DesktopError(.connectionFailed, "cannot open a second connection to X display '\(name)' for the abort key")
         }
         let keycode = XKeysymToKeycode(raw, keysym.rawValue)

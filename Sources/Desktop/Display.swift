@@ -18,7 +18,7 @@ public final class Display {
 
     /// Opens a connection to `name`, or to `DISPLAY` in `environment` when `name` is nil.
     ///
-    /// Corresponding Xlib call: `XOpenDisplay`. Every failure is a ``DesktopError`` whose message
+    /// Corresponding Xlib call: `XOpenDisplay` (through ``Xlib``). Every failure is a ``DesktopError`` whose message
     /// says what to do: no `$DISPLAY`, a Wayland session without XWayland, a refused connection.
     public init(name: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
                 logger: Logger) throws(DesktopError) {
@@ -36,7 +36,7 @@ public final class Display {
                     + "(Xvfb :99 -screen 0 1920x1080x24 & export DISPLAY=:99)")
         }
         XErrorTrap.installHandlers()
-        guard let raw = XOpenDisplay(resolved) else {
+        guard let raw = Xlib.openDisplay(resolved) else {
             throw DesktopError(
                 .connectionFailed,
                 "cannot connect to X display '\(resolved)': no X server is running there or it refused access "
@@ -111,6 +111,41 @@ public final class Display {
             throw DesktopError(.protocolError, "\(request) failed: \(error)", cause: error)
         }
         return result
+    }
+}
+
+/// The Xlib calls made without an open connection (and opening one), behind one switch.
+///
+/// The agent uses Xlib from several threads, each on its own connection (the abort-key watcher,
+/// the recorder, parallel tests), and Xlib guards its process-wide state (the keysym database,
+/// connection set-up) only after `XInitThreads`, which has to come before any other Xlib call.
+enum Xlib {
+    private static let threadsInitialized: Void = { _ = XInitThreads() }()
+
+    /// Corresponding Xlib call: `XOpenDisplay`.
+    static func openDisplay(_ name: String) -> OpaquePointer? {
+        _ = threadsInitialized
+        return XOpenDisplay(name)
+    }
+
+    /// Corresponding Xlib call: `XStringToKeysym` (`NoSymbol` for an unknown name).
+    static func keysym(named name: String) -> UInt {
+        _ = threadsInitialized
+        return XStringToKeysym(name)
+    }
+
+    /// Corresponding Xlib call: `XKeysymToString`.
+    static func name(of keysym: UInt) -> String? {
+        _ = threadsInitialized
+        return XKeysymToString(keysym).map { String(cString: $0) }
+    }
+
+    /// Corresponding Xlib call: `XConvertCase`.
+    static func cases(of keysym: UInt) -> (lower: UInt, upper: UInt) {
+        _ = threadsInitialized
+        var lower: UInt = 0, upper: UInt = 0
+        XConvertCase(keysym, &lower, &upper)
+        return (lower, upper)
     }
 }
 

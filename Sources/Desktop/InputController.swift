@@ -413,8 +413,7 @@ extension KeySym {
     /// Whether the symbol has distinct lower and upper case (so Caps Lock changes it).
     /// Corresponding Xlib call: `XConvertCase`.
     public var hasCase: Bool {
-        var lower: UInt = 0, upper: UInt = 0
-        XConvertCase(rawValue, &lower, &upper)
-        return lower != upper
+        let cases = Xlib.cases(of: rawValue)
+        return cases.lower != cases.upper
     }
 }

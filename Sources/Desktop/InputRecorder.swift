@@ -45,7 +45,7 @@ public final class InputRecorder: Sendable {
     /// Starts recording on display `name`. Corresponding Xlib calls: `XRecordCreateContext`,
     /// `XRecordEnableContextAsync`, `XRecordProcessReplies`.
     public init(display name: String) throws(DesktopError) {
-        guard let control = XOpenDisplay(name), let data = XOpenDisplay(name) else {
+        guard let control = Xlib.openDisplay(name), let data = Xlib.openDisplay(name) else {
             throw DesktopError(.connectionFailed, "cannot open X display '\(name)' for recording")
         }
         var major: Int32 = 0, minor: Int32 = 0

@@ -55,18 +55,18 @@ public enum KeyNames {
     /// The name a model would write for a keysym: the table's first spelling, the character itself,
     /// or the X keysym name.
     public static func name(for keysym: KeySym) -> String {
-        if let entry = table.first(where: { UInt(XStringToKeysym($0.keysym)) == keysym.rawValue }) { return entry.names[0] }
+        if let entry = table.first(where: { Xlib.keysym(named: $0.keysym) == keysym.rawValue }) { return entry.names[0] }
         if let character = keysym.character { return String(Character(character)) }
         return keysym.description
     }
 
     /// The keysym for a key name, or nil when the name means nothing.
     public static func keysym(for name: String) -> KeySym? {
-        if let xName = lookup[name.lowercased()] { return KeySym(rawValue: UInt(XStringToKeysym(xName))) }
+        if let xName = lookup[name.lowercased()] { return KeySym(rawValue: Xlib.keysym(named: xName)) }
         if name.unicodeScalars.count == 1, let scalar = name.unicodeScalars.first {
             return KeySym(character: scalar)
         }
-        let byName = XStringToKeysym(name)
+        let byName = Xlib.keysym(named: name)
         return byName == UInt(NoSymbol) ? nil : KeySym(rawValue: byName)
     }
 }
@@ -102,7 +102,7 @@ public struct KeySym: RawRepresentable, Hashable, Sendable, CustomStringConverti
 
     /// The X name (`XKeysymToString`), or hex when it has none.
     public var description: String {
-        XKeysymToString(rawValue).map { String(cString: $0) } ?? "0x" + String(rawValue, radix: 16)
+        Xlib.name(of: rawValue) ?? "0x" + String(rawValue, radix: 16)
     }
 }
 
