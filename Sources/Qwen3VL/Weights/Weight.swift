@@ -5,9 +5,10 @@ extension Qwen3VL {
     /// A weight tensor as the forward passes use it.
     ///
     /// Matrices stay where the checkpoint keeps them, in the file's read-only mapping and in its own
-    /// dtype, and are widened to float32 a block of rows at a time when they are multiplied: a BF16
-    /// model is not doubled by a float32 copy, and resident memory stays near the file size. Float32
-    /// tensors are used in place. Small tensors (norms, biases, tables) are read once with ``floats()``.
+    /// dtype, and are widened to float32 only while they are multiplied (a block of rows at a time, or,
+    /// for a BF16 matrix times one vector, inside the kernel): a BF16 model is not doubled by a float32
+    /// copy, and resident memory stays near the file size. Float32 tensors are used in place. Small
+    /// tensors (norms, biases, tables) are read once with ``floats()``.
     public struct Weight: Sendable {
         public let shape: [Int]
         private let storage: Storage
@@ -64,9 +65,10 @@ extension Qwen3VL {
         }
 
         /// `y = x · Wᵀ` (or `y += x · Wᵀ` when `accumulate`) for `x` [n, columns] and `y` [n, rows], in
-        /// PyTorch's Linear layout: sgemv for one row (decode; 2–3× faster than sgemm with m = 1 here),
-        /// sgemm otherwise. A matrix that is not float32 is widened into `scratch` a block of rows at a
-        /// time, each block's products written to its columns of `y`.
+        /// PyTorch's Linear layout. One row of a BF16 matrix (decode) goes to the C kernel that widens as
+        /// it multiplies, on every core; otherwise sgemv for one row (2–3× faster than sgemm with m = 1
+        /// here) and sgemm for several, a matrix that is not float32 widened into `scratch` a block of
+        /// rows at a time, each block's products written to its columns of `y`.
         func multiply(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false,
                       scratch: inout [Float]) {
             let out = rows, inner = columns, beta: Float = accumulate ? 1 : 0
