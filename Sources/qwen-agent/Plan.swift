@@ -27,7 +27,13 @@ struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Agent profile: a name in Agents/ or a .json file.", valueName: "name|file"))
     var agent = "desktop-thinking"
 
+    @Option(help: ArgumentHelp(
+        "Longest the model may take for one step, in seconds (default: the profile's step_timeout_seconds). "
+            + "On a CPU the embedded engine needs about a second per 100 prompt tokens and per 5 reply tokens.", valueName: "seconds"))
+    var stepTimeout: Double?
+
     func validate() throws {
+        if let stepTimeout, !(stepTimeout > 0) { throw ValidationError("--step-timeout must be a positive number of seconds") }
         if endpoint != nil && transcript != nil { throw ValidationError("give --endpoint or --transcript, not both") }
         if endpoint != nil && model == nil { throw ValidationError("--endpoint needs --model NAME (the model the server serves)") }
         if transcript != nil && model != nil { throw ValidationError("give --model or --transcript, not both") }
@@ -69,7 +75,11 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
-    func loadProfile() throws -> Profile { try Self.profile(named: agent) }
+    func loadProfile() throws -> Profile {
+        var profile = try Self.profile(named: agent)
+        if let stepTimeout { profile.stepTimeoutSeconds = stepTimeout }
+        return profile
+    }
 
     static func profile(named name: String) throws -> Profile {
         do {

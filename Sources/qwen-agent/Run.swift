@@ -13,7 +13,7 @@ struct Run: AsyncParsableCommand {
             (--only-window, --confirm), performs them with XTest, waits for the screen to settle and checks \
             that something changed; a step that changed nothing or a reply that cannot be used is told to \
             the model, within a budget. Press the abort key (default ctrl+alt+Escape, grabbed on the X \
-            server) to stop within one step; every pressed key and button is released.
+            server) to stop at once; every pressed key and button is released.
 
             Exit statuses: 0 success; 1 the model reported failure or the run got stuck; 2 needs the user; \
             3 step budget exhausted; 4 error (model, display or unusable replies); 130 aborted by the user; \

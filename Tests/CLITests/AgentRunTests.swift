@@ -179,6 +179,22 @@ struct AgentRunTests {
         }
     }
 
+    /// --step-timeout bounds a step even while the reply keeps trickling in (no idle timeout fires).
+    @Test func aStepThatTakesTooLongEndsTheRunWithATimeout() async throws {
+        try await withFakeServer { server in
+            try withVirtualDisplay { virtual in
+                _ = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
+                let started = Date()
+                // "slow-stream" sends a piece every 0.1 s for 30 s.
+                let run = try qwenAgent(["log out", "--endpoint", server.endpoint.absoluteString, "--model", "slow-stream", "--step-timeout", "1"],
+                                        display: virtual.name, environment: ["QWEN_AGENT_API_KEY": FakeOpenAIServer.apiKey])
+                #expect(run.status == 4, "\(run.stdout)\(run.stderr)")
+                #expect((run.stdout + run.stderr).contains("step time limit of 1 s"), "\(run.stdout)\(run.stderr)")
+                #expect(Date().timeIntervalSince(started) < 20, "the 30-s reply was cut off")
+            }
+        }
+    }
+
     @Test func onlyWindowRefusesOtherWindows() throws {
         let (run, events) = try run(arguments: ["--only-window", "QwenAgentFixture"]) { _ in
             [thinkingReply("Click the root window.", "{\"action\": \"left_click\", \"coordinate\": [950, 950]}")]

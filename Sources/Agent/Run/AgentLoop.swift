@@ -320,7 +320,7 @@ public final class AgentLoop {
             // server): the abort key and the step's time limit are watched apart from it.
             group.addTask {
                 while !isAborted() {
-                    if ContinuousClock.now > deadline { throw ModelError(.timedOut, "the model took longer than the profile's \(limit) s for one step") }
+                    if ContinuousClock.now > deadline { throw ModelError(.timedOut, "the model took longer than the step time limit of \(limit) s (the profile's step_timeout_seconds)") }
                     try await Task.sleep(for: .milliseconds(50))
                 }
                 return nil
