@@ -52,7 +52,7 @@ def processor_table(ours, reference):
 def section(ours, references, command, processor_reference=None):
     mb = 1024 * 1024
     lines = [
-        BEGIN, "", "## Latest results", "",
+        BEGIN, "", "### Latest engine results", "",
         f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"- Command: `{command}`",
         f"- Machine: {machine()}",
