@@ -63,8 +63,13 @@ public final class FakeOpenAIServer {
         try await stats().attempts[model] ?? 0
     }
 
+    /// How long to wait for what the client does in the background (closing a request): URLSession's
+    /// work waits for the dispatch pool, which the test process's long synchronous tests can keep busy
+    /// for tens of seconds on two cores. Waits end as soon as the thing happens.
+    public static let patience: Duration = .seconds(90)
+
     /// Whether the server saw the client hang up on `model`'s stream within `limit`.
-    public func sawDisconnect(_ model: String, within limit: Duration) async throws -> Bool {
+    public func sawDisconnect(_ model: String, within limit: Duration = patience) async throws -> Bool {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
             if try await stats().disconnected.contains(model) { return true }
