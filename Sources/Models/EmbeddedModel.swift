@@ -43,6 +43,12 @@ public final class EmbeddedModel: VisionLanguageModel {
 
     public var lastCall: CallStatistics { reuse.withLock { $0.lastCall } }
 
+    public var lastCallSummary: String? {
+        let call = lastCall
+        return "\(call.promptTokens) prompt tokens, \(call.reusedTokens) of them from the previous step; "
+            + "\(call.encodedImages) of \(call.images) screenshot\(call.images == 1 ? "" : "s") read"
+    }
+
     /// Loads a Hugging Face Qwen3-VL folder; `tokenizerFolder` when its tokenizer files live elsewhere.
     /// `minPixels`/`maxPixels` override the folder's preprocessor limits (an agent profile's image limits).
     /// `progress` hears, in a few words, what the engine does before the first token of a reply (on

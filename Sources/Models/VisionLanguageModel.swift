@@ -78,6 +78,13 @@ public struct ModelIdentity: Sendable, Equatable, Codable, CustomStringConvertib
 public protocol VisionLanguageModel: Sendable {
     var identity: ModelIdentity { get }
     func generate(_ conversation: [ChatMessage], settings: GenerationSettings) -> AsyncThrowingStream<String, any Error>
+    /// What the last reply cost, in a few words, when the backend knows (the embedded engine: prompt
+    /// tokens, how many came from the previous step, screenshots read); nil otherwise.
+    var lastCallSummary: String? { get }
+}
+
+extension VisionLanguageModel {
+    public var lastCallSummary: String? { nil }
 }
 
 /// An error from a model backend, in one line a person can act on.

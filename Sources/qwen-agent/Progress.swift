@@ -17,6 +17,7 @@ extension AgentEvents {
         events.parsed = { _, report in
             if !report.isSuccess { show("\n  ✘ \(report.status): \(report.jsonObject["reason"] as? String ?? "")") }
         }
+        events.note = { note in show("\n  · \(note)") }
         events.acting = { _, resolved in show("\n  → \(resolved)") }
         events.verified = { _, verification, timings in show("  ✓ \(verification)   [\(timings)]") }
         return events

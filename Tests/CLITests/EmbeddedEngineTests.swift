@@ -69,6 +69,11 @@ struct EmbeddedEngineTests {
             let log = try SessionLog.read(session)
             #expect((log.header["model"] as? [String: Any])?["kind"] as? String == "embedded")
             #expect(!log.steps.isEmpty)
+            // What each reply cost is printed and recorded; from the second step on, the system prompt and task come from the cache.
+            let calls = log.steps.compactMap { $0["model_call"] as? String }
+            #expect(calls.count == log.steps.count && calls.first?.contains(", 0 of them from the previous step") == true, "\(calls)")
+            #expect(calls.dropFirst().allSatisfy { !$0.contains(", 0 of them from the previous step") }, "\(calls)")
+            #expect(run.stdout.contains("  · ") && run.stdout.contains("prompt tokens"), "\(run.stdout)")
             #expect(log.outcome != nil && log.outcome?["outcome"] as? String != "success")
         }
     }

@@ -101,6 +101,8 @@ public final class AgentLoop {
     private let options: RunOptions
     private let events: AgentEvents
     private let recorder: SessionRecorder?
+    /// What the model said the current step's reply cost (embedded engine), for the session.
+    private var modelCall: String?
     private let logger: Logger
 
     /// One finished step, kept for the history sent to the model.
@@ -162,6 +164,8 @@ public final class AgentLoop {
                 started = clock.now
                 let output = try await think(task: task, screenshot: sent.image, history: history, feedback: feedback)
                 timings.think = clock.now - started
+                modelCall = model.lastCallSummary
+                if let modelCall { events.note(modelCall) }
                 if options.isAborted() { return .abortedByUser }
                 started = clock.now
                 let mapping = CoordinateMapping(space: sent.space, imageSize: screenshot.size, imageOrigin: area.origin)
@@ -280,6 +284,7 @@ public final class AgentLoop {
             "status": report.status, "plan": report.jsonObject, "performed": chain, "input_events": sentEvents,
             "timings_ms": timings.milliseconds,
         ]
+        if let modelCall { record["model_call"] = modelCall }
         if let verification {
             record["verification"] = verification.description
             record["screen_changed"] = verification != .unchanged

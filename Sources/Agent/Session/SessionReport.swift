@@ -66,6 +66,9 @@ public enum SessionReport {
             let text = ["think", "capture", "parse", "act", "settle"].compactMap { key in timings[key].map { "\(key) \($0) ms" } }
             section += "<tr><td>timings</td><td>\(escape(text.joined(separator: ", ")))</td></tr>"
         }
+        if let call = step["model_call"] as? String {
+            section += "<tr><td>model</td><td>\(escape(call))</td></tr>"
+        }
         section += "</table>\n"
         if !reasoning.isEmpty { section += "<details><summary>Reasoning (\(reasoning.count) characters)</summary><pre>\(escape(reasoning))</pre></details>\n" }
         section += "<pre>\(escape(answer))</pre>\n<div class=\"frames\">"
