@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Imaging
 import Logging
 import Models
@@ -156,11 +157,25 @@ struct OpenAICompatibleModelTests {
     }
 
     @Test func connectionRefusedIsUnavailableAfterRetries() async throws {
-        let server = try FakeOpenAIServer()
-        server.stop()
-        let generation = await Self.generate("ok", on: server, maxRetries: 1)
+        // A port bound but never listened on refuses connections, and no other test's server can take it
+        // (a stopped server's port can be handed to the next one started).
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+        }
+        try #require(bound, "a loopback port to refuse connections on")
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let endpoint = try #require(URL(string: "http://127.0.0.1:\(port)/v1"))
+        let model = OpenAICompatibleModel(endpoint: endpoint, model: "ok", apiKey: Self.key, timeout: .seconds(10), maxRetries: 1,
+                                          logger: Logger(label: "models-tests") { _ in SwiftLogNoOpLogHandler() })
+        let generation = await collect(model.generate(Self.conversation, settings: Self.settings))
         let message = Self.failure(generation, .unavailable)
-        #expect(message == "http://127.0.0.1:\(server.port)/v1 is unavailable after 2 attempts: cannot connect (is the server running, on that port?)")
+        #expect(message == "http://127.0.0.1:\(port)/v1 is unavailable after 2 attempts: cannot connect (is the server running, on that port?)")
         #expect(generation.elapsed >= .milliseconds(450), "waited for the backoff before the retry")
     }
 
