@@ -225,8 +225,9 @@ extension Qwen3VL {
 
     /// Scratch buffers for a forward pass, sized once for the longest batch of tokens seen.
     public final class Workspace {
-        /// Queries whose attention scores are computed at once (a `queryBlock × context` buffer).
-        static let queryBlock = 64
+        /// Queries whose attention scores are computed at once (a `queryBlock × context` buffer); as in
+        /// the vision tower, larger blocks pack the keys less often.
+        static let queryBlock = 256
         let config: Configuration.Text
         var rows = 0, context = 0, logitsRows = 0
         var h: [Float] = [], x: [Float] = [], q: [Float] = [], k: [Float] = [], v: [Float] = []

@@ -25,7 +25,9 @@ extension Qwen3VL {
 
         static let ropeTheta: Float = 10_000
         static let layerNormEps: Float = 1e-6
-        static let queryBlock = 64
+        /// Queries per attention block: the keys are packed once per block, so larger blocks pay less
+        /// packing (256 instead of 64: the 2B tower 23% faster on a 1280×720 screenshot).
+        static let queryBlock = 256
 
         struct Block: Sendable {
             let norm1Weight, norm1Bias, norm2Weight, norm2Bias: [Float]
