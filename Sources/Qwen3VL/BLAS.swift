@@ -36,9 +36,15 @@ extension Qwen3VL {
         /// (`execv("/proc/self/exe")`, same arguments); after that re-execution, if the chosen kernels
         /// fail ``selfCheck()``, says so through `warn` and re-executes once more with the generic ones.
         /// Call it first thing, before any thread starts; it returns when nothing needs to change (or
-        /// when `execv` fails, keeping the kernels already loaded).
+        /// when `execv` fails, keeping the kernels already loaded). An override OpenBLAS does not know
+        /// is reported through `warn` too.
         public static func chooseKernels(warn: (String) -> Void) {
             let environment = ProcessInfo.processInfo.environment
+            // A name OpenBLAS does not know is ignored by it without a word: say so.
+            if let asked = environment[overrideVariable], asked.uppercased() == environment["OPENBLAS_CORETYPE"]?.uppercased(),
+               asked.uppercased() != coreName.uppercased() {
+                warn("\(overrideVariable)=\(asked) is not a core type this OpenBLAS knows (e.g. HASWELL, SKYLAKEX, COOPERLAKE); it runs its \(coreName) kernels")
+            }
             if environment[chosenMarker] != nil {
                 if !selfCheck() {
                     warn("OpenBLAS's \(coreName) kernels computed wrong results here; using its generic kernels")

@@ -31,6 +31,8 @@ struct GenerateCommandTests {
         }
         let chosen = try qwenAgent(arguments, display: nil, environment: ["OPENBLAS_CORETYPE": "Prescott", "QWEN_AGENT_OPENBLAS_CORETYPE": "PRESCOTT"])
         #expect(chosen.status == 0 && chosen.stderr.contains("OpenBLAS Prescott kernels"), "\(chosen.stderr)")
+        let unknown = try qwenAgent(arguments, display: nil, environment: ["QWEN_AGENT_OPENBLAS_CORETYPE": "NOSUCHCORE"])
+        #expect(unknown.status == 0 && unknown.stderr.contains("QWEN_AGENT_OPENBLAS_CORETYPE=NOSUCHCORE is not a core type"), "\(unknown.stderr)")
     }
 
     @Test func anImageGoesBeforeThePromptAsItsVisionRows() throws {
