@@ -26,8 +26,8 @@ public final class EmbeddedModel: VisionLanguageModel {
     /// What the previous call leaves for the next one.
     private struct Reuse: ~Copyable {
         var promptCache: Qwen3VL.PromptCache
-        /// The vision tower's output for the images of the previous call.
-        var features: [RGBImage: EncodedImage] = [:]
+        /// The vision tower's output for the images of the previous call, by the hash of their pixels.
+        var features: [Int: EncodedImage] = [:]
         var lastCall = CallStatistics()
         /// The processor's output buffer, reused from image to image (a screenshot's tensor is tens of MB).
         var pixelValues: [Float] = []
@@ -103,11 +103,12 @@ public final class EmbeddedModel: VisionLanguageModel {
                         switch part {
                         case .text(let text): return .text(text)
                         case .image(let image):
-                            if let known = images.seen[image] ?? reuse.features[image] {
-                                images.add(image, encoded: known)
+                            let key = image.hashValue // hashes the pixels once; the prompt cache compares images by it too
+                            if let known = images.seen[key] ?? reuse.features[key] {
+                                images.add(key, encoded: known)
                             } else {
                                 progress("reading a \(image.width)×\(image.height) screenshot")
-                                images.add(image, encoded: encode(image, buffer: &reuse.pixelValues))
+                                images.add(key, encoded: encode(image, buffer: &reuse.pixelValues))
                                 images.encoded += 1
                             }
                             return .image
@@ -179,15 +180,16 @@ private struct EncodedImage {
 private struct ImageInput {
     var visual = Qwen3VL.VisualInput()
     var grids: [(t: Int, h: Int, w: Int)] = []
+    /// Each image's hash of its pixels, in order.
     var keys: [Int] = []
-    var seen: [RGBImage: EncodedImage] = [:]
+    var seen: [Int: EncodedImage] = [:]
     /// Images that went through the vision tower in this call.
     var encoded = 0
 
-    mutating func add(_ image: RGBImage, encoded: EncodedImage) {
-        seen[image] = encoded
+    mutating func add(_ key: Int, encoded: EncodedImage) {
+        seen[key] = encoded
         visual.append(features: encoded.visual.embeddings, deepstack: encoded.visual.deepstack)
         grids.append(encoded.grid)
-        keys.append(image.hashValue)
+        keys.append(key)
     }
 }

@@ -109,7 +109,7 @@ struct PromptCacheTests {
 
     @Test func blockedPrefillEqualsOneTokenAtATime() {
         let model = Self.model
-        let tokens = (0..<2 * Qwen3VL.Workspace.queryBlock + 42).map { Int32(1000 + $0 * 7) } // more than two blocks of queries
+        let tokens = (0..<2 * Qwen3VL.Attention.queryBlock + 42).map { Int32(1000 + $0 * 7) } // more than two blocks of queries
         let positions = tokens.indices.map { [$0, $0, $0] }
         let blocked = Qwen3VL.KVCache(config: model.config, capacity: tokens.count)
         let blockedSpace = Qwen3VL.Workspace(config: model.config)

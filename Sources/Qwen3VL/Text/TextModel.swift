@@ -1,5 +1,4 @@
 internal import CKernels
-internal import COpenBLAS
 import Foundation
 
 extension Qwen3VL {
@@ -123,52 +122,26 @@ extension Qwen3VL {
             applyRotary(&w.k, w, rows: n, heads: kvHeads)
             cache.store(layer: index, keys: w.k, values: w.v, at: cache.count, rows: n)
 
-            // Per head and block of queries: scores = Q·Kᵀ over every visible position, causal softmax,
-            // then scores·V, all against the cache (which now holds this batch too).
-            let scale = 1 / Float(hd).squareRoot(), group = heads / kvHeads
-            let past = cache.count, kvStride = Int32(kvHeads * hd), queryStride = heads * hd
-            cache.keys.withUnsafeBufferPointer { keyBuffer in
-                cache.values.withUnsafeBufferPointer { valueBuffer in
-                    w.q.withUnsafeBufferPointer { queryBuffer in
-                        w.attended.withUnsafeMutableBufferPointer { outBuffer in
-                            w.scores.withUnsafeMutableBufferPointer { scoreBuffer in
-                                let s = scoreBuffer.baseAddress!
+            // Each head against the cache, which now holds this batch too; GQA: heads share KV heads in groups.
+            let group = heads / kvHeads, queryStride = heads * hd
+            cache.keys.withUnsafeBufferPointer { keys in
+                cache.values.withUnsafeBufferPointer { values in
+                    w.q.withUnsafeBufferPointer { queries in
+                        w.attended.withUnsafeMutableBufferPointer { out in
+                            w.scores.withUnsafeMutableBufferPointer { scores in
                                 for head in 0..<heads {
-                                    let keys = keyBuffer.baseAddress! + cache.keyOffset(layer: index, position: 0, head: head / group)
-                                    let values = valueBuffer.baseAddress! + cache.keyOffset(layer: index, position: 0, head: head / group)
-                                    for first in stride(from: 0, to: n, by: Workspace.queryBlock) {
-                                        let m = min(Workspace.queryBlock, n - first), visible = past + first + m
-                                        let queries = queryBuffer.baseAddress! + first * queryStride + head * hd
-                                        let out = outBuffer.baseAddress! + first * queryStride + head * hd
-                                        if m == 1 {
-                                            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(visible), Int32(hd), scale, keys, kvStride, queries, 1, 0, s, 1)
-                                        } else {
-                                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(visible), Int32(hd), scale,
-                                                        queries, Int32(queryStride), keys, kvStride, 0, s, Int32(visible))
-                                        }
-                                        for r in 0..<m {
-                                            // Query `first + r` sees the past and the batch up to itself.
-                                            Self.causalSoftmax(s + r * visible, visible: past + first + r + 1, width: visible)
-                                        }
-                                        if m == 1 {
-                                            cblas_sgemv(CblasRowMajor, CblasTrans, Int32(visible), Int32(hd), 1, values, kvStride, s, 1, 0, out, 1)
-                                        } else {
-                                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(hd), Int32(visible), 1,
-                                                        s, Int32(visible), values, kvStride, 0, out, Int32(queryStride))
-                                        }
-                                    }
+                                    let kvOffset = cache.keyOffset(layer: index, position: 0, head: head / group)
+                                    Attention.head(queries: queries.baseAddress! + head * hd, queryStride: queryStride, count: n,
+                                                   keys: keys.baseAddress! + kvOffset, values: values.baseAddress! + kvOffset,
+                                                   keyStride: kvHeads * hd, keyCount: cache.count + n, causalPast: cache.count,
+                                                   headDim: hd, out: out.baseAddress! + head * hd, outStride: queryStride,
+                                                   scores: scores.baseAddress!)
                                 }
                             }
                         }
                     }
                 }
             }
-        }
-
-        /// Softmax over the first `visible` scores of a row; the rest of its `width` (future tokens) become 0.
-        private static func causalSoftmax(_ row: UnsafeMutablePointer<Float>, visible: Int, width: Int) {
-            ckernels_softmax(row, visible)
-            for t in visible..<width { row[t] = 0 }
         }
 
         // MARK: Interleaved MRoPE
@@ -225,9 +198,6 @@ extension Qwen3VL {
 
     /// Scratch buffers for a forward pass, sized once for the longest batch of tokens seen.
     public final class Workspace {
-        /// Queries whose attention scores are computed at once (a `queryBlock × context` buffer); as in
-        /// the vision tower, larger blocks pack the keys less often.
-        static let queryBlock = 256
         let config: Configuration.Text
         var rows = 0, context = 0, logitsRows = 0
         var h: [Float] = [], x: [Float] = [], q: [Float] = [], k: [Float] = [], v: [Float] = []
@@ -260,7 +230,7 @@ extension Qwen3VL {
             }
             if newContext > context {
                 context = newContext
-                scores = [Float](repeating: 0, count: Self.queryBlock * context)
+                scores = [Float](repeating: 0, count: Attention.queryBlock * context)
             }
             if newLogits > logitsRows || logits.isEmpty {
                 logitsRows = max(newLogits, logitsRows)

@@ -1,0 +1,45 @@
+internal import CKernels
+internal import COpenBLAS
+
+extension Qwen3VL {
+    /// Scaled dot-product attention of one head, for the decoder (causal, against its KV cache) and
+    /// the vision tower (every patch of a frame sees every other).
+    enum Attention {
+        /// Queries per block: the keys are packed once per block, so larger blocks pay less packing
+        /// (256 instead of 64 made the 2B vision tower 23% faster on a 1280×720 screenshot). The
+        /// caller's `scores` buffer holds `queryBlock × keys` floats.
+        static let queryBlock = 256
+
+        /// `out[r] = softmax(q[r] · Kᵀ / √headDim) · V` for `count` query rows, a block of queries at a
+        /// time: scores through sgemm (sgemv for a single query), softmax per row, then scores · V.
+        /// Rows lie `queryStride`, `keyStride` and `outStride` floats apart. Without `causalPast` every
+        /// query sees all `keyCount` keys; with it, query r sees the first `causalPast + r + 1`.
+        static func head(queries: UnsafePointer<Float>, queryStride: Int, count n: Int,
+                         keys: UnsafePointer<Float>, values: UnsafePointer<Float>, keyStride: Int, keyCount: Int, causalPast: Int?,
+                         headDim: Int, out: UnsafeMutablePointer<Float>, outStride: Int, scores: UnsafeMutablePointer<Float>) {
+            let scale = 1 / Float(headDim).squareRoot(), hd = Int32(headDim), kv = Int32(keyStride)
+            for first in stride(from: 0, to: n, by: queryBlock) {
+                let m = min(queryBlock, n - first)
+                let visible = causalPast.map { $0 + first + m } ?? keyCount // keys the block's last query sees
+                let q = queries + first * queryStride, o = out + first * outStride
+                if m == 1 {
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(visible), hd, scale, keys, kv, q, 1, 0, scores, 1)
+                } else {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(visible), hd, scale, q, Int32(queryStride),
+                                keys, kv, 0, scores, Int32(visible))
+                }
+                for r in 0..<m {
+                    let row = scores + r * visible, seen = causalPast.map { $0 + first + r + 1 } ?? visible
+                    ckernels_softmax(row, seen)
+                    for t in seen..<visible { row[t] = 0 } // later tokens of the block
+                }
+                if m == 1 {
+                    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(visible), hd, 1, values, kv, scores, 1, 0, o, 1)
+                } else {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), hd, Int32(visible), 1, scores, Int32(visible),
+                                values, kv, 0, o, Int32(outStride))
+                }
+            }
+        }
+    }
+}
