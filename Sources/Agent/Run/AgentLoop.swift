@@ -101,8 +101,6 @@ public final class AgentLoop {
     private let options: RunOptions
     private let events: AgentEvents
     private let recorder: SessionRecorder?
-    /// What the model said the current step's reply cost (embedded engine), for the session.
-    private var modelCall: String?
     private let logger: Logger
 
     /// One finished step, kept for the history sent to the model.
@@ -164,8 +162,7 @@ public final class AgentLoop {
                 started = clock.now
                 let output = try await think(task: task, screenshot: sent.image, history: history, feedback: feedback)
                 timings.think = clock.now - started
-                modelCall = model.lastCallSummary
-                if let modelCall { events.note(modelCall) }
+                if let cost = model.lastCallSummary { events.note(cost) }
                 if options.isAborted() { return .abortedByUser }
                 started = clock.now
                 let mapping = CoordinateMapping(space: sent.space, imageSize: screenshot.size, imageOrigin: area.origin)
@@ -284,7 +281,7 @@ public final class AgentLoop {
             "status": report.status, "plan": report.jsonObject, "performed": chain, "input_events": sentEvents,
             "timings_ms": timings.milliseconds,
         ]
-        if let modelCall { record["model_call"] = modelCall }
+        if let cost = model.lastCallSummary { record["model_call"] = cost } // the step's reply: record follows think
         if let verification {
             record["verification"] = verification.description
             record["screen_changed"] = verification != .unchanged
