@@ -20,7 +20,6 @@ public final class EmbeddedModel: VisionLanguageModel {
     private let template: Qwen3VL.ChatTemplate
     private let processor: Qwen3VL.ImageProcessor
     private let logger: Logger
-    private let progress: @Sendable (String) -> Void
     private let reuse: Mutex<Reuse>
 
     /// What the previous call leaves for the next one.
@@ -28,33 +27,13 @@ public final class EmbeddedModel: VisionLanguageModel {
         var promptCache: Qwen3VL.PromptCache
         /// The vision tower's output for the images of the previous call, by the hash of their pixels.
         var features: [Int: EncodedImage] = [:]
-        var lastCall = CallStatistics()
         /// The processor's output buffer, reused from image to image (a screenshot's tensor is tens of MB).
         var pixelValues: [Float] = []
     }
 
-    /// What the last call computed and what it took from the one before.
-    public struct CallStatistics: Sendable {
-        /// Tokens of the prompt, and how many of them came from the previous call's KV cache.
-        public var promptTokens = 0, reusedTokens = 0
-        /// Images in the conversation, and how many went through the vision tower (the others were in the previous call).
-        public var images = 0, encodedImages = 0
-    }
-
-    public var lastCall: CallStatistics { reuse.withLock { $0.lastCall } }
-
-    public var lastCallSummary: String? {
-        let call = lastCall
-        return "\(call.promptTokens) prompt tokens, \(call.reusedTokens) of them from the previous step; "
-            + "\(call.encodedImages) of \(call.images) screenshot\(call.images == 1 ? "" : "s") read"
-    }
-
     /// Loads a Hugging Face Qwen3-VL folder; `tokenizerFolder` when its tokenizer files live elsewhere.
     /// `minPixels`/`maxPixels` override the folder's preprocessor limits (an agent profile's image limits).
-    /// `progress` hears, in a few words, what the engine does before the first token of a reply (on
-    /// a CPU, reading a screenshot takes seconds).
-    public init(folder: URL, tokenizerFolder: URL? = nil, minPixels: Int? = nil, maxPixels: Int? = nil, logger: Logger,
-                progress: @escaping @Sendable (String) -> Void = { _ in }) throws(ModelError) {
+    public init(folder: URL, tokenizerFolder: URL? = nil, minPixels: Int? = nil, maxPixels: Int? = nil, logger: Logger) throws(ModelError) {
         do {
             let model = try Qwen3VL.ModelFolder(contentsOf: folder)
             text = try Qwen3VL.TextModel(folder: model)
@@ -70,7 +49,6 @@ public final class EmbeddedModel: VisionLanguageModel {
         reuse = Mutex(Reuse(promptCache: Qwen3VL.PromptCache(model: text)))
         identity = ModelIdentity(kind: .embedded, name: folder.path)
         self.logger = logger
-        self.progress = progress
         logger.info("embedded Qwen3-VL ready", metadata: ["folder": "\(folder.path)", "template": "\(template.variant.rawValue)",
                                                           "openblas": "\(Qwen3VL.BLAS.coreName)"])
     }
@@ -90,8 +68,10 @@ public final class EmbeddedModel: VisionLanguageModel {
     /// Whether the folder's template is the Thinking one, to warn when a profile expects the other.
     public var isThinking: Bool { template.variant == .thinking }
 
-    public func generate(_ conversation: [ChatMessage], settings: GenerationSettings) -> AsyncThrowingStream<String, any Error> {
-        let (stream, output) = AsyncThrowingStream.makeStream(of: String.self)
+    /// Before the first token the stream says what the engine reads (on a CPU, a screenshot takes
+    /// seconds); after the last, what the reply cost and what it took from the previous call.
+    public func generate(_ conversation: [ChatMessage], settings: GenerationSettings) -> AsyncThrowingStream<ModelEvent, any Error> {
+        let (stream, output) = AsyncThrowingStream.makeStream(of: ModelEvent.self)
         let stop = StopFlag()
         // Minutes of synchronous arithmetic: on a thread of its own, not one of the concurrency
         // pool's few threads, which would starve everything else awaiting in the process.
@@ -107,7 +87,7 @@ public final class EmbeddedModel: VisionLanguageModel {
                             if let known = images.seen[key] ?? reuse.features[key] {
                                 images.add(key, encoded: known)
                             } else {
-                                progress("reading a \(image.width)×\(image.height) screenshot")
+                                output.yield(.status("reading a \(image.width)×\(image.height) screenshot"))
                                 images.add(key, encoded: encode(image, buffer: &reuse.pixelValues))
                                 images.encoded += 1
                             }
@@ -117,23 +97,23 @@ public final class EmbeddedModel: VisionLanguageModel {
                 }
                 reuse.features = images.seen
                 let prompt = tokenizer.encode(Qwen3VL.expandImagePads(in: template.render(messages, addGenerationPrompt: true), grids: images.grids))
-                progress("reading a prompt of \(prompt.count) tokens")
+                output.yield(.status("reading a prompt of \(prompt.count) tokens"))
                 var decoder = Qwen3VL.Tokenizer.StreamDecoder(tokenizer: tokenizer)
-                _ = Qwen3VL.Generator(model: text).generate(
+                let generated = Qwen3VL.Generator(model: text).generate(
                     prompt, visual: images.grids.isEmpty ? nil : images.visual, imageGrids: images.grids, imageKeys: images.keys,
                     options: Self.samplingOptions(settings), promptCache: reuse.promptCache
                 ) { token in
                     let piece = decoder.append(token)
-                    if !piece.isEmpty { output.yield(piece) }
+                    if !piece.isEmpty { output.yield(.text(piece)) }
                     return !stop.isSet
                 }
-                reuse.lastCall = CallStatistics(promptTokens: prompt.count, reusedTokens: reuse.promptCache.reusedTokens,
-                                                images: images.keys.count, encodedImages: images.encoded)
                 logger.debug("embedded prompt", metadata: [
                     "tokens": "\(prompt.count)", "reused": "\(reuse.promptCache.reusedTokens)", "images encoded": "\(images.encoded)/\(images.keys.count)",
                 ])
                 let rest = decoder.finish()
-                if !rest.isEmpty { output.yield(rest) }
+                if !rest.isEmpty { output.yield(.text(rest)) }
+                output.yield(.cost(ModelCall(promptTokens: prompt.count, reusedTokens: reuse.promptCache.reusedTokens,
+                                             completionTokens: generated.count, images: images.keys.count, encodedImages: images.encoded)))
             }
             output.finish()
         }

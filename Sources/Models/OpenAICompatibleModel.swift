@@ -69,8 +69,8 @@ public final class OpenAICompatibleModel: VisionLanguageModel {
         identity = ModelIdentity(kind: .served, name: "\(model) @ \(shownEndpoint)")
     }
 
-    public func generate(_ conversation: [ChatMessage], settings: GenerationSettings) -> AsyncThrowingStream<String, any Error> {
-        let (stream, output) = AsyncThrowingStream.makeStream(of: String.self)
+    public func generate(_ conversation: [ChatMessage], settings: GenerationSettings) -> AsyncThrowingStream<ModelEvent, any Error> {
+        let (stream, output) = AsyncThrowingStream.makeStream(of: ModelEvent.self)
         let task = Task {
             do {
                 try await run(conversation, settings, output)
@@ -84,7 +84,7 @@ public final class OpenAICompatibleModel: VisionLanguageModel {
         return stream
     }
 
-    private typealias Output = AsyncThrowingStream<String, any Error>.Continuation
+    private typealias Output = AsyncThrowingStream<ModelEvent, any Error>.Continuation
 
     private enum Outcome {
         case finished
@@ -213,7 +213,7 @@ public final class OpenAICompatibleModel: VisionLanguageModel {
             return false  // e.g. the usage summary some servers send last
         }
         let text = reply.add(reasoning: choice.delta?.thinking, content: choice.delta?.content)
-        if !text.isEmpty { output.yield(text) }
+        if !text.isEmpty { output.yield(.text(text)) }
         if choice.finishReason != nil { exchange.sawEnd = true }
         if reply.budgetSpent {
             logger.info("the reasoning used its budget without reaching </think>; stopped the reply", metadata: [
@@ -280,7 +280,7 @@ public final class OpenAICompatibleModel: VisionLanguageModel {
             throw failure(.badResponse, "\(shownEndpoint) answered without any choices\(detail)")
         }
         let text = reply.add(reasoning: choice.message?.thinking, content: choice.message?.content)
-        if !text.isEmpty { output.yield(text) }
+        if !text.isEmpty { output.yield(.text(text)) }
         return .finished
     }
 

@@ -35,7 +35,7 @@ public final class ScriptedModel: VisionLanguageModel {
     /// How many responses have been handed out.
     public var used: Int { next.withLock { $0 } }
 
-    public func generate(_ conversation: [ChatMessage], settings: GenerationSettings) -> AsyncThrowingStream<String, any Error> {
+    public func generate(_ conversation: [ChatMessage], settings: GenerationSettings) -> AsyncThrowingStream<ModelEvent, any Error> {
         let index = next.withLock { value in
             defer { value += 1 }
             return value
@@ -51,11 +51,11 @@ public final class ScriptedModel: VisionLanguageModel {
             for character in responses[index] {
                 chunk.append(character)
                 if chunk.count == 8 {
-                    continuation.yield(chunk)
+                    continuation.yield(.text(chunk))
                     chunk = ""
                 }
             }
-            if !chunk.isEmpty { continuation.yield(chunk) }
+            if !chunk.isEmpty { continuation.yield(.text(chunk)) }
             continuation.finish()
         }
     }

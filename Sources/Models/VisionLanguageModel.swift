@@ -71,20 +71,69 @@ public struct ModelIdentity: Sendable, Equatable, Codable, CustomStringConvertib
     public var description: String { "\(kind.rawValue): \(name)" }
 }
 
-/// A model that reads a conversation of text and images and streams text back.
+/// What a model's reply stream carries, in order.
+public enum ModelEvent: Sendable, Equatable {
+    /// The next piece of the reply as the model wrote it: reasoning first (closed by `</think>` for a
+    /// Thinking model), then the answer with its tool calls.
+    case text(String)
+    /// What the backend is doing while no text arrives yet ("reading a 1280×720 screenshot",
+    /// "waiting for the server"), in a few words.
+    case status(String)
+    /// What the reply cost, when the backend knows; sent once, after the last text.
+    case cost(ModelCall)
+}
+
+/// What one reply cost: the prompt, how much of it the backend could reuse, the reply's length.
+public struct ModelCall: Sendable, Equatable, Codable, CustomStringConvertible {
+    public var promptTokens: Int?
+    /// Prompt tokens taken from the previous call's cache (embedded engine).
+    public var reusedTokens: Int?
+    public var completionTokens: Int?
+    /// Images in the conversation, and how many of them were encoded for this call.
+    public var images: Int?
+    public var encodedImages: Int?
+
+    public init(promptTokens: Int? = nil, reusedTokens: Int? = nil, completionTokens: Int? = nil, images: Int? = nil,
+                encodedImages: Int? = nil) {
+        self.promptTokens = promptTokens
+        self.reusedTokens = reusedTokens
+        self.completionTokens = completionTokens
+        self.images = images
+        self.encodedImages = encodedImages
+    }
+
+    public var description: String {
+        var parts: [String] = []
+        if let promptTokens {
+            parts.append("\(promptTokens) prompt tokens" + (reusedTokens.map { ", \($0) of them from the previous step" } ?? ""))
+        }
+        if let completionTokens { parts.append("\(completionTokens) reply tokens") }
+        if let images {
+            let read = encodedImages.map { "\($0) of \(images)" } ?? "\(images)"
+            parts.append("\(read) screenshot\(images == 1 ? "" : "s") read")
+        }
+        return parts.joined(separator: "; ")
+    }
+}
+
+/// A model that reads a conversation of text and images and streams its reply back.
 ///
-/// `generate` returns at once; text arrives on the stream as it is produced. Cancelling the task
+/// `generate` returns at once; events arrive on the stream as they are produced. Cancelling the task
 /// that iterates the stream stops generation (and closes the HTTP request, for a served model).
 public protocol VisionLanguageModel: Sendable {
     var identity: ModelIdentity { get }
-    func generate(_ conversation: [ChatMessage], settings: GenerationSettings) -> AsyncThrowingStream<String, any Error>
-    /// What the last reply cost, in a few words, when the backend knows (the embedded engine: prompt
-    /// tokens, how many came from the previous step, screenshots read); nil otherwise.
-    var lastCallSummary: String? { get }
+    func generate(_ conversation: [ChatMessage], settings: GenerationSettings) -> AsyncThrowingStream<ModelEvent, any Error>
 }
 
 extension VisionLanguageModel {
-    public var lastCallSummary: String? { nil }
+    /// The reply's text only, for callers that do not show progress.
+    public func reply(to conversation: [ChatMessage], settings: GenerationSettings) async throws -> String {
+        var text = ""
+        for try await event in generate(conversation, settings: settings) {
+            if case .text(let piece) = event { text += piece }
+        }
+        return text
+    }
 }
 
 /// An error from a model backend, in one line a person can act on.

@@ -38,24 +38,28 @@ struct EmbeddedModelTests {
 
     @Test func consecutiveStepsReuseTheCacheAndRepliesStayTheSame() async throws {
         let model = try Self.load()
-        let reply = await collect(model.generate(Self.step(1), settings: Self.settings)).text
-        var call = model.lastCall
+        let first = await collect(model.generate(Self.step(1), settings: Self.settings))
+        var call = try #require(first.cost)
         #expect(call.reusedTokens == 0 && call.images == 1 && call.encodedImages == 1)
-        let firstTokens = call.promptTokens
+        #expect(first.statuses.first == "reading a 96×64 screenshot", "\(first.statuses)")
+        let firstTokens = try #require(call.promptTokens)
+        #expect(call.completionTokens == 8)
 
-        let next = await collect(model.generate(Self.step(2, previousReply: reply), settings: Self.settings)).text
-        call = model.lastCall
+        let next = await collect(model.generate(Self.step(2, previousReply: first.text), settings: Self.settings))
+        call = try #require(next.cost)
         // System prompt and task come from the cache; the first screenshot is not encoded again.
-        #expect(call.reusedTokens > 10 && call.reusedTokens < firstTokens, "\(call)")
+        #expect((call.reusedTokens ?? 0) > 10 && (call.reusedTokens ?? 0) < firstTokens, "\(call)")
         #expect(call.images == 2 && call.encodedImages == 1, "\(call)")
 
         // A fresh engine computes everything and must say the same.
-        let fresh = try Self.load()
-        #expect(await collect(fresh.generate(Self.step(2, previousReply: reply), settings: Self.settings)).text == next)
-        #expect(fresh.lastCall.reusedTokens == 0 && fresh.lastCall.encodedImages == 2)
+        let fresh = await collect(try Self.load().generate(Self.step(2, previousReply: first.text), settings: Self.settings))
+        #expect(fresh.text == next.text)
+        #expect(fresh.cost?.reusedTokens == 0 && fresh.cost?.encodedImages == 2)
 
         // The same conversation again: everything but the last token is reused, no image is encoded.
-        #expect(await collect(model.generate(Self.step(2, previousReply: reply), settings: Self.settings)).text == next)
-        #expect(model.lastCall.reusedTokens == model.lastCall.promptTokens - 1 && model.lastCall.encodedImages == 0)
+        let again = await collect(model.generate(Self.step(2, previousReply: first.text), settings: Self.settings))
+        #expect(again.text == next.text)
+        #expect(again.cost?.reusedTokens == (again.cost?.promptTokens).map { $0 - 1 } && again.cost?.encodedImages == 0)
+        #expect(again.statuses.allSatisfy { !$0.contains("screenshot") }, "no screenshot read again: \(again.statuses)")
     }
 }

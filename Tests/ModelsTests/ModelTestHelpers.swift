@@ -3,9 +3,11 @@ import Logging
 import Models
 import Synchronization
 
-/// What one `generate` call produced: its chunks, and the error it ended with.
+/// What one `generate` call produced: its text chunks, status lines and cost, and the error it ended with.
 struct Generation {
     var chunks: [String] = []
+    var statuses: [String] = []
+    var cost: ModelCall?
     var error: (any Error)?
     var elapsed = Duration.zero
 
@@ -13,11 +15,17 @@ struct Generation {
     var modelError: ModelError? { error as? ModelError }
 }
 
-func collect(_ stream: AsyncThrowingStream<String, any Error>) async -> Generation {
+func collect(_ stream: AsyncThrowingStream<ModelEvent, any Error>) async -> Generation {
     var generation = Generation()
     let start = ContinuousClock.now
     do {
-        for try await chunk in stream { generation.chunks.append(chunk) }
+        for try await event in stream {
+            switch event {
+            case .text(let chunk): generation.chunks.append(chunk)
+            case .status(let status): generation.statuses.append(status)
+            case .cost(let cost): generation.cost = cost
+            }
+        }
     } catch {
         generation.error = error
     }

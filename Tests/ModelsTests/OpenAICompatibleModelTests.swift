@@ -294,7 +294,7 @@ struct OpenAICompatibleModelTests {
             let consumer = Task {
                 var chunks: [String] = []
                 do {
-                    for try await chunk in model.generate(Self.conversation, settings: Self.settings) {
+                    for try await case .text(let chunk) in model.generate(Self.conversation, settings: Self.settings) {
                         chunks.append(chunk)
                         if chunks.count == 3 { signal.yield() }
                     }

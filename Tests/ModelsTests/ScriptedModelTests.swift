@@ -12,13 +12,10 @@ struct ScriptedModelTests {
         #expect(model.identity.kind == .scripted)
         #expect(model.identity.description.hasPrefix("scripted: "))
 
-        var chunks: [String] = []
-        for try await chunk in model.generate([], settings: GenerationSettings()) { chunks.append(chunk) }
-        #expect(chunks.joined() == "first reply\n</think>\nok")
-        #expect(chunks.count > 1, "streamed in pieces")
-        var second = ""
-        for try await chunk in model.generate([], settings: GenerationSettings()) { second += chunk }
-        #expect(second == "second 世界")
+        let first = await collect(model.generate([], settings: GenerationSettings()))
+        #expect(first.text == "first reply\n</think>\nok")
+        #expect(first.chunks.count > 1, "streamed in pieces")
+        #expect(try await model.reply(to: [], settings: GenerationSettings()) == "second 世界")
         await #expect(throws: ModelError.self) {
             for try await _ in model.generate([], settings: GenerationSettings()) {}
         }

@@ -160,9 +160,9 @@ public final class AgentLoop {
                 let sent = modelImage(screenshot)
                 timings.capture += clock.now - started
                 started = clock.now
-                let output = try await think(task: task, screenshot: sent.image, history: history, feedback: feedback)
+                let (output, cost) = try await think(task: task, screenshot: sent.image, history: history, feedback: feedback)
                 timings.think = clock.now - started
-                if let cost = model.lastCallSummary { events.note(cost) }
+                if let cost { events.note(cost.description) }
                 if options.isAborted() { return .abortedByUser }
                 started = clock.now
                 let mapping = CoordinateMapping(space: sent.space, imageSize: screenshot.size, imageOrigin: area.origin)
@@ -173,7 +173,7 @@ public final class AgentLoop {
 
                 guard report.isSuccess else {
                     // Unusable output is a state, never success: record it, say why and ask again.
-                    try record(step, before: screenshot, after: nil, output: output, report: report, performed: [], verification: nil, timings: timings)
+                    try record(step, before: screenshot, after: nil, output: output, cost: cost, report: report, performed: [], verification: nil, timings: timings)
                     timings = StepTimings()
                     badReplies += 1
                     let reason = report.jsonObject["reason"] as? String ?? report.status
@@ -205,7 +205,7 @@ public final class AgentLoop {
                     }
                     if let ending {
                         timings.act = clock.now - started
-                        try record(step, before: before, after: nil, output: output, report: report, performed: performed, verification: nil, timings: timings)
+                        try record(step, before: before, after: nil, output: output, cost: cost, report: report, performed: performed, verification: nil, timings: timings)
                         return ending
                     }
                     target = resolved.point.map { Point(x: $0.x - area.x, y: $0.y - area.y) } ?? target
@@ -216,7 +216,7 @@ public final class AgentLoop {
                 let verification = Verification(ScreenChange(from: before, to: screenshot, near: target), hasTarget: target != nil)
                 timings.settle = clock.now - started
                 events.verified(step, verification, timings)
-                try record(step, before: before, after: screenshot, output: output, report: report, performed: performed,
+                try record(step, before: before, after: screenshot, output: output, cost: cost, report: report, performed: performed,
                            verification: verification, timings: timings)
                 timings = StepTimings()
 
@@ -254,7 +254,7 @@ public final class AgentLoop {
     // MARK: Steps
 
     /// Writes a step to the session: its frames first, then its log line.
-    private func record(_ step: Int, before: RGBImage, after: RGBImage?, output: String, report: PlanReport,
+    private func record(_ step: Int, before: RGBImage, after: RGBImage?, output: String, cost: ModelCall?, report: PlanReport,
                         performed: [ResolvedAction], verification: Verification?, timings: StepTimings) throws(SessionError) {
         guard let recorder else { return }
         var frames = ["before": try recorder.writeFrame(before, name: String(format: "step-%04d-before", step))]
@@ -281,7 +281,7 @@ public final class AgentLoop {
             "status": report.status, "plan": report.jsonObject, "performed": chain, "input_events": sentEvents,
             "timings_ms": timings.milliseconds,
         ]
-        if let cost = model.lastCallSummary { record["model_call"] = cost } // the step's reply: record follows think
+        if let cost { record["model_call"] = cost.description }
         if let verification {
             record["verification"] = verification.description
             record["screen_changed"] = verification != .unchanged
@@ -290,7 +290,7 @@ public final class AgentLoop {
     }
 
     /// Sends the conversation and collects the streamed reply, within the profile's step timeout.
-    private func think(task: String, screenshot: RGBImage, history: [Step], feedback: String) async throws -> String {
+    private func think(task: String, screenshot: RGBImage, history: [Step], feedback: String) async throws -> (String, ModelCall?) {
         let resolution = space == .relative1000 ? "1000x1000" : "\(screenshot.width)x\(screenshot.height)"
         var conversation: [ChatMessage] = [.system(profile.systemMessage(resolution: resolution))]
         let recent = history.suffix(max(0, profile.history.screenshots - 1))
@@ -308,15 +308,21 @@ public final class AgentLoop {
         let deadline = ContinuousClock.now + .milliseconds(Int64(profile.stepTimeoutSeconds * 1000))
         let (model, events, isAborted, settings, limit) = (model, events, options.isAborted, profile.generation, Int(profile.stepTimeoutSeconds))
         let messages = conversation
-        return try await withThrowingTaskGroup(of: String?.self) { group in
+        return try await withThrowingTaskGroup(of: (String, ModelCall?)?.self) { group in
             group.addTask {
                 var output = ""
-                for try await piece in model.generate(messages, settings: settings) {
-                    output += piece
-                    events.text(piece)
+                var cost: ModelCall?
+                for try await event in model.generate(messages, settings: settings) {
+                    switch event {
+                    case .text(let piece):
+                        output += piece
+                        events.text(piece)
+                    case .status(let status): events.note(status)
+                    case .cost(let call): cost = call
+                    }
                     if isAborted() { break }
                 }
-                return output
+                return (output, cost)
             }
             // The stream can be silent for long (an embedded engine reading a screenshot, a slow
             // server): the abort key and the step's time limit are watched apart from it.
@@ -328,7 +334,7 @@ public final class AgentLoop {
                 return nil
             }
             defer { group.cancelAll() } // the other child: a watchdog, or a reply no longer awaited
-            return try await group.next().flatMap { $0 } ?? "" // nil: aborted
+            return try await group.next().flatMap { $0 } ?? ("", nil) // nil: aborted
         }
     }
 

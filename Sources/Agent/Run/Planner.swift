@@ -30,7 +30,7 @@ public struct Planner: Sendable {
             ChatMessage(role: .user, content: [.image(screenshot), .text(task)]),
         ]
         var output = ""
-        for try await piece in model.generate(conversation, settings: profile.generation) {
+        for try await case .text(let piece) in model.generate(conversation, settings: profile.generation) {
             output += piece
             onText(piece)
         }

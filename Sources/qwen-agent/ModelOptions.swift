@@ -1,0 +1,89 @@
+import Agent
+import ArgumentParser
+import Desktop
+import Foundation
+import Imaging
+import Logging
+import Models
+import Qwen3VL
+
+/// Where the model comes from, shared by the commands that think.
+struct ModelOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Replay model replies from this transcript (replies separated by a line `---8<---`); labelled scripted, never a model.",
+                               valueName: "file"))
+    var transcript: String?
+
+    @Option(help: ArgumentHelp("Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (vLLM, SGLang, llama.cpp, Ollama). An API key is read from $QWEN_AGENT_API_KEY.",
+                               valueName: "url"))
+    var endpoint: String?
+
+    @Option(help: ArgumentHelp("With --endpoint: the model name the server knows. Otherwise: a Qwen3-VL model folder for the embedded engine (default: $QWEN_AGENT_MODEL).",
+                               valueName: "name|dir"))
+    var model: String?
+
+    @Option(help: ArgumentHelp("Tokenizer files for the embedded engine, when not in the model folder.", valueName: "dir"))
+    var tokenizer: String?
+
+    @Option(help: ArgumentHelp("Agent profile: a name in Agents/ or a .json file.", valueName: "name|file"))
+    var agent = "desktop-thinking"
+
+    @Option(help: ArgumentHelp(
+        "Longest the model may take for one step, in seconds (default: the profile's step_timeout_seconds). "
+            + "On a CPU the embedded engine needs about a second per 100 prompt tokens and per 5 reply tokens.", valueName: "seconds"))
+    var stepTimeout: Double?
+
+    func validate() throws {
+        if let stepTimeout, !(stepTimeout > 0) { throw ValidationError("--step-timeout must be a positive number of seconds") }
+        if endpoint != nil && transcript != nil { throw ValidationError("give --endpoint or --transcript, not both") }
+        if endpoint != nil && model == nil { throw ValidationError("--endpoint needs --model NAME (the model the server serves)") }
+        if transcript != nil && model != nil { throw ValidationError("give --model or --transcript, not both") }
+    }
+
+    func makeModel(timeout: Double, logger: Logger, profile: Profile? = nil) throws -> any VisionLanguageModel {
+        if endpoint == nil, transcript == nil,
+           let folder = model ?? ProcessInfo.processInfo.environment["QWEN_AGENT_MODEL"].flatMap({ $0.isEmpty ? nil : $0 })
+        {
+            chooseBLASKernels()
+            do {
+                let embedded = try EmbeddedModel(folder: URL(fileURLWithPath: folder), tokenizerFolder: tokenizer.map { URL(fileURLWithPath: $0) },
+                                                 minPixels: profile?.image.minPixels, maxPixels: profile?.image.maxPixels, logger: logger)
+                if let profile, embedded.isThinking != (profile.shape == .thinking) {
+                    FileHandle.standardError.write(Data("qwen-agent: warning: \(folder) is a\(embedded.isThinking ? " Thinking" : "n Instruct") model but the profile \(profile.name) expects \(profile.shape.rawValue); pass --agent desktop-\(embedded.isThinking ? "thinking" : "instruct")\n".utf8))
+                }
+                return embedded
+            } catch {
+                try fail(error.message, status: ExitStatus.dataError)
+            }
+        }
+        if let endpoint {
+            guard let url = URL(string: endpoint), url.scheme == "http" || url.scheme == "https" else {
+                try fail("--endpoint '\(endpoint)' is not an http(s) URL", status: ExitStatus.usage)
+            }
+            let key = ProcessInfo.processInfo.environment["QWEN_AGENT_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+            return OpenAICompatibleModel(endpoint: url, model: model ?? "", apiKey: key, timeout: .seconds(timeout), logger: logger)
+        }
+        guard let transcript else {
+            try fail("no model: give --model DIR (a Qwen3-VL folder, or set QWEN_AGENT_MODEL) for the embedded engine, "
+                     + "--endpoint URL --model NAME for a served model, or --transcript FILE for scripted replies", status: ExitStatus.usage)
+        }
+        do {
+            return try ScriptedModel(transcript: URL(fileURLWithPath: transcript))
+        } catch {
+            try fail(error.message, status: ExitStatus.dataError)
+        }
+    }
+
+    func loadProfile() throws -> Profile {
+        var profile = try Self.profile(named: agent)
+        if let stepTimeout { profile.stepTimeoutSeconds = stepTimeout }
+        return profile
+    }
+
+    static func profile(named name: String) throws -> Profile {
+        do {
+            return try Profile.load(name)
+        } catch {
+            try fail(error.message, status: ExitStatus.usage)
+        }
+    }
+}
