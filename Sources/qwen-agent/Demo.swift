@@ -5,6 +5,7 @@ import Foundation
 import Imaging
 import Logging
 import Models
+import Synchronization
 
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,18 +53,30 @@ struct Demo: AsyncParsableCommand {
 
             let display = try Display(name: virtual.name, logger: logger)
             let capturer = ScreenCapturer(display: display)
-            try PNG.write(try capturer.capture(), to: folder.appendingPathComponent("before.png"))
+            let before = try await Self.firstPaint(capturer)
             let model = try ScriptedModel(transcript: transcript)
             print("3. running: qwen-agent \"log out of the app\"   (model: \(model.identity) — SCRIPTED, not a model)")
-            let events = AgentEvents.printing
+            var events = AgentEvents.printing()
+            let firstTarget = Mutex<Point?>(nil)
+            let printAction = events.acting
+            events.acting = { step, resolved in
+                if let point = resolved.point { firstTarget.withLock { $0 = $0 ?? point } }
+                printAction(step, resolved)
+            }
             let area = try display.screenBounds()
+            let seat = try ModelSeat(profile: profile, model: model)
             let recorder = try SessionRecorder(
                 directory: folder.appendingPathComponent("session"),
-                header: Run.sessionHeader(task: "log out of the app", profile: profile, model: model.identity, display: display.name, area: area))
-            let loop = try AgentLoop(display: display, input: try InputController(display: display), profile: profile, model: model,
-                                     area: area, events: events, recorder: recorder, logger: logger)
+                header: SessionHeader(task: "log out of the app", profile: profile.name, model: RecordedModel(model.identity),
+                                      display: display.name, area: area, coordinateSpace: profile.coordinateSpace, shape: profile.modelShape))
+            let desktop = X11Desktop(display: display, input: try InputController(display: display), area: area)
+            let loop = AgentLoop(screen: desktop, input: desktop, windows: desktop, models: .one(seat), events: events,
+                                 recorder: recorder, logger: logger)
             outcome = await loop.run(task: "log out of the app")
-            try PNG.write(try capturer.capture(), to: folder.appendingPathComponent("after.png"))
+            var marked = before
+            if let target = firstTarget.withLock({ $0 }) { marked.drawMarker(at: target, color: RGB(hex: 0xE0301E)) }
+            try PNG.write(marked, to: folder.appendingPathComponent("before.png"))
+            try PNG.write(try await desktop.capture(), to: folder.appendingPathComponent("after.png"))
             let loggedOut = ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("\"event\":\"logged_out\"")
             print("\n4. outcome: \(outcome); the app \(loggedOut ? "reports it logged out" : "did NOT log out")")
             print("   screenshots: \(folder.path)/before.png, after.png; every event the app received: \(log.path)")
@@ -82,6 +95,18 @@ struct Demo: AsyncParsableCommand {
         }
         let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(relative)
         return FileManager.default.fileExists(atPath: here.path) ? here : nil
+    }
+
+    /// The screen once the app has painted: a screenshot that is not one flat colour (a freshly
+    /// mapped window can still be black when its first "screen" line is logged).
+    private static func firstPaint(_ capturer: ScreenCapturer) async throws -> RGBImage {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            let screenshot = try capturer.capture()
+            let flat = RGBImage(width: screenshot.width, height: screenshot.height, fill: screenshot[0, 0])
+            if !ScreenChange(from: flat, to: screenshot).isNothing || ContinuousClock.now > deadline { return screenshot }
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     private static func waitForLine(containing text: String, in log: URL) throws {

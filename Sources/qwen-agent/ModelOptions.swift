@@ -32,7 +32,15 @@ struct ModelOptions: ParsableArguments {
             + "On a CPU the embedded engine needs about a second per 100 prompt tokens and per 5 reply tokens.", valueName: "seconds"))
     var stepTimeout: Double?
 
+    @Option(help: ArgumentHelp("With --agent auto: the Thinking model (a folder, or a name on the server); --model is then the Instruct one.",
+                               valueName: "name|dir"))
+    var thinkingModel: String?
+
+    @Option(help: ArgumentHelp("With --agent auto: the server of the Thinking model, when it is not --endpoint.", valueName: "url"))
+    var thinkingEndpoint: String?
+
     func validate() throws {
+        if thinkingEndpoint != nil && thinkingModel == nil { throw ValidationError("--thinking-endpoint needs --thinking-model NAME") }
         if let stepTimeout, !(stepTimeout > 0) { throw ValidationError("--step-timeout must be a positive number of seconds") }
         if endpoint != nil && transcript != nil { throw ValidationError("give --endpoint or --transcript, not both") }
         if endpoint != nil && model == nil { throw ValidationError("--endpoint needs --model NAME (the model the server serves)") }
@@ -73,8 +81,39 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
-    func loadProfile() throws -> Profile {
-        var profile = try Self.profile(named: agent)
+    /// Who thinks each step: the profile's model, or for a router profile (`--agent auto`) the
+    /// Instruct model (`--model`) and the Thinking one (`--thinking-model`, on `--thinking-endpoint`
+    /// or the same server); one transcript serves both.
+    func makeStepModels(logger: Logger) throws -> StepModels {
+        let router: RouterProfile?
+        do { router = try RouterProfile.load(agent) } catch { try fail(error.message, status: ExitStatus.usage) }
+        guard let router else {
+            let profile = try loadProfile()
+            return .one(try seat(profile, makeModel(timeout: profile.stepTimeoutSeconds, logger: logger, profile: profile)))
+        }
+        let instruct = try loadProfile(router.router.instruct), thinking = try loadProfile(router.router.thinking)
+        let first = try makeModel(timeout: instruct.stepTimeoutSeconds, logger: logger, profile: instruct)
+        let second: any VisionLanguageModel
+        if transcript != nil {
+            second = first
+        } else if let thinkingModel {
+            var options = self
+            options.model = thinkingModel
+            options.endpoint = thinkingEndpoint ?? endpoint
+            second = try options.makeModel(timeout: thinking.stepTimeoutSeconds, logger: logger, profile: thinking)
+        } else {
+            try fail("--agent \(agent) routes between two models: give the Instruct one with --model and the Thinking one with --thinking-model "
+                     + "(and --thinking-endpoint when it is on another server)", status: ExitStatus.usage)
+        }
+        return .routed(instruct: try seat(instruct, first), thinking: try seat(thinking, second), policy: router.router.policy)
+    }
+
+    private func seat(_ profile: Profile, _ model: any VisionLanguageModel) throws -> ModelSeat {
+        do { return try ModelSeat(profile: profile, model: model) } catch { try fail(error.message, status: ExitStatus.usage) }
+    }
+
+    func loadProfile(_ name: String? = nil) throws -> Profile {
+        var profile = try Self.profile(named: name ?? agent)
         if let stepTimeout { profile.stepTimeoutSeconds = stepTimeout }
         return profile
     }

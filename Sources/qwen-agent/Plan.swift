@@ -33,9 +33,8 @@ struct Plan: AsyncParsableCommand {
 
     /// The plan mode, shared with `qwen-agent --dry-run`.
     static func plan(task: String, model: ModelOptions, desktop: DesktopOptions, monitor: String?, output: String) async throws {
-        let profile = try model.loadProfile()
         let logger = desktop.makeLogger()
-        let brain = try model.makeModel(timeout: profile.stepTimeoutSeconds, logger: logger, profile: profile)
+        let seat = try model.makeStepModels(logger: logger).lead
         var screenshot: RGBImage?
         var origin = Point(x: 0, y: 0)
         try reportingFailures {
@@ -44,17 +43,24 @@ struct Plan: AsyncParsableCommand {
             origin = area?.origin ?? origin
             screenshot = try ScreenCapturer(display: display).capture(area)
         }
-        guard let screenshot, let space = CoordinateMapping.CoordinateSpace(profileValue: profile.coordinateSpace) else {
-            try fail("the profile's coordinate_space '\(profile.coordinateSpace)' is not relative, pixels or resized:WxH", status: ExitStatus.usage)
-        }
-        print("task: \(task)\nmodel: \(brain.identity)  profile: \(profile.name)  screen: \(screenshot.size) at +\(origin.x)+\(origin.y)\n")
+        guard let screenshot else { return }
+        print("task: \(task)\nmodel: \(seat.model.identity)  profile: \(seat.profile.name)  screen: \(screenshot.size) at +\(origin.x)+\(origin.y)\n")
+        Interruption.install()
+        let events = AgentEvents.printing()
         let result: PlanResult
         do {
-            result = try await Planner(profile: profile, model: brain).plan(
-                task: task, screenshot: screenshot, origin: origin, mapping: space,
-                onText: { piece in show(piece, terminator: "") })
+            result = try await Planner(seat: seat).plan(task: task, screenshot: screenshot, origin: origin, isAborted: { Interruption.requested }) { event in
+                switch event {
+                case .text(let piece): events.text(piece)
+                case .status(let status): events.status(status)
+                case .cost(let cost): events.note(cost.description)
+                }
+            }
         } catch let error as ModelError {
-            try fail("the model failed: \(error.message)", status: ExitStatus.displayUnavailable)
+            try fail("the model failed: \(error.message)", status: Run.exitStatus(.error(error.message)))
+        } catch let error as WaitInterrupted {
+            guard case .timedOut(let message) = error else { throw ExitCode(ExitStatus.interrupted) }
+            try fail(message, status: Run.exitStatus(.error(message)))
         }
         print("\n\n" + result.report.humanReadable)
         for (index, planned) in (result.report.plan?.actions ?? []).enumerated() {

@@ -9,17 +9,33 @@ func show(_ text: String, terminator: String = "\n") {
 }
 
 extension AgentEvents {
-    /// Progress on stdout: step numbers, the reasoning as it streams, each action and its verification.
-    static var printing: AgentEvents {
+    /// Progress on stdout: step numbers, what the model's backend is doing, the reasoning as it
+    /// streams, each action and its verification. Secrets are masked here as they are in files.
+    static func printing(secrets: [String] = []) -> AgentEvents {
+        let mask = StreamingSecretMask(secrets)
+        /// A line of its own, after whatever streamed text is still held back.
+        let line: @Sendable (String) -> Void = { text in show(mask.flush() + "\n" + mask.masked(text)) }
         var events = AgentEvents()
-        events.stepStarted = { step in show("\n── step \(step) ──") }
-        events.text = { piece in show(piece, terminator: "") }
+        events.stepStarted = { step, model in line("── step \(step) ──" + (model.map { "  (\($0))" } ?? "")) }
+        events.text = { piece in show(mask.feed(piece), terminator: "") }
+        events.status = { status in line("  [\(status)…]") }
         events.parsed = { _, report in
-            if !report.isSuccess { show("\n  ✘ \(report.status): \(report.jsonObject["reason"] as? String ?? "")") }
+            if let reason = AgentLoop.unusable(report) { line("  ✘ \(report.status): \(reason)") } else { show(mask.flush()) }
         }
-        events.note = { note in show("\n  · \(note)") }
-        events.acting = { _, resolved in show("\n  → \(resolved)") }
-        events.verified = { _, verification, timings in show("  ✓ \(verification)   [\(timings)]") }
+        events.note = { note in line("  · \(note)") }
+        events.acting = { _, resolved in line("  → \(resolved)") }
+        events.verified = { _, verification, timings in show("  \(verification.glyph) \(verification)   [\(timings)]") }
         return events
+    }
+}
+
+extension Verification {
+    /// ✓ only when the screen changed where the action aimed.
+    var glyph: String {
+        switch self {
+        case .changedNearTarget, .changed: "✓"
+        case .changedElsewhere: "~"
+        case .unchanged: "✗"
+        }
     }
 }

@@ -29,9 +29,8 @@ struct Record: ParsableCommand {
             do {
                 sessionRecorder = try SessionRecorder(
                     directory: URL(fileURLWithPath: session),
-                    header: ["task": task, "profile": "none", "model": ["kind": "human", "name": "demonstration"], "display": display.name,
-                             "area": ["x": area.x, "y": area.y, "width": area.width, "height": area.height], "coordinate_space": "pixels",
-                             "shape": "instruct"])
+                    header: SessionHeader(task: task, profile: "none", model: .human, display: display.name, area: area,
+                                          coordinateSpace: "pixels", shape: "instruct"))
             } catch let error as SessionError { try fail(error.message, status: ExitStatus.cannotCreate) }
             let input = try InputRecorder(display: display.name)
             print("recording on \(display.name) into \(session) — stop with ctrl+alt+Escape or Ctrl-C")
@@ -47,25 +46,18 @@ struct Record: ParsableCommand {
                     stepNumber += 1
                     let after = try capturer.settledCapture(area, ceiling: .seconds(2), logger: logger)
                     let resolved = ResolvedAction(step.action, point: step.point, startPoint: step.startPoint)
-                    var plan: [String: Any] = ["action": step.action.name.rawValue]
-                    var performed: [String: Any] = ["action": step.action.name.rawValue, "description": resolved.description]
-                    if let text = step.action.text { plan["text"] = text; performed["text"] = text }
-                    if let keys = step.action.keys { plan["keys"] = keys; performed["keys"] = keys }
-                    if let amount = step.action.amount { plan["amount"] = amount }
-                    for (key, point) in [("point", step.point), ("start", step.startPoint)] {
-                        guard let point else { continue }
-                        performed[key] = ["image": [point.x - area.x, point.y - area.y], "screen": [point.x, point.y]]
-                    }
-                    let frames = [
-                        "before": try sessionRecorder.writeFrame(before, name: String(format: "step-%04d-before", stepNumber)),
-                        "after": try sessionRecorder.writeFrame(after, name: String(format: "step-%04d-after", stepNumber)),
-                    ]
+                    var planned = PlanRecord.Action(action: step.action.name.rawValue)
+                    (planned.text, planned.keys, planned.amount) = (step.action.text, step.action.keys, step.action.amount)
+                    let frames = StepRecord.Frames(
+                        before: try sessionRecorder.writeFrame(before, name: String(format: "step-%04d-before", stepNumber)),
+                        after: try sessionRecorder.writeFrame(after, name: String(format: "step-%04d-after", stepNumber)))
                     let verification = Verification(ScreenChange(from: before, to: after), hasTarget: false)
-                    try sessionRecorder.append([
-                        "type": "step", "step": stepNumber, "time": SessionRecorder.timestamp(), "frames": frames,
-                        "output": "", "status": "ok", "plan": ["status": "ok", "source": "demonstration", "actions": [plan]],
-                        "performed": [performed], "verification": verification.description, "screen_changed": verification != .unchanged,
-                    ])
+                    var record = StepRecord(step: stepNumber, frames: frames, output: "", status: "ok",
+                                            plan: PlanRecord(status: "ok", source: "demonstration", actions: [planned]),
+                                            performed: [PerformedAction(resolved, area: area, withModelPoints: false)])
+                    record.verification = verification.description
+                    record.screenChanged = verification != .unchanged
+                    try sessionRecorder.append(record)
                     print("  step \(stepNumber): \(resolved)")
                     fflush(nil)
                     before = after
@@ -86,8 +78,8 @@ struct Record: ParsableCommand {
                 input.stop()
                 for event in input.recorded[seen...] { try write(grouper.add(event)) }
                 try write(grouper.finish())
-                try sessionRecorder.append(["type": "outcome", "outcome": "success", "detail": "demonstration of \(stepNumber) step(s)",
-                                            "seconds": (Date().timeIntervalSince(started) * 10).rounded() / 10])
+                try sessionRecorder.append(OutcomeRecord(outcome: "success", detail: "demonstration of \(stepNumber) step(s)",
+                                                         seconds: Date().timeIntervalSince(started)))
             } catch let error as SessionError {
                 input.stop()
                 try fail(error.message, status: ExitStatus.cannotCreate)

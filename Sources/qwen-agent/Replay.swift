@@ -58,12 +58,9 @@ struct Replay: AsyncParsableCommand {
         let logger = desktop.makeLogger()
         let healer: Replayer.Healer?
         if heal {
-            let profile = try model.loadProfile()
-            let brain = try model.makeModel(timeout: profile.stepTimeoutSeconds, logger: logger, profile: profile)
+            let seat = try model.makeStepModels(logger: logger).lead
             healer = { instruction, screenshot in
-                let space = CoordinateMapping.CoordinateSpace(profileValue: profile.coordinateSpace) ?? .relative1000
-                let plan = try await Planner(profile: profile, model: brain).plan(task: instruction, screenshot: screenshot,
-                                                                                  origin: .init(x: 0, y: 0), mapping: space)
+                let plan = try await Planner(seat: seat).plan(task: instruction, screenshot: screenshot, origin: .init(x: 0, y: 0))
                 return plan.report.isSuccess ? plan.report.resolved : []
             }
         } else {

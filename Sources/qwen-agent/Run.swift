@@ -4,6 +4,7 @@ import Desktop
 import Foundation
 import Imaging
 import Models
+import Synchronization
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -53,15 +54,19 @@ struct Run: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("With --dry-run: where to write the annotated screenshot.", valueName: "file.png"))
     var output = "plan.png"
 
+    func validate() throws {
+        if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
+    }
+
     func run() async throws {
         if dryRun {
             try await Plan.plan(task: task, model: model, desktop: desktop, monitor: monitor, output: output)
             return
         }
-        var profile = try model.loadProfile()
-        if let maxSteps { profile.stepLimit = maxSteps }
         let logger = desktop.makeLogger()
-        let brain = try model.makeModel(timeout: profile.stepTimeoutSeconds, logger: logger, profile: profile)
+        var models = try model.makeStepModels(logger: logger)
+        if let maxSteps { models = models.withStepLimit(maxSteps) }
+        let lead = models.lead
         Interruption.install()
         var outcome: Outcome = .error("not started")
         var setupFailure: (message: String, status: Int32)?
@@ -74,21 +79,20 @@ struct Run: AsyncParsableCommand {
             var options = RunOptions()
             options.isAborted = aborted
             options.allowedWindowClasses = onlyWindow.isEmpty ? nil : Set(onlyWindow)
-            if confirm { options.confirm = { resolved in Self.askToConfirm(resolved) } }
+            if confirm { options.confirm = Confirmations(secrets: secret).ask }
             let recorder = try SessionRecorder(
                 directory: session.map { URL(fileURLWithPath: $0) }, secrets: secret,
-                header: Self.sessionHeader(task: task, profile: profile, model: brain.identity, display: display.name, area: area))
-            print("task: \(task)\nmodel: \(brain.identity)  profile: \(profile.name)  area: \(area)  abort: \(abortKey)")
+                header: SessionHeader(task: task, profile: lead.profile.name, model: RecordedModel(lead.model.identity), display: display.name,
+                                      area: area, coordinateSpace: lead.profile.coordinateSpace, shape: lead.profile.modelShape))
+            print("task: \(task)\nmodel: \(models.summary)  area: \(area)  abort: \(abortKey)")
             print("session: \(recorder.directory.path)")
-            let loop = try AgentLoop(display: display, input: input, profile: profile, model: brain, area: area,
-                                     options: options, events: .printing, recorder: recorder, logger: logger)
+            let desktop = X11Desktop(display: display, input: input, area: area)
+            let loop = AgentLoop(screen: desktop, input: desktop, windows: desktop, models: models, options: options,
+                                 events: .printing(secrets: secret), recorder: recorder, logger: logger)
             outcome = await loop.run(task: task)
-            input.releaseAll()
             _ = hotkey
         } catch let error as DesktopError {
             setupFailure = (error.message, error.code == .invalidArgument ? ExitStatus.usage : ExitStatus.displayUnavailable)
-        } catch let error as ProfileError {
-            setupFailure = (error.message, ExitStatus.usage)
         } catch let error as SessionError {
             setupFailure = (error.message, ExitStatus.cannotCreate)
         }
@@ -96,13 +100,6 @@ struct Run: AsyncParsableCommand {
         print("\n\(Self.symbol(outcome)) \(outcome)")
         let status = Self.exitStatus(outcome)
         if status != 0 { throw ExitCode(status) }
-    }
-
-    /// The session's header record: what ran, with what, where.
-    static func sessionHeader(task: String, profile: Profile, model: ModelIdentity, display: String, area: Rect) -> [String: Any] {
-        ["task": task, "profile": profile.name, "model": ["kind": model.kind.rawValue, "name": model.name],
-         "display": display, "area": ["x": area.x, "y": area.y, "width": area.width, "height": area.height],
-         "coordinate_space": profile.coordinateSpace, "shape": profile.modelShape]
     }
 
     static func exitStatus(_ outcome: Outcome) -> Int32 {
@@ -120,10 +117,40 @@ struct Run: AsyncParsableCommand {
         if case .success = outcome { return "✔" }
         return "✘"
     }
+}
 
-    private static func askToConfirm(_ resolved: ResolvedAction) -> Bool {
-        show("\n  about to: \(resolved)   — go ahead? [y/N] ", terminator: "")
-        guard let reply = readLine() else { return false }
-        return ["y", "yes"].contains(reply.lowercased())
+/// `--confirm`: asks on the terminal before each action. The answer is read on a thread of its own,
+/// so the run's abort key and time limits go on being watched while the question waits.
+final class Confirmations: Sendable {
+    let secrets: [String]
+    private let all = Mutex(false)
+
+    init(secrets: [String]) {
+        self.secrets = secrets
+    }
+
+    func ask(_ resolved: ResolvedAction) async -> Confirmation {
+        if all.withLock({ $0 }) { return .perform }
+        let shown = StreamingSecretMask(secrets).masked(resolved.description)
+        show("\n  about to: \(shown)\n  [y]es / [n]o, skip it / [a]ll the rest / [s]top? ", terminator: "")
+        while true {
+            guard let reply = await Self.readLine() else { return .stop }
+            switch reply.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "y", "yes": return .perform
+            case "n", "no", "skip": return .skip
+            case "a", "all":
+                all.withLock { $0 = true }
+                return .performAll
+            case "s", "stop", "q", "quit": return .stop
+            default: show("  answer y, n, a or s: ", terminator: "")
+            }
+        }
+    }
+
+    /// One line of standard input (nil at its end), read on a thread that may block.
+    private static func readLine() async -> String? {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: Swift.readLine()) }.start()
+        }
     }
 }

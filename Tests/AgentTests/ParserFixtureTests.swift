@@ -34,7 +34,7 @@ struct ParserFixtureTests {
         let expected = try #require(try JSONSerialization.jsonObject(with: expectedData) as? [String: Any])
         let shape = try #require(OutputShape(rawValue: expected["shape"] as? String ?? "thinking"))
         let report = PlanReport(text: text, shape: shape, mapping: ModelOutputFixtures.unitMapping)
-        let actual = report.jsonObject
+        let actual = try #require(try JSONSerialization.jsonObject(with: Data(report.json.utf8)) as? [String: Any])
 
         #expect(report.status == expected["status"] as? String, "\(name): \(actual["reason"] ?? "")")
         if let fragment = expected["reason_contains"] as? String {

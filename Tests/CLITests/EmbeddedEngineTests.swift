@@ -70,9 +70,9 @@ struct EmbeddedEngineTests {
             #expect((log.header["model"] as? [String: Any])?["kind"] as? String == "embedded")
             #expect(!log.steps.isEmpty)
             // What each reply cost is printed and recorded; from the second step on, the system prompt and task come from the cache.
-            let calls = log.steps.compactMap { $0["model_call"] as? String }
-            #expect(calls.count == log.steps.count && calls.first?.contains(", 0 of them from the previous step") == true, "\(calls)")
-            #expect(calls.dropFirst().allSatisfy { !$0.contains(", 0 of them from the previous step") }, "\(calls)")
+            let calls = log.steps.compactMap { $0["model_call"] as? [String: Any] }
+            #expect(calls.count == log.steps.count && calls.first?["reused_tokens"] as? Int == 0, "\(calls)")
+            #expect(calls.dropFirst().allSatisfy { ($0["reused_tokens"] as? Int ?? 0) > 0 }, "\(calls)")
             #expect(run.stdout.contains("  · ") && run.stdout.contains("prompt tokens"), "\(run.stdout)")
             #expect(log.outcome != nil && log.outcome?["outcome"] as? String != "success")
         }

@@ -48,55 +48,57 @@ public struct PlanReport: Sendable {
 
     public var isSuccess: Bool { status == "ok" }
 
-    public var jsonObject: [String: Any] {
-        var object: [String: Any] = ["status": status, "shape": shape.rawValue, "mapping": mapping.description]
-        if let failure {
-            object["reason"] = failure.reason
-            object["excerpt"] = failure.excerpt
-            if let span = failure.span { object["span"] = [span.lowerBound, span.upperBound] }
-        }
-        if let plan {
-            object["source"] = plan.source.rawValue
-            object["explanation"] = plan.explanation
-            object["actions"] = plan.actions.enumerated().map { index, planned in
-                actionObject(planned, resolved: index < resolved.count ? resolved[index] : nil)
-            }
-        } else {
-            object["actions"] = [Any]()
-        }
+    /// Why the reply cannot be used, in one line; nil when it can.
+    public var reason: String? {
         if let (index, error) = mappingFailure {
-            object["reason"] = "action \(index + 1) (\(plan!.actions[index].action.name.rawValue)): \(error.message)"
+            return "action \(index + 1) (\(plan!.actions[index].action.name.rawValue)): \(error.message)"
         }
-        return object
+        return failure?.reason
+    }
+
+    /// The report as sessions and `parse --json` write it.
+    public var record: PlanRecord {
+        var record = PlanRecord(status: status, shape: shape.rawValue, mapping: mapping.description, source: plan?.source.rawValue,
+                                actions: (plan?.actions ?? []).enumerated().map { index, planned in
+                                    Self.actionRecord(planned, resolved: index < resolved.count ? resolved[index] : nil)
+                                })
+        record.reason = reason
+        if let failure {
+            record.excerpt = failure.excerpt
+            record.span = failure.span.map { [$0.lowerBound, $0.upperBound] }
+        }
+        record.explanation = plan?.explanation
+        return record
     }
 
     public var json: String {
-        let data = (try? JSONSerialization.data(withJSONObject: jsonObject, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        String(decoding: (try? SessionFormat.encoder.encode(record)) ?? Data(), as: UTF8.self)
     }
 
-    private func actionObject(_ planned: PlannedAction, resolved: ResolvedAction?) -> [String: Any] {
+    private static func actionRecord(_ planned: PlannedAction, resolved: ResolvedAction?) -> PlanRecord.Action {
         let action = planned.action
-        var object: [String: Any] = ["action": action.name.rawValue, "span": [planned.span.lowerBound, planned.span.upperBound]]
+        var record = PlanRecord.Action(action: action.name.rawValue)
+        record.span = [planned.span.lowerBound, planned.span.upperBound]
         if let resolved {
             if let start = resolved.startPoint, let end = resolved.point {
-                object["x"] = start.x; object["y"] = start.y; object["x2"] = end.x; object["y2"] = end.y
+                (record.x, record.y, record.x2, record.y2) = (start.x, start.y, end.x, end.y)
+            } else if let point = resolved.point, action.name == .leftClickDrag {
+                (record.x2, record.y2) = (point.x, point.y)
             } else if let point = resolved.point {
-                object[action.name == .leftClickDrag ? "x2" : "x"] = point.x
-                object[action.name == .leftClickDrag ? "y2" : "y"] = point.y
+                (record.x, record.y) = (point.x, point.y)
             }
         }
-        var model: [String: Any] = [:]
-        if let point = action.point { model["coordinate"] = [point.x, point.y] }
-        if let start = action.startPoint { model["start_coordinate"] = [start.x, start.y] }
-        if !model.isEmpty { object["model"] = model }
-        if let text = action.text { object["text"] = text }
-        if let keys = action.keys { object["keys"] = keys }
-        if let amount = action.amount { object["amount"] = amount }
-        if let seconds = action.seconds { object["seconds"] = seconds }
-        if let status = action.status { object["terminate_status"] = status.rawValue }
-        if let label = planned.label { object["label"] = label }
-        return object
+        if action.point != nil || action.startPoint != nil {
+            record.model = PlanRecord.ModelPoints(coordinate: action.point.map { [$0.x, $0.y] },
+                                                  startCoordinate: action.startPoint.map { [$0.x, $0.y] })
+        }
+        record.text = action.text
+        record.keys = action.keys
+        record.amount = action.amount
+        record.seconds = action.seconds
+        record.terminateStatus = action.status?.rawValue
+        record.label = planned.label
+        return record
     }
 
     /// The plan for a person: one line per action with its screen coordinates, or the failure.

@@ -1,241 +1,203 @@
-public import Desktop
+import Desktop
 import Foundation
 public import Imaging
 public import Logging
 public import Models
 
-/// How a run ended.
-public enum Outcome: Sendable, Equatable, CustomStringConvertible {
-    case success(answer: String?)
-    case failure(String)
-    case needsUser(String)
-    case abortedByUser
-    case budgetExhausted(steps: Int)
-    case error(String)
-
-    /// The outcome's name in sessions and JSON: success, failure, needs-user, aborted-by-user, budget-exhausted, error.
-    public var kind: String {
-        switch self {
-        case .success: "success"
-        case .failure: "failure"
-        case .needsUser: "needs-user"
-        case .abortedByUser: "aborted-by-user"
-        case .budgetExhausted: "budget-exhausted"
-        case .error: "error"
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .success(let answer): answer.map { "success: \($0)" } ?? "success"
-        case .failure(let reason): "failure: \(reason)"
-        case .needsUser(let request): "needs the user: \(request)"
-        case .abortedByUser: "aborted by the user"
-        case .budgetExhausted(let steps): "budget exhausted after \(steps) steps"
-        case .error(let reason): "error: \(reason)"
-        }
-    }
-}
-
-/// What a run reports while it goes, for progress output and sessions.
-public struct AgentEvents: Sendable {
-    public var stepStarted: @Sendable (Int) -> Void = { _ in }
-    public var text: @Sendable (String) -> Void = { _ in }
-    public var parsed: @Sendable (Int, PlanReport) -> Void = { _, _ in }
-    public var acting: @Sendable (Int, ResolvedAction) -> Void = { _, _ in }
-    public var verified: @Sendable (Int, Verification, StepTimings) -> Void = { _, _, _ in }
-    public var note: @Sendable (String) -> Void = { _ in }
-    public init() {}
-}
-
-/// Where one step's time went. Everything but `think` is the agent's own overhead.
-public struct StepTimings: Sendable, CustomStringConvertible {
-    public var capture: Duration = .zero
-    public var think: Duration = .zero
-    public var parse: Duration = .zero
-    public var act: Duration = .zero
-    /// Waiting for the screen to stop changing, and comparing it with the step's start.
-    public var settle: Duration = .zero
-
-    public var overhead: Duration { capture + parse + act + settle }
-
-    /// The same, in milliseconds, for session records.
-    var milliseconds: [String: Double] {
-        func ms(_ d: Duration) -> Double { (Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) / 1e15 * 10).rounded() / 10 }
-        return ["capture": ms(capture), "think": ms(think), "parse": ms(parse), "act": ms(act), "settle": ms(settle)]
-    }
-
-    public var description: String {
-        func ms(_ d: Duration) -> String { "\(Int((Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) / 1e15).rounded())) ms" }
-        return "think \(ms(think)), capture \(ms(capture)), parse \(ms(parse)), act \(ms(act)), settle \(ms(settle))"
-    }
-}
-
-/// Safety and pacing settings of a run.
-public struct RunOptions: Sendable {
-    /// Asked before each action; false skips it and ends the run as aborted by the user.
-    public var confirm: (@Sendable (ResolvedAction) -> Bool)?
-    /// Only act on windows whose `WM_CLASS` class is one of these (nil: any window).
-    public var allowedWindowClasses: Set<String>?
-    /// Checked between steps and between synthetic events (the abort hotkey, Ctrl-C).
-    public var isAborted: @Sendable () -> Bool = { false }
-    /// Replies in a row that cannot be used (unparsable, out of range) before the run ends in error.
-    public var maxBadReplies = 3
-    /// Steps in a row that change nothing before the run ends as failure.
-    public var maxIneffectiveSteps = 4
-    /// Longest wait for the screen to stop changing after an action.
-    public var settleCeiling: Duration = .seconds(3)
-    public init() {}
-}
-
-/// The agent: observe → think → parse → check → act → settle → verify, until the model says it is
-/// done, the budget runs out, or something goes wrong. Every outcome is typed.
+/// The agent: observe → think → act → settle and verify → record, until the model says it is done,
+/// the budget runs out, or something goes wrong. Every outcome is typed.
+///
+/// The loop reaches the desktop only through ``ScreenSource``, ``InputSink`` and ``WindowInspector``
+/// (``X11Desktop`` in real runs, in-memory fakes in tests), and every wait in it — the model's
+/// reply, settling, `wait`, the user's confirmation — goes through a ``Watch`` that sees the abort
+/// flag and the step's time limit at once. Nothing here sleeps a thread.
 public final class AgentLoop {
-    private let display: Display
-    private let capturer: ScreenCapturer
-    private let executor: Executor
-    private let profile: Profile
-    private let model: any VisionLanguageModel
-    private let area: Rect
-    private let space: CoordinateMapping.CoordinateSpace
+    private let screen: any ScreenSource
+    private let input: any InputSink
+    private let windows: any WindowInspector
+    private let models: StepModels
     private let options: RunOptions
     private let events: AgentEvents
     private let recorder: SessionRecorder?
     private let logger: Logger
+    private let watch: Watch
 
-    /// One finished step, kept for the history sent to the model.
-    private struct Step {
-        let screenshot: RGBImage
-        let answer: String
-        let feedback: String
-    }
-
-    public init(display: Display, input: InputController, profile: Profile, model: any VisionLanguageModel, area: Rect,
-                options: RunOptions = RunOptions(), events: AgentEvents = AgentEvents(), recorder: SessionRecorder? = nil,
-                logger: Logger) throws(ProfileError) {
-        guard let space = CoordinateMapping.CoordinateSpace(profileValue: profile.coordinateSpace) else {
-            throw ProfileError("the profile's coordinate_space '\(profile.coordinateSpace)' is not relative, pixels or resized:WxH")
-        }
-        self.display = display
-        capturer = ScreenCapturer(display: display)
-        executor = Executor(input: input)
-        self.profile = profile
-        self.model = model
-        self.area = area
-        self.space = space
+    public init(screen: any ScreenSource, input: any InputSink, windows: any WindowInspector, models: StepModels,
+                options: RunOptions = RunOptions(), events: AgentEvents = AgentEvents(), recorder: SessionRecorder? = nil, logger: Logger) {
+        self.screen = screen
+        self.input = input
+        self.windows = windows
+        self.models = models
         self.options = options
         self.events = events
         self.recorder = recorder
         self.logger = logger
+        watch = Watch(isAborted: options.isAborted, interval: options.watchInterval)
     }
 
-    /// Runs the task to an outcome; with a recorder, every step and the outcome go into the session.
+    /// Runs the task to an outcome and releases all input; with a recorder, every step and the outcome go into the session.
     public func run(task: String) async -> Outcome {
-        let started = Date()
+        let started = ContinuousClock.now
         var outcome = await steps(task: task)
+        await input.releaseAll()
         do {
-            try recorder?.append(["type": "outcome", "outcome": outcome.kind, "detail": outcome.description,
-                                  "seconds": (Date().timeIntervalSince(started) * 10).rounded() / 10])
+            try recorder?.append(OutcomeRecord(outcome, seconds: (ContinuousClock.now - started).seconds))
         } catch {
             outcome = .error("the session could not be written: \(error.message)")
         }
         return outcome
     }
 
+    /// What the loop carries from step to step.
+    private struct State {
+        var history: [StepMemory] = []
+        /// Said in the next turn besides the screenshot: why the last reply could not be used, what the user declined.
+        var note: String?
+        var badReplies = 0
+        var ineffective = 0
+        var last: LastStep = .none
+        var lastSignature: String?
+    }
+
     private func steps(task: String) async -> Outcome {
-        var history: [Step] = []
-        var feedback = ""
-        var badReplies = 0, ineffective = 0
-        var lastAction: String?
+        var state = State()
+        let area = screen.area
         do {
             let clock = ContinuousClock()
             var timings = StepTimings()
-            let firstCapture = clock.now
-            var screenshot = try capturer.capture(area)
-            timings.capture = clock.now - firstCapture
-            for step in 1...max(1, profile.stepLimit) {
+            var started = clock.now
+            var screenshot = try await screen.capture()
+            timings.capture = clock.now - started
+            for step in 1...max(1, models.lead.profile.stepLimit) {
                 if options.isAborted() { return .abortedByUser }
-                events.stepStarted(step)
-                var started = clock.now
-                let sent = modelImage(screenshot)
-                timings.capture += clock.now - started
+                let (seat, route) = models.choose(step: step, after: state.last)
+                events.stepStarted(step, route.map { "\($0.model): \($0.reason)" })
+
+                // Observe: the screenshot as this model gets it.
                 started = clock.now
-                let (output, cost) = try await think(task: task, screenshot: sent.image, history: history, feedback: feedback)
+                let sent = seat.image(for: screenshot)
+                timings.capture += clock.now - started
+
+                // Think.
+                started = clock.now
+                let messages = seat.conversation(imageSize: sent.image.size, space: sent.space)
+                    .messages(task: task, history: state.history, screenshot: sent.image, note: state.note)
+                let (output, cost) = try await think(messages, seat: seat)
                 timings.think = clock.now - started
                 if let cost { events.note(cost.description) }
                 if options.isAborted() { return .abortedByUser }
+
+                // Parse and judge.
                 started = clock.now
                 let mapping = CoordinateMapping(space: sent.space, imageSize: screenshot.size, imageOrigin: area.origin)
-                let report = PlanReport(text: output, shape: profile.shape, mapping: mapping)
+                let report = PlanReport(text: output, shape: seat.profile.shape, mapping: mapping)
                 timings.parse = clock.now - started
                 events.parsed(step, report)
-                let answer = report.plan?.answer ?? output
+                var entry = StepEntry(step: step, before: screenshot, output: output, report: report, cost: cost, route: route)
 
-                guard report.isSuccess else {
-                    // Unusable output is a state, never success: record it, say why and ask again.
-                    try record(step, before: screenshot, after: nil, output: output, cost: cost, report: report, performed: [], verification: nil, timings: timings)
+                if let problem = Self.unusable(report) {
+                    entry.status = problem == Feedback.completionInProse ? "completion_without_tool_call" : report.status
+                    try await record(entry, timings: timings)
                     timings = StepTimings()
-                    badReplies += 1
-                    let reason = report.jsonObject["reason"] as? String ?? report.status
-                    if badReplies >= options.maxBadReplies {
-                        return .error("\(badReplies) replies in a row could not be used; the last: \(report.status): \(reason)")
+                    state.badReplies += 1
+                    state.last = .unusable
+                    if state.badReplies >= options.maxBadReplies {
+                        return .error("\(state.badReplies) replies in a row could not be used; the last: \(entry.status): \(problem)")
                     }
-                    feedback = "Your previous reply could not be used (\(report.status): \(reason)). "
-                        + "Think, close the reasoning with </think>, then give exactly one <tool_call> with coordinates on the 0–1000 grid."
+                    state.note = Feedback.unusableReply(problem, shape: seat.profile.shape, space: sent.space)
                     continue
                 }
-                badReplies = 0
+                state.badReplies = 0
+                state.note = nil
 
-                let before = screenshot
-                var performed: [ResolvedAction] = []
-                var target: Point?
+                // Act.
                 started = clock.now
+                var target: Point?
+                var declined: [Action] = []
+                var handedOver = false
                 for resolved in report.resolved {
-                    try check(resolved)
                     if options.isAborted() { return .abortedByUser }
-                    events.acting(step, resolved)
-                    let effect = try executor.perform(resolved)
-                    performed.append(resolved)
-                    let ending: Outcome? = switch effect {
-                    case .performed: nil
-                    case .finished(.success): .success(answer: nil)
-                    case .finished(.failure): .failure("the model reported that the task cannot be done")
-                    case .answered(let text): .success(answer: text)
-                    case .needsUser(let request): .needsUser(request)
-                    }
-                    if let ending {
+                    let name = resolved.action.name
+                    if name == .terminate || name == .answer || name == .callUser {
+                        if case .routed = models, route?.model == "instruct", let why = Self.givingUp(resolved.action) {
+                            // Instruct gave up: before ending the run, Thinking looks at the same screen.
+                            events.note("Instruct gave up (\(why)); asking Thinking")
+                            timings.act = clock.now - started
+                            try await record(entry, timings: timings)
+                            timings = StepTimings()
+                            state.last = .gaveUp(why)
+                            handedOver = true
+                            break
+                        }
+                        entry.performed.append(resolved)
                         timings.act = clock.now - started
-                        try record(step, before: before, after: nil, output: output, cost: cost, report: report, performed: performed, verification: nil, timings: timings)
-                        return ending
+                        try await record(entry, timings: timings)
+                        return Self.ending(resolved.action)
                     }
+                    if name == .wait {
+                        events.acting(step, resolved)
+                        try await watch.pause(.milliseconds(Int64((resolved.action.seconds ?? 0) * 1000)))
+                        entry.performed.append(resolved)
+                        continue
+                    }
+                    switch try await check(resolved) {
+                    case .skip:
+                        declined.append(resolved.action)
+                        events.note("skipped: \(resolved)")
+                        continue
+                    case .stop:
+                        return .abortedByUser
+                    case .perform, .performAll:
+                        break
+                    }
+                    events.acting(step, resolved)
+                    try await input.perform(resolved)
+                    entry.performed.append(resolved)
                     target = resolved.point.map { Point(x: $0.x - area.x, y: $0.y - area.y) } ?? target
                 }
+                if handedOver { continue }
                 timings.act = clock.now - started
+
+                // Settle and verify.
                 started = clock.now
-                screenshot = try capturer.settledCapture(area, ceiling: options.settleCeiling, logger: logger)
-                let verification = Verification(ScreenChange(from: before, to: screenshot, near: target), hasTarget: target != nil)
+                let after = try await settledCapture()
+                let verification = Verification(ScreenChange(from: screenshot, to: after, near: target), hasTarget: target != nil)
                 timings.settle = clock.now - started
                 events.verified(step, verification, timings)
-                try record(step, before: before, after: screenshot, output: output, cost: cost, report: report, performed: performed,
-                           verification: verification, timings: timings)
+                entry.after = after
+                entry.verification = verification
+                try await record(entry, timings: timings)
                 timings = StepTimings()
 
-                let signature = report.resolved.map(\.description).joined(separator: "; ")
+                // Remember, and decide whether the run is stuck.
+                let actions = entry.performed.map(\.action)
+                let signature = actions.map(\.description).joined(separator: "; ")
+                let repeated = signature == state.lastSignature
                 if verification == .unchanged {
-                    ineffective += 1
-                    if ineffective >= options.maxIneffectiveSteps {
-                        return .failure("stuck: \(ineffective) steps in a row changed nothing on the screen (last: \(signature))")
+                    state.ineffective += 1
+                    if state.ineffective >= options.maxIneffectiveSteps {
+                        return .failure("stuck: \(state.ineffective) steps in a row changed nothing on the screen (last: \(signature))")
                     }
-                    let repeated = signature == lastAction ? " You already tried exactly this, and it did nothing both times: do something different." : ""
-                    feedback = "Step \(step): \(signature) — \(verification); the action may have missed its target.\(repeated)"
                 } else {
-                    ineffective = 0
-                    feedback = "Step \(step): \(signature) — \(verification)."
+                    state.ineffective = 0
                 }
-                lastAction = signature
-                history.append(Step(screenshot: sent.image, answer: answer, feedback: feedback))
+                state.last = repeated ? .repeated : verification == .unchanged ? .unchanged : .fine
+                state.lastSignature = signature
+                if let plan = report.plan {
+                    state.history.append(StepMemory(screenshot: sent.image, plan: plan,
+                                                    result: Feedback.stepResult(step, actions: actions, verification: verification, repeated: repeated)))
+                }
+                if !declined.isEmpty { state.note = declined.map(Feedback.skipped).joined(separator: " ") }
+                screenshot = after
             }
-            return .budgetExhausted(steps: profile.stepLimit)
+            return .budgetExhausted(steps: models.lead.profile.stepLimit)
+        } catch let error as WaitInterrupted {
+            switch error {
+            case .aborted: return .abortedByUser
+            case .timedOut(let message): return .error(message)
+            }
+        } catch is CancellationError {
+            return .abortedByUser
         } catch let error as DesktopError where error.code == .cancelled {
             return .abortedByUser
         } catch let error as DesktopError {
@@ -251,118 +213,131 @@ public final class AgentLoop {
         }
     }
 
-    // MARK: Steps
+    // MARK: Think
 
-    /// Writes a step to the session: its frames first, then its log line.
-    private func record(_ step: Int, before: RGBImage, after: RGBImage?, output: String, cost: ModelCall?, report: PlanReport,
-                        performed: [ResolvedAction], verification: Verification?, timings: StepTimings) throws(SessionError) {
-        guard let recorder else { return }
-        var frames = ["before": try recorder.writeFrame(before, name: String(format: "step-%04d-before", step))]
-        if let after { frames["after"] = try recorder.writeFrame(after, name: String(format: "step-%04d-after", step)) }
-        // The coordinate chain of every action: as the model wrote it, in the screenshot, on the screen.
-        let chain: [[String: Any]] = performed.map { resolved in
-            var entry: [String: Any] = ["action": resolved.action.name.rawValue, "description": resolved.description]
-            for (key, model, screen) in [("point", resolved.action.point, resolved.point), ("start", resolved.action.startPoint, resolved.startPoint)] {
-                guard let model, let screen else { continue }
-                entry[key] = ["model": [model.x, model.y], "image": [screen.x - area.x, screen.y - area.y], "screen": [screen.x, screen.y]]
-            }
-            if let text = resolved.action.text { entry["text"] = text }
-            if let keys = resolved.action.keys { entry["keys"] = keys }
-            return entry
-        }
-        // The XTest events as sent: kind, button or keycode, pointer position, milliseconds.
-        let sentEvents: [[String: Any]] = executor.drainSentEvents().map { event in
-            var entry: [String: Any] = ["kind": event.kind.rawValue, "ms": event.milliseconds]
-            if let point = event.point { entry["x"] = point.x; entry["y"] = point.y } else { entry["detail"] = event.detail }
-            return entry
-        }
-        var record: [String: Any] = [
-            "type": "step", "step": step, "time": SessionRecorder.timestamp(), "frames": frames, "output": output,
-            "status": report.status, "plan": report.jsonObject, "performed": chain, "input_events": sentEvents,
-            "timings_ms": timings.milliseconds,
-        ]
-        if let cost { record["model_call"] = cost.description }
-        if let verification {
-            record["verification"] = verification.description
-            record["screen_changed"] = verification != .unchanged
-        }
-        try recorder.append(record)
-    }
-
-    /// Sends the conversation and collects the streamed reply, within the profile's step timeout.
-    private func think(task: String, screenshot: RGBImage, history: [Step], feedback: String) async throws -> (String, ModelCall?) {
-        let resolution = space == .relative1000 ? "1000x1000" : "\(screenshot.width)x\(screenshot.height)"
-        var conversation: [ChatMessage] = [.system(profile.systemMessage(resolution: resolution))]
-        let recent = history.suffix(max(0, profile.history.screenshots - 1))
-        let older = history.dropLast(recent.count).suffix(profile.history.stepsAsText)
-        var opening = "Task: \(task)"
-        if !older.isEmpty { opening += "\n\nEarlier steps:\n" + older.map(\.feedback).joined(separator: "\n") }
-        conversation.append(ChatMessage(role: .user, content: [.text(opening)]))
-        for step in recent {
-            conversation.append(ChatMessage(role: .user, content: [.image(step.screenshot)]))
-            conversation.append(.assistant(step.answer))
-            conversation.append(ChatMessage(role: .user, content: [.text(step.feedback)]))
-        }
-        conversation.append(ChatMessage(role: .user, content: [.image(screenshot), .text(feedback.isEmpty ? "What is the next step?" : feedback)]))
-
-        let deadline = ContinuousClock.now + .milliseconds(Int64(profile.stepTimeoutSeconds * 1000))
-        let (model, events, isAborted, settings, limit) = (model, events, options.isAborted, profile.generation, Int(profile.stepTimeoutSeconds))
-        let messages = conversation
-        return try await withThrowingTaskGroup(of: (String, ModelCall?)?.self) { group in
-            group.addTask {
-                var output = ""
-                var cost: ModelCall?
-                for try await event in model.generate(messages, settings: settings) {
-                    switch event {
-                    case .text(let piece):
-                        output += piece
-                        events.text(piece)
-                    case .status(let status): events.note(status)
-                    case .cost(let call): cost = call
-                    }
-                    if isAborted() { break }
+    /// Sends the conversation and collects the streamed reply, within the profile's step time limit.
+    private func think(_ messages: [ChatMessage], seat: ModelSeat) async throws -> (String, ModelCall?) {
+        let seconds = seat.profile.stepTimeoutSeconds
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        let (model, events, settings) = (seat.model, events, seat.profile.generation)
+        return try await watch.race(
+            deadline: deadline,
+            timeout: "the model took longer than the step time limit of \(ModelPoint.format(seconds)) s (the profile's step_timeout_seconds, or --step-timeout)"
+        ) {
+            var output = ""
+            var cost: ModelCall?
+            for try await event in model.generate(messages, settings: settings) {
+                switch event {
+                case .text(let piece):
+                    output += piece
+                    events.text(piece)
+                case .status(let status): events.status(status)
+                case .cost(let call): cost = call
                 }
-                return (output, cost)
             }
-            // The stream can be silent for long (an embedded engine reading a screenshot, a slow
-            // server): the abort key and the step's time limit are watched apart from it.
-            group.addTask {
-                while !isAborted() {
-                    if ContinuousClock.now > deadline { throw ModelError(.timedOut, "the model took longer than the step time limit of \(limit) s (the profile's step_timeout_seconds)") }
-                    try await Task.sleep(for: .milliseconds(50))
-                }
-                return nil
-            }
-            defer { group.cancelAll() } // the other child: a watchdog, or a reply no longer awaited
-            return try await group.next().flatMap { $0 } ?? ("", nil) // nil: aborted
+            return (output, cost)
         }
     }
 
-    /// The screenshot as the model gets it: scaled down to the profile's `max_pixels` when larger,
-    /// with the coordinate space that goes with it (relative coordinates do not care about the scale;
-    /// pixel coordinates become pixels of the resized image).
-    private func modelImage(_ screenshot: RGBImage) -> (image: RGBImage, space: CoordinateMapping.CoordinateSpace) {
-        let pixels = screenshot.width * screenshot.height
-        guard pixels > profile.image.maxPixels, profile.image.maxPixels > 0 else { return (screenshot, space) }
-        let scale = (Double(profile.image.maxPixels) / Double(pixels)).squareRoot()
-        let size = Size(width: max(1, Int(Double(screenshot.width) * scale)), height: max(1, Int(Double(screenshot.height) * scale)))
-        let resized = screenshot.downscaled(to: size)
-        return (resized, space == .imagePixels ? .resizedPixels(size) : space)
+    /// Why a parsed reply cannot be acted on, or nil. Only the model's protocol ends a run: a
+    /// completion claimed in prose (no `terminate`/`answer` tool call) is not success.
+    public static func unusable(_ report: PlanReport) -> String? {
+        if let reason = report.reason { return reason }
+        guard let plan = report.plan else { return "no plan" }
+        let endsTask = plan.actions.contains { [.terminate, .answer].contains($0.action.name) }
+        if endsTask && (plan.source == .reasoningSteps || plan.source == .grounding) { return Feedback.completionInProse }
+        return nil
     }
 
-    /// Safety checks before an action: the window allow-list, then the user's confirmation.
-    private func check(_ resolved: ResolvedAction) throws {
-        if let allowed = options.allowedWindowClasses, resolved.action.name != .wait, resolved.action.name != .terminate,
-           resolved.action.name != .answer, resolved.action.name != .callUser
-        {
+    /// What a terminal action means for the run.
+    static func ending(_ action: Action) -> Outcome {
+        switch action.name {
+        case .terminate where action.status == .success: .success(answer: nil)
+        case .terminate: .failure("the model reported that the task cannot be done")
+        case .answer: .success(answer: action.text ?? "")
+        default: .needsUser(action.text ?? "")
+        }
+    }
+
+    /// Why an action gives up on the task, for the router: nil when it does not.
+    static func givingUp(_ action: Action) -> String? {
+        switch action.name {
+        case .terminate where action.status != .success: "terminate failure"
+        case .callUser: "call_user: \(action.text ?? "")"
+        default: nil
+        }
+    }
+
+    // MARK: Act
+
+    /// Safety checks before an input action: the window allow-list, then the user's confirmation.
+    private func check(_ resolved: ResolvedAction) async throws -> Confirmation {
+        if let allowed = options.allowedWindowClasses {
             // Pointer actions land on the window under the point; keys go to the focused window.
-            let windowClass = resolved.point.map { display.windowClass(at: $0) } ?? display.focusedWindowClass()
+            let windowClass = if let point = resolved.point { await windows.windowClass(at: point) } else { await windows.focusedWindowClass() }
             guard let windowClass, allowed.contains(windowClass) else {
                 throw SafetyStop(outcome: .needsUser(
                     "\(resolved) would act on \(windowClass.map { "a '\($0)' window" } ?? "no window"), outside --only-window \(allowed.sorted().joined(separator: ","))"))
             }
         }
-        if let confirm = options.confirm, !confirm(resolved) { throw SafetyStop(outcome: .abortedByUser) }
+        guard let confirm = options.confirm else { return .perform }
+        return try await watch.race(deadline: nil, timeout: "") { await confirm(resolved) }
+    }
+
+    // MARK: Settle
+
+    /// Captures until two captures `settleInterval` apart show the same screen (or differ only by
+    /// noise), up to `settleCeiling`: waiting for an action's effect without a fixed sleep.
+    private func settledCapture() async throws -> RGBImage {
+        let deadline = ContinuousClock.now + options.settleCeiling
+        var previous = try await screen.capture()
+        while ContinuousClock.now < deadline {
+            try await watch.pause(options.settleInterval)
+            let current = try await screen.capture()
+            if ScreenChange(from: previous, to: current).isNothing { return current }
+            previous = current
+        }
+        logger.info("the screen was still changing after \(options.settleCeiling)")
+        return previous
+    }
+
+    // MARK: Record
+
+    /// One step as it goes into the session.
+    private struct StepEntry {
+        let step: Int
+        let before: RGBImage
+        let output: String
+        let report: PlanReport
+        let cost: ModelCall?
+        let route: RouteRecord?
+        var status: String
+        var performed: [ResolvedAction] = []
+        var after: RGBImage?
+        var verification: Verification?
+
+        init(step: Int, before: RGBImage, output: String, report: PlanReport, cost: ModelCall?, route: RouteRecord?) {
+            (self.step, self.before, self.output, self.report, self.cost, self.route) = (step, before, output, report, cost, route)
+            status = report.status
+        }
+    }
+
+    /// Writes a step to the session: its frames first, then its log line.
+    private func record(_ entry: StepEntry, timings: StepTimings) async throws {
+        let events = await input.drainSentEvents()
+        guard let recorder else { return }
+        let area = screen.area
+        var frames = StepRecord.Frames(before: try recorder.writeFrame(entry.before, name: String(format: "step-%04d-before", entry.step)))
+        if let after = entry.after { frames.after = try recorder.writeFrame(after, name: String(format: "step-%04d-after", entry.step)) }
+        var record = StepRecord(step: entry.step, frames: frames, output: entry.output, status: entry.status, plan: entry.report.record,
+                                performed: entry.performed.map { PerformedAction($0, area: area) })
+        record.inputEvents = events.map(InputEventRecord.init)
+        record.timingsMs = StepRecord.Timings(timings)
+        record.modelCall = entry.cost
+        record.route = entry.route
+        record.verification = entry.verification?.description
+        record.screenChanged = entry.verification.map { $0 != .unchanged }
+        try recorder.append(record)
     }
 }
 

@@ -9,34 +9,40 @@ public struct PlanResult: Sendable {
     public let report: PlanReport
 }
 
-/// Asks the model what to do on a screenshot and parses the answer; sends no input.
+/// Asks the model what to do on a screenshot and parses the answer; sends no input. The
+/// conversation, the screenshot's size and the step's time limit are the agent loop's first step.
 public struct Planner: Sendable {
-    public let profile: Profile
-    public let model: any VisionLanguageModel
+    public let seat: ModelSeat
 
-    public init(profile: Profile, model: any VisionLanguageModel) {
-        self.profile = profile
-        self.model = model
+    public init(seat: ModelSeat) {
+        self.seat = seat
     }
 
     /// - Parameters:
     ///   - origin: where the screenshot's top-left pixel is on the root window (a monitor's offset).
-    ///   - onText: called with each piece of text as the model streams it.
-    public func plan(task: String, screenshot: RGBImage, origin: Point, mapping space: CoordinateMapping.CoordinateSpace,
-                     onText: (String) -> Void = { _ in }) async throws -> PlanResult {
-        let resolution = space == .relative1000 ? "1000x1000" : "\(screenshot.width)x\(screenshot.height)"
-        let conversation: [ChatMessage] = [
-            .system(profile.systemMessage(resolution: resolution)),
-            ChatMessage(role: .user, content: [.image(screenshot), .text(task)]),
-        ]
-        var output = ""
-        for try await case .text(let piece) in model.generate(conversation, settings: profile.generation) {
-            output += piece
-            onText(piece)
+    ///   - isAborted: watched while the model thinks (Ctrl-C).
+    ///   - onEvent: hears each piece of text and status as the model streams them.
+    public func plan(task: String, screenshot: RGBImage, origin: Point, isAborted: @escaping @Sendable () -> Bool = { false },
+                     onEvent: @escaping @Sendable (ModelEvent) -> Void = { _ in }) async throws -> PlanResult {
+        let sent = seat.image(for: screenshot)
+        let messages = seat.conversation(imageSize: sent.image.size, space: sent.space)
+            .messages(task: task, history: [], screenshot: sent.image)
+        let seconds = seat.profile.stepTimeoutSeconds
+        let (model, settings) = (seat.model, seat.profile.generation)
+        let output = try await Watch(isAborted: isAborted, interval: .milliseconds(20)).race(
+            deadline: ContinuousClock.now + .milliseconds(Int64(seconds * 1000)),
+            timeout: "the model took longer than the step time limit of \(ModelPoint.format(seconds)) s (the profile's step_timeout_seconds, or --step-timeout)"
+        ) {
+            var output = ""
+            for try await event in model.generate(messages, settings: settings) {
+                if case .text(let piece) = event { output += piece }
+                onEvent(event)
+            }
+            return output
         }
-        let mapping = CoordinateMapping(space: space, imageSize: screenshot.size, imageOrigin: origin)
+        let mapping = CoordinateMapping(space: sent.space, imageSize: screenshot.size, imageOrigin: origin)
         return PlanResult(screenshot: screenshot, output: output, model: model.identity,
-                          report: PlanReport(text: output, shape: profile.shape, mapping: mapping))
+                          report: PlanReport(text: output, shape: seat.profile.shape, mapping: mapping))
     }
 }
 

@@ -62,15 +62,19 @@ public struct ScreenChange: Sendable, Equatable {
 public enum Verification: Sendable, Equatable, CustomStringConvertible {
     /// The screen changed near where the action aimed.
     case changedNearTarget(pixels: Int)
-    /// The screen changed, but not near the target (or the action had no target).
+    /// The screen changed, but not near the target.
     case changedElsewhere(pixels: Int)
+    /// The screen changed after an action without a target (typing, a key).
+    case changed(pixels: Int)
     /// Nothing visible changed.
     case unchanged
 
     public init(_ change: ScreenChange, hasTarget: Bool) {
         if change.isNothing {
             self = .unchanged
-        } else if hasTarget && change.changedNearTarget >= ScreenChange.noiseFloor / 2 {
+        } else if !hasTarget {
+            self = .changed(pixels: change.changedPixels)
+        } else if change.changedNearTarget >= ScreenChange.noiseFloor / 2 {
             self = .changedNearTarget(pixels: change.changedPixels)
         } else {
             self = .changedElsewhere(pixels: change.changedPixels)
@@ -81,6 +85,7 @@ public enum Verification: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .changedNearTarget(let pixels): "the screen changed near the target (\(pixels) pixels)"
         case .changedElsewhere(let pixels): "the screen changed, not near the target (\(pixels) pixels)"
+        case .changed(let pixels): "the screen changed (\(pixels) pixels)"
         case .unchanged: "nothing on the screen changed"
         }
     }

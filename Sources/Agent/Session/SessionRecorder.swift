@@ -13,17 +13,31 @@ public enum SessionFormat {
     public static let version = 1
     public static let logName = "session.jsonl"
     public static let framesFolder = "frames"
+
+    /// How records are written: snake_case keys, sorted, slashes unescaped.
+    public static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    public static var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }
 }
 
 /// Writes one session, crash-safely.
 public final class SessionRecorder {
     public let directory: URL
     private let log: Int32
-    private let secrets: [String]
+    private let mask: SecretMask
 
     /// Creates the session directory (`directory`, or a new one under
     /// `$XDG_DATA_HOME/qwen-agent/sessions/`) and writes the header record.
-    public init(directory: URL? = nil, secrets: [String] = [], header: [String: Any]) throws(SessionError) {
+    public init(directory: URL? = nil, secrets: [String] = [], header: SessionHeader) throws(SessionError) {
         let folder = directory ?? Self.newDefaultDirectory()
         try Self.makePrivateDirectory(folder)
         try Self.makePrivateDirectory(folder.appendingPathComponent(SessionFormat.framesFolder))
@@ -32,12 +46,8 @@ public final class SessionRecorder {
         guard fd >= 0 else { throw SessionError("cannot create \(path): \(String(cString: strerror(errno)))") }
         self.directory = folder
         log = fd
-        self.secrets = secrets.filter { !$0.isEmpty }
-        var record = header
-        record["type"] = "session"
-        record["version"] = SessionFormat.version
-        record["started"] = Self.timestamp()
-        try append(record)
+        mask = SecretMask(secrets)
+        try append(header)
     }
 
     deinit { close(log) }
@@ -60,30 +70,14 @@ public final class SessionRecorder {
         return relative
     }
 
-    /// Appends one record as one JSON line, with secrets masked, and fsyncs it.
-    public func append(_ record: [String: Any]) throws(SessionError) {
-        let masked = mask(record)
-        guard JSONSerialization.isValidJSONObject(masked),
-              var data = try? JSONSerialization.data(withJSONObject: masked, options: [.sortedKeys, .withoutEscapingSlashes])
-        else { throw SessionError("a session record could not be written as JSON") }
+    /// Appends one record as one JSON line, with secrets masked in every string value, and fsyncs it.
+    public func append(_ record: some Encodable) throws(SessionError) {
+        guard var data = try? SessionFormat.encoder.encode(record) else { throw SessionError("a session record could not be written as JSON") }
+        data = mask.apply(to: data)
         data.append(0x0A)
         let written = data.withUnsafeBytes { write(log, $0.baseAddress, $0.count) }
         guard written == data.count, fsync(log) == 0 else {
             throw SessionError("cannot append to \(directory.appendingPathComponent(SessionFormat.logName).path): \(String(cString: strerror(errno)))")
-        }
-    }
-
-    /// Replaces every secret in every string of the record with "••••••".
-    private func mask(_ value: Any) -> Any {
-        switch value {
-        case let string as String:
-            return secrets.reduce(string) { $0.replacingOccurrences(of: $1, with: "••••••") }
-        case let array as [Any]:
-            return array.map(mask)
-        case let object as [String: Any]:
-            return object.mapValues(mask)
-        default:
-            return value
         }
     }
 
