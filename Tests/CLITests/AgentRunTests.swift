@@ -18,14 +18,14 @@ func grid(_ point: Point) -> String {
 @Suite("qwen-agent TASK end to end on Xvfb, with scripted transcripts")
 struct AgentRunTests {
     /// Runs the agent on a fresh display with the basic fixture app and `replies` as the transcript.
-    func run(arguments: [String] = [], _ replies: (FixtureApp) -> [String]) throws -> (run: CLIRun, app: [FixtureEvent]) {
+    func run(arguments: [String] = [], stdin: String? = nil, _ replies: (FixtureApp) -> [String]) throws -> (run: CLIRun, app: [FixtureEvent]) {
         try withVirtualDisplay { virtual in
             let app = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
             try app.waitForEvents { $0.contains { $0.event == "focus_in" } }
             let transcript = FileManager.default.temporaryDirectory.appendingPathComponent("transcript-\(UUID().uuidString).txt")
             try Data(replies(app).joined(separator: "\n---8<---\n").utf8).write(to: transcript)
             defer { try? FileManager.default.removeItem(at: transcript) }
-            let result = try qwenAgent(["log out of the app", "--transcript", transcript.path] + arguments, display: virtual.name)
+            let result = try qwenAgent(["log out of the app", "--transcript", transcript.path] + arguments, display: virtual.name, stdin: stdin)
             return (result, app.events())
         }
     }

@@ -12,17 +12,21 @@ struct CLIRun {
 }
 
 /// Runs the built `qwen-agent` with `arguments`; `DISPLAY` is `display` (unset when nil).
-func qwenAgent(_ arguments: [String], display: String?, environment extra: [String: String] = [:]) throws -> CLIRun {
+func qwenAgent(_ arguments: [String], display: String?, environment extra: [String: String] = [:], stdin: String? = nil) throws -> CLIRun {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
     let out = folder.appendingPathComponent("out"), err = folder.appendingPathComponent("err")
     let outFD = open(out.path, O_WRONLY | O_CREAT, 0o600), errFD = open(err.path, O_WRONLY | O_CREAT, 0o600)
+    let input = folder.appendingPathComponent("in")
+    try Data((stdin ?? "").utf8).write(to: input)
+    let inFD = open(input.path, O_RDONLY)
+    defer { close(inFD) }
     var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
     environment["DISPLAY"] = display
     if display == nil { environment["WAYLAND_DISPLAY"] = nil }
     let child = try ChildProcess(TestProducts.url(of: "qwen-agent"), arguments: arguments, environment: environment,
-                                 stdout: .descriptor(outFD), stderr: .descriptor(errFD))
+                                 stdin: stdin == nil ? .null : .descriptor(inFD), stdout: .descriptor(outFD), stderr: .descriptor(errFD))
     close(outFD)
     close(errFD)
     let status = try #require(child.wait(timeout: 60), "qwen-agent \(arguments) did not finish")
@@ -117,5 +121,10 @@ struct CLITests {
         // The app's window is at (320, 200): home is white there, the sign-in screen #ECECEC.
         #expect(before[Point(x: 620, y: 570)] == RGB(hex: 0xFFFFFF))
         #expect(after[Point(x: 620, y: 570)] == RGB(hex: 0xECECEC))
+        // The planned click is marked on before.png (the first click: the avatar, 730/1000 of 1280 wide, 280/1000 of 800 high).
+        let marker = RGB(hex: 0xE0301E)
+        let target = Point(x: 934, y: 224)
+        let marked = (-20...20).flatMap { dy in (-20...20).map { dx in Point(x: target.x + dx, y: target.y + dy) } }.filter { before[$0] == marker }
+        #expect(marked.count > 20, "a red marker around \(target)")
     }
 }

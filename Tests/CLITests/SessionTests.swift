@@ -74,6 +74,8 @@ struct SessionTests {
                                     display: virtual.name)
             #expect(run.status == 0, "\(run.stdout)")
             #expect(app.fieldValue() == "hunter2", "the real text was typed")
+            #expect(!run.stdout.contains("hunter2") && !run.stderr.contains("hunter2"), "the terminal is masked too: \(run.stdout)")
+            #expect(run.stdout.contains("→ type \"••••••\""), "\(run.stdout)")
             let log = try String(contentsOf: folder.appendingPathComponent("session.jsonl"), encoding: .utf8)
             #expect(!log.contains("hunter2"))
             #expect(log.contains("••••••"))
