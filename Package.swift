@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "TestSupport", dependencies: ["Desktop", "Imaging", "Models", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport", exclude: ["fake_openai_server.py"], swiftSettings: strictSettings),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "COpenBLAS"], swiftSettings: strictSettings),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "COpenBLAS", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "DesktopTests", dependencies: ["Desktop", "Imaging", "TestSupport", "qwen-agent-fixture"],
             swiftSettings: strictSettings),

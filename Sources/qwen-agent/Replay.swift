@@ -69,7 +69,7 @@ struct Replay: AsyncParsableCommand {
         try await reportingFailures {
             let display = try Display(name: desktop.display, logger: logger)
             let area = try monitor.map { try display.monitor(named: $0).bounds } ?? display.screenBounds()
-            print("replaying \(log.steps.count) recorded step(s) of \"\(log.header["task"] as? String ?? "?")\"\(dryRun ? " (dry run: nothing is sent)" : "")")
+            print("replaying \(log.steps.count) recorded step(s) of \"\(log.header.task)\"\(dryRun ? " (dry run: nothing is sent)" : "")")
             let replayer = Replayer(session: log, display: display, input: try desktop.makeInput(display), area: area, logger: logger,
                                     say: { print("  \($0)") })
             do { result = try await replayer.run(options, healer: healer) } catch let error as SessionError { try fail(error.message, status: ExitStatus.dataError) }

@@ -27,6 +27,6 @@ struct Show: ParsableCommand {
         } catch {
             try fail("cannot write \(output): \(error.localizedDescription)", status: ExitStatus.cannotCreate)
         }
-        print("\(output): \(log.steps.count) step(s), outcome \(log.outcome?["outcome"] as? String ?? "unfinished")")
+        print("\(output): \(log.steps.count) step(s), outcome \(log.outcome?.outcome ?? "unfinished")")
     }
 }

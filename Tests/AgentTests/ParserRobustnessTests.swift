@@ -1,6 +1,7 @@
 import Agent
 import Foundation
 import Imaging
+import TestSupport
 import Testing
 
 @Suite("The parser never crashes, hangs or goes quadratic")
@@ -8,7 +9,7 @@ struct ParserRobustnessTests {
     /// Random bytes and byte-level mutations of every fixture: each parse returns a plan or a typed
     /// failure (a crash would end the test process), and never takes long.
     @Test func randomAndMutatedInputsGiveAPlanOrATypedFailure() throws {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededGenerator()
         let fixtures = try ModelOutputFixtures.names.map { try ModelOutputFixtures.text($0) }
         let alphabet = Array("<>/{}[]()\"',:.;=+- \n\t0123456789abcxyz_think_tool_call点击输入第步🙂".unicodeScalars)
         var slowest = Duration.zero
@@ -35,12 +36,13 @@ struct ParserRobustnessTests {
                 let report = PlanReport(text: text, shape: shape, mapping: ModelOutputFixtures.unitMapping)
                 slowest = max(slowest, ContinuousClock.now - start)
                 // Exactly one of: a plan, or a failure with a reason.
-                #expect((report.plan == nil) != (report.failure == nil))
-                if let failure = report.failure { #expect(!failure.reason.isEmpty) }
-                if let plan = report.plan { #expect(!plan.actions.isEmpty, "a plan is never empty") }
+                #expect((report.plan == nil) != (report.failure == nil), "\(generator)")
+                if let failure = report.failure { #expect(!failure.reason.isEmpty, "\(generator)") }
+                if let plan = report.plan { #expect(!plan.actions.isEmpty, "a plan is never empty; \(generator)") }
             }
         }
-        #expect(slowest < .milliseconds(500), "slowest parse \(slowest)")
+        // A hang, not a slow parse: speed is measured in BENCHMARKS.md, and this machine may be busy.
+        #expect(slowest < .seconds(2), "slowest parse \(slowest); \(generator)")
     }
 
     /// Parse time per byte stays flat from 10 KB to 400 KB: no quadratic corner.

@@ -1,6 +1,7 @@
 import Agent
 import Desktop
 import Foundation
+import Models
 import Imaging
 import TestSupport
 import Testing
@@ -67,14 +68,14 @@ struct EmbeddedEngineTests {
             // Before the first token of a step, the user sees what the engine is reading.
             #expect(run.stdout.contains(" screenshot…]") && run.stdout.contains("[reading a prompt of "), "\(run.stdout)")
             let log = try SessionLog.read(session)
-            #expect((log.header["model"] as? [String: Any])?["kind"] as? String == "embedded")
+            #expect(log.header.model.kind == "embedded")
             #expect(!log.steps.isEmpty)
             // What each reply cost is printed and recorded; from the second step on, the system prompt and task come from the cache.
-            let calls = log.steps.compactMap { $0["model_call"] as? [String: Any] }
-            #expect(calls.count == log.steps.count && calls.first?["reused_tokens"] as? Int == 0, "\(calls)")
-            #expect(calls.dropFirst().allSatisfy { ($0["reused_tokens"] as? Int ?? 0) > 0 }, "\(calls)")
+            let calls = log.steps.compactMap(\.modelCall)
+            #expect(calls.count == log.steps.count && calls.first?.reusedTokens == 0, "\(calls)")
+            #expect(calls.dropFirst().allSatisfy { ($0.reusedTokens ?? 0) > 0 }, "\(calls)")
             #expect(run.stdout.contains("  · ") && run.stdout.contains("prompt tokens"), "\(run.stdout)")
-            #expect(log.outcome != nil && log.outcome?["outcome"] as? String != "success")
+            #expect(log.outcome != nil && log.outcome?.outcome != "success")
         }
     }
 }

@@ -35,11 +35,11 @@ struct RecordTests {
             recordedEnd = (app.fieldValue(), app.events().filter { $0.event == "clicked" }.compactMap(\.widget))
         }
         let session = try SessionLog.read(folder)
-        #expect((session.header["model"] as? [String: Any])?["kind"] as? String == "human")
-        let steps = session.steps.compactMap { (($0["plan"] as? [String: Any])?["actions"] as? [[String: Any]])?.first }
-        #expect(steps.map { $0["action"] as? String } == ["left_click", "type", "double_click"])
-        #expect(steps[1]["text"] as? String == "Grüße 世界")
-        #expect(session.outcome?["outcome"] as? String == "success")
+        #expect(session.header.model.kind == "human")
+        let steps = session.steps.compactMap(\.plan.actions.first)
+        #expect(steps.map(\.action) == ["left_click", "type", "double_click"])
+        #expect(steps[1].text == "Grüße 世界")
+        #expect(session.outcome?.outcome == "success")
         let report = folder.appendingPathComponent("report.html")
         let show = try qwenAgent(["show", folder.path, "-o", report.path], display: nil)
         #expect(show.status == 0, "\(show.stderr)")

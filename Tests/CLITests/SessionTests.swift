@@ -24,22 +24,21 @@ struct SessionTests {
 
             let session = try SessionLog.read(folder)
             #expect(session.warnings.isEmpty)
-            #expect(session.header["task"] as? String == "log out of the app")
-            #expect((session.header["model"] as? [String: Any])?["kind"] as? String == "scripted")
+            #expect(session.header.task == "log out of the app")
+            #expect(session.header.model.kind == "scripted")
             #expect(session.steps.count == 3)
-            #expect(session.outcome?["outcome"] as? String == "success")
+            #expect(session.outcome?.outcome == "success")
             let first = session.steps[0]
-            let click = try #require((first["performed"] as? [[String: Any]])?.first)
-            let point = try #require(click["point"] as? [String: [Double]])
+            let point = try #require(first.performed.first?.point)
             // The whole coordinate chain: 0–1000 grid → screenshot pixels → screen pixels.
-            #expect(point["model"] == [730, 280] && point["image"] == [934, 224] && point["screen"] == [934, 224])
-            #expect(first["verification"] as? String == "the screen changed near the target (8804 pixels)")
+            #expect(point.model == [730, 280] && point.image == [934, 224] && point.screen == [934, 224])
+            #expect(first.verification == "the screen changed near the target (8804 pixels)")
             // The executed XTest events: a move to the target, then the button going down and up there.
-            let sent = try #require(first["input_events"] as? [[String: Any]])
-            #expect(sent.map { $0["kind"] as? String } == ["motion", "button_down", "button_up"])
-            #expect(sent.first?["x"] as? Int == 934 && sent.first?["y"] as? Int == 224)
+            let sent = try #require(first.inputEvents)
+            #expect(sent.map(\.kind) == ["motion", "button_down", "button_up"])
+            #expect(sent.first?.x == 934 && sent.first?.y == 224)
             for step in session.steps {
-                for (_, frame) in step["frames"] as? [String: String] ?? [:] {
+                for frame in [step.frames.before] + (step.frames.after.map { [$0] } ?? []) {
                     let image = try PNG.read(from: folder.appendingPathComponent(frame))
                     #expect(image.size == Size(width: 1280, height: 800))
                 }
@@ -106,8 +105,8 @@ struct SessionTests {
                 let session = try SessionLog.read(folder)
                 #expect(session.warnings.count <= 1, "at most the last line is torn: \(session.warnings)")
                 for (index, step) in session.steps.enumerated() {
-                    #expect(step["step"] as? Int == index + 1, "steps are contiguous")
-                    for (_, frame) in step["frames"] as? [String: String] ?? [:] {
+                    #expect(step.step == index + 1, "steps are contiguous")
+                    for frame in [step.frames.before] + (step.frames.after.map { [$0] } ?? []) {
                         #expect((try? PNG.read(from: folder.appendingPathComponent(frame))) != nil, "\(frame) is complete")
                     }
                 }

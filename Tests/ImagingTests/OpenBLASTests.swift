@@ -1,4 +1,5 @@
 import COpenBLAS
+import TestSupport
 import Testing
 
 /// The OpenBLAS link works and its sgemm agrees with a naive product under whatever kernel the CPU
@@ -7,7 +8,7 @@ import Testing
 struct OpenBLASTests {
     @Test(arguments: [(1, 7, 5), (17, 33, 65), (64, 128, 96)])
     func sgemmMatchesNaiveProduct(m: Int, n: Int, k: Int) {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededGenerator()
         let a = (0..<m * k).map { _ in Float.random(in: -1...1, using: &generator) }
         let w = (0..<n * k).map { _ in Float.random(in: -1...1, using: &generator) } // [n, k], as a Linear weight
         var y = [Float](repeating: 0, count: m * n)
@@ -20,6 +21,6 @@ struct OpenBLASTests {
                 worst = max(worst, abs(sum - y[i * n + j]))
             }
         }
-        #expect(worst < 1e-4, "max |naive - sgemm| = \(worst) on core \(String(cString: openblas_get_corename()))")
+        #expect(worst < 1e-4, "max |naive - sgemm| = \(worst) on core \(String(cString: openblas_get_corename())); \(generator)")
     }
 }

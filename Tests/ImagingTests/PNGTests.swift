@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import TestSupport
 import Testing
 
 @Suite("PNG through libpng")
@@ -44,12 +45,12 @@ struct PNGTests {
 
     @Test func flippedBitsNeverCrash() throws {
         let png = try PNG.encode(Self.gradient(width: 32, height: 16))
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededGenerator()
         for _ in 0..<300 {
             var mutated = png
             for _ in 0..<3 { mutated[Int.random(in: 8..<mutated.count, using: &generator)] ^= UInt8.random(in: 1...255, using: &generator) }
             // Either a clean decode (of the right size) or a typed error; never a trap.
-            if let image = try? PNG.decode(mutated) { #expect(image.width * image.height > 0) }
+            if let image = try? PNG.decode(mutated) { #expect(image.width * image.height > 0, "\(generator)") }
         }
     }
 }
@@ -107,7 +108,7 @@ struct PixelLayoutTests {
     @Test func fullScreenFastPathMatchesTheGeneralPath() throws {
         // 32-bit LSB with standard masks takes the fast, two-band path; 32-bit with swapped masks the general one.
         let width = 640, height = 480
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededGenerator()
         let values = (0..<height).map { _ in (0..<width).map { _ in UInt32.random(in: 0...0xFFFFFF, using: &generator) } }
         let (bytes, stride) = Self.pack(values, bits: 32, order: .leastSignificantFirst)
         let fast = try bytes.withUnsafeBytes {
@@ -115,22 +116,22 @@ struct PixelLayoutTests {
                 bitsPerPixel: 32, bytesPerLine: stride, byteOrder: .leastSignificantFirst, redMask: 0xFF0000, greenMask: 0xFF00, blueMask: 0xFF))
         }
         for _ in 0..<1000 {
-            let x = Int.random(in: 0..<width), y = Int.random(in: 0..<height)
-            #expect(fast[x, y] == RGB(hex: values[y][x]))
+            let x = Int.random(in: 0..<width, using: &generator), y = Int.random(in: 0..<height, using: &generator)
+            #expect(fast[x, y] == RGB(hex: values[y][x]), "\(generator)")
         }
     }
 
     @Test(arguments: [1, 5, 6, 7, 8, 13, 1917], [PixelLayout.ByteOrder.leastSignificantFirst, .mostSignificantFirst])
     func everyWidthAndRowTailConvertsExactly(width: Int, order: PixelLayout.ByteOrder) throws {
         // The fast paths convert several pixels per step; widths that are not a multiple leave tails.
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededGenerator()
         let height = 3
         let values = (0..<height).map { _ in (0..<width).map { _ in UInt32.random(in: 0...0xFFFF_FFFF, using: &generator) } }
         let (bytes, stride) = Self.pack(values, bits: 32, order: order, pad: 64)
         let layout = PixelLayout(bitsPerPixel: 32, bytesPerLine: stride, byteOrder: order, redMask: 0xFF0000, greenMask: 0xFF00, blueMask: 0xFF)
         let image = try bytes.withUnsafeBytes { try RGBImage(converting: $0, width: width, height: height, layout: layout) }
         for y in 0..<height {
-            for x in 0..<width { #expect(image[x, y] == RGB(hex: values[y][x] & 0xFFFFFF), "(\(x), \(y))") }
+            for x in 0..<width { #expect(image[x, y] == RGB(hex: values[y][x] & 0xFFFFFF), "(\(x), \(y)); \(generator)") }
         }
     }
 

@@ -58,21 +58,22 @@ public actor X11Desktop: ScreenSource, InputSink, WindowInspector {
     }
 }
 
-/// A serial executor that runs its jobs, in order, on one thread it owns: for an actor whose work
-/// blocks (Xlib calls, XTest pacing) and so must stay off the concurrency pool.
-final class DedicatedThread: SerialExecutor, @unchecked Sendable {
+/// An executor that runs its jobs, in order, on one thread it owns: for an actor whose work blocks
+/// (Xlib calls, XTest pacing) and so must stay off the concurrency pool, or (as a task executor) for
+/// work that must go on while the pool's few threads are busy elsewhere.
+public final class DedicatedThread: SerialExecutor, TaskExecutor, @unchecked Sendable {
     // Guarded by `condition`.
     private var jobs: [UnownedJob] = []
     private var stopped = false
     private let condition = NSCondition()
 
-    init(name: String) {
+    public init(name: String) {
         let thread = Thread { [self] in run() }
         thread.name = name
         thread.start()
     }
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         condition.lock()
         jobs.append(job)
@@ -81,7 +82,7 @@ final class DedicatedThread: SerialExecutor, @unchecked Sendable {
     }
 
     /// Lets the thread end once the jobs already queued have run.
-    func stop() {
+    public func stop() {
         condition.lock()
         stopped = true
         condition.signal()
@@ -98,7 +99,7 @@ final class DedicatedThread: SerialExecutor, @unchecked Sendable {
             }
             let job = jobs.removeFirst()
             condition.unlock()
-            job.runSynchronously(on: asUnownedSerialExecutor())
+            job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
         }
     }
 }

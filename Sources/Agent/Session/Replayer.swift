@@ -62,21 +62,16 @@ public final class Replayer {
         var replayed = 0, healed = 0
         var previousTime: Date?
         for record in session.steps {
-            let number = record["step"] as? Int ?? 0
-            let performed = record["performed"] as? [[String: Any]] ?? []
-            let planned = (record["plan"] as? [String: Any])?["actions"] as? [[String: Any]] ?? []
-            guard number >= options.from, number <= options.to, !performed.isEmpty else { continue }
-            let recordedTime = (record["time"] as? String).flatMap { ISO8601DateFormatter.withFractions.date(from: $0) }
+            let number = record.step
+            guard number >= options.from, number <= options.to, !record.performed.isEmpty else { continue }
+            let recordedTime = ISO8601DateFormatter.withFractions.date(from: record.time)
             if let speed = options.speed, let previousTime, let recordedTime {
                 try await Task.sleep(for: .seconds(min(30, max(0, recordedTime.timeIntervalSince(previousTime) / speed))))
             }
             previousTime = recordedTime
-            guard let beforeName = (record["frames"] as? [String: String])?["before"] else {
-                throw SessionError("step \(number) has no recorded screenshot to check against")
-            }
-            let recorded = try Self.frame(beforeName, in: session.directory)
+            let recorded = try Self.frame(record.frames.before, in: session.directory)
             let live = try capturer.settledCapture(area, ceiling: .seconds(3), logger: logger)
-            let actions = try zip(performed, planned).map { entry, plan throws(SessionError) in
+            let actions = try zip(record.performed, record.plan.actions).map { entry, plan throws(SessionError) in
                 try resolve(entry, plan, recorded: recorded.size, live: live.size, secret: options.secret, step: number)
             }
             let target = actions.first { $0.point != nil }?.point.map { Point(x: $0.x - area.x, y: $0.y - area.y) }
@@ -95,7 +90,7 @@ public final class Replayer {
                 try Self.sideBySide(recorded: recorded, live: live, target: target).write(to: picture)
                 guard let healer, !options.dryRun else { return .mismatch(step: number, similarity: similarity, picture: picture) }
                 say("step \(number): the screen changed; asking the model to re-ground this step")
-                let instruction = "Task: \(session.header["task"] as? String ?? "")\n\nA recorded run did this as step \(number): \(summary). "
+                let instruction = "Task: \(session.header.task)\n\nA recorded run did this as step \(number): \(summary). "
                     + "The screen looks different now. Do this one step on the current screen, with exactly one tool call."
                 toPerform = try await healer(instruction, live)
                 guard !toPerform.isEmpty else { return .mismatch(step: number, similarity: similarity, picture: picture) }
@@ -115,25 +110,25 @@ public final class Replayer {
     }
 
     /// A recorded action with its points moved from the recorded screenshot to the live one.
-    private func resolve(_ entry: [String: Any], _ plan: [String: Any], recorded: Size, live: Size, secret: String?,
+    private func resolve(_ entry: PerformedAction, _ plan: PlanRecord.Action, recorded: Size, live: Size, secret: String?,
                          step: Int) throws(SessionError) -> ResolvedAction {
-        guard let name = (plan["action"] as? String).flatMap(ActionName.init(rawValue:)) else {
+        guard let name = ActionName(rawValue: plan.action) else {
             throw SessionError("step \(step) records an action this qwen-agent does not know")
         }
-        var text = plan["text"] as? String
+        var text = plan.text
         if let masked = text, masked.contains("••••••") {
             guard let secret else { throw SessionError("step \(step) types text that was masked when recorded; give it with --secret") }
             text = masked.replacingOccurrences(of: "••••••", with: secret)
         }
-        let action = Action(name, keys: plan["keys"] as? [String], text: text, amount: plan["amount"] as? Int,
-                            seconds: plan["seconds"] as? Double, status: (plan["terminate_status"] as? String).flatMap(TerminateStatus.init))
-        func moved(_ key: String) -> Point? {
-            guard let image = (entry[key] as? [String: Any])?["image"] as? [Int], image.count == 2 else { return nil }
+        let action = Action(name, keys: plan.keys, text: text, amount: plan.amount, seconds: plan.seconds,
+                            status: plan.terminateStatus.flatMap(TerminateStatus.init))
+        func moved(_ chain: PerformedAction.PointChain?) -> Point? {
+            guard let image = chain?.image, image.count == 2 else { return nil }
             let x = Int(((Double(image[0]) + 0.5) * Double(live.width) / Double(recorded.width)).rounded(.down))
             let y = Int(((Double(image[1]) + 0.5) * Double(live.height) / Double(recorded.height)).rounded(.down))
             return Point(x: area.x + x, y: area.y + y)
         }
-        return ResolvedAction(action, point: moved("point"), startPoint: moved("start"))
+        return ResolvedAction(action, point: moved(entry.point), startPoint: moved(entry.start))
     }
 
     // MARK: Comparing screens

@@ -117,37 +117,62 @@ public struct SessionError: Error, Sendable {
 }
 
 /// A session as read back: the header, the complete step records, the outcome if the run ended.
-public struct SessionLog {
+public struct SessionLog: Sendable {
     public let directory: URL
-    public let header: [String: Any]
-    public let steps: [[String: Any]]
-    public let outcome: [String: Any]?
+    public let header: SessionHeader
+    public let steps: [StepRecord]
+    public let outcome: OutcomeRecord?
     /// Lines that could not be read (a torn last line after a crash), said once each.
     public let warnings: [String]
 
     public static func read(_ directory: URL) throws(SessionError) -> SessionLog {
         let path = directory.appendingPathComponent(SessionFormat.logName)
         guard let data = try? Data(contentsOf: path) else { throw SessionError("no session at \(directory.path) (\(path.lastPathComponent) is missing)") }
-        var header: [String: Any]?, steps: [[String: Any]] = [], outcome: [String: Any]?, warnings: [String] = []
+        var header: SessionHeader?, steps: [StepRecord] = [], outcome: OutcomeRecord?, warnings: [String] = []
+        let decoder = SessionFormat.decoder
         let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
         for (index, line) in lines.enumerated() where !line.isEmpty {
-            guard let record = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
+            let number = index + 1
+            guard let kind = try? decoder.decode(RecordKind.self, from: Data(line)) else {
                 let last = index >= lines.count - 2
-                warnings.append(last ? "line \(index + 1) is incomplete (the run was cut off while writing it); it was ignored"
-                                     : "line \(index + 1) is not a JSON record; it was ignored")
+                warnings.append(last ? "line \(number) is incomplete (the run was cut off while writing it); it was ignored"
+                                     : "line \(number) is not a JSON record; it was ignored")
                 continue
             }
-            switch record["type"] as? String {
-            case "session": header = record
-            case "step": steps.append(record)
-            case "outcome": outcome = record
-            default: warnings.append("line \(index + 1) has an unknown record type; it was ignored")
+            do {
+                switch kind.type {
+                case "session":
+                    let version = kind.version ?? 0
+                    guard version == SessionFormat.version else {
+                        throw SessionError("\(path.path) is session format version \(version); this qwen-agent reads version \(SessionFormat.version)")
+                    }
+                    header = try decoder.decode(SessionHeader.self, from: Data(line))
+                case "step": steps.append(try decoder.decode(StepRecord.self, from: Data(line)))
+                case "outcome": outcome = try decoder.decode(OutcomeRecord.self, from: Data(line))
+                default: warnings.append("line \(number) has an unknown record type; it was ignored")
+                }
+            } catch let error as SessionError {
+                throw error
+            } catch {
+                warnings.append("line \(number) is a \(kind.type) record that cannot be read (\(Self.describe(error))); it was ignored")
             }
         }
         guard let header else { throw SessionError("\(path.path) has no session header") }
-        guard (header["version"] as? Int) == SessionFormat.version else {
-            throw SessionError("\(path.path) is session format version \(header["version"] ?? "?"); this qwen-agent reads version \(SessionFormat.version)")
-        }
         return SessionLog(directory: directory, header: header, steps: steps, outcome: outcome, warnings: warnings)
+    }
+
+    /// Just enough of a line to know what it is.
+    private struct RecordKind: Decodable {
+        let type: String
+        let version: Int?
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        switch error as? DecodingError {
+        case .keyNotFound(let key, _)?: "no '\(key.stringValue)'"
+        case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?, .dataCorrupted(let context)?:
+            "'\(context.codingPath.map(\.stringValue).joined(separator: "."))' is not what version 1 writes"
+        default: "\(error)"
+        }
     }
 }
