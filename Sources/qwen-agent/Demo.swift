@@ -25,6 +25,13 @@ struct Demo: AsyncParsableCommand {
     var verbose = false
 
     func run() async throws {
+        // Starting Xvfb and the app waits on pipes and processes: on a thread of the demo's own, not the pool's.
+        let thread = DedicatedThread(name: "qwen-agent demo")
+        defer { thread.stop() }
+        try await withTaskExecutorPreference(thread) { try await demo() }
+    }
+
+    private func demo() async throws {
         var logger = Logger(label: "qwen-agent") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = verbose ? .debug : .warning
         let folder = URL(fileURLWithPath: output)
@@ -48,7 +55,7 @@ struct Demo: AsyncParsableCommand {
             let app = try virtual.launch(fixture, arguments: ["--log", log.path, "--x", "320", "--y", "200", "--scenario", "login",
                                                               "--start", "home", "--user", "ada"], stderr: .inherit)
             defer { app.terminate() }
-            try Self.waitForLine(containing: "\"event\":\"screen\"", in: log)
+            try await Self.waitForLine(containing: "\"event\":\"screen\"", in: log)
             print("2. opened the fixture app, signed in as ada")
 
             let display = try Display(name: virtual.name, logger: logger)
@@ -109,11 +116,11 @@ struct Demo: AsyncParsableCommand {
         }
     }
 
-    private static func waitForLine(containing text: String, in log: URL) throws {
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
+    private static func waitForLine(containing text: String, in log: URL) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
             if ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains(text) { return }
-            usleep(20_000)
+            try await Task.sleep(for: .milliseconds(20))
         }
         try fail("the fixture app did not start within 10 s (see \(log.path))", status: 1)
     }

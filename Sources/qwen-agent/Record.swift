@@ -4,7 +4,7 @@ import Desktop
 import Foundation
 import Imaging
 
-struct Record: ParsableCommand {
+struct Record: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Record what you do (clicks, drags, wheel, typing, chords) as a session that replay can play back.",
         discussion: """
@@ -20,11 +20,15 @@ struct Record: ParsableCommand {
     @Option(help: ArgumentHelp("The monitor to record screenshots of (default: the whole screen).", valueName: "name")) var monitor: String?
     @Option(help: "What the demonstration does, for the session header.") var task = "demonstration"
 
-    func run() throws {
+    func run() async throws {
         Interruption.install()
-        try desktop.withDisplay { display, logger in
+        let logger = desktop.makeLogger()
+        try await reportingFailures {
+            let display = try Display(name: desktop.display, logger: logger)
             let area = try monitor.map { try display.monitor(named: $0).bounds } ?? display.screenBounds()
-            let capturer = ScreenCapturer(display: display)
+            let screen = X11Desktop(display: display, input: try InputController(display: display), area: area)
+            // Ctrl-C is how a recording ends, so it does not cut the last step's settling short.
+            let settling = Settling(screen: screen, ceiling: .seconds(2), isAborted: { false }, logger: logger)
             let sessionRecorder: SessionRecorder
             do {
                 sessionRecorder = try SessionRecorder(
@@ -35,16 +39,16 @@ struct Record: ParsableCommand {
             let input = try InputRecorder(display: display.name)
             print("recording on \(display.name) into \(session) — stop with ctrl+alt+Escape or Ctrl-C")
             fflush(nil)
-            var before = try capturer.settledCapture(area, ceiling: .seconds(2), logger: logger)
+            var before = try await settling.capture()
             var grouper = DemonstrationGrouper()
             var seen = 0, stepNumber = 0
             var lastServerTime: UInt32 = 0
             var lastArrival = Date()
             let started = Date()
-            func write(_ steps: [DemonstrationGrouper.Step]) throws {
+            func write(_ steps: [DemonstrationGrouper.Step]) async throws {
                 for step in steps {
                     stepNumber += 1
-                    let after = try capturer.settledCapture(area, ceiling: .seconds(2), logger: logger)
+                    let after = try await settling.capture()
                     let resolved = ResolvedAction(step.action, point: step.point, startPoint: step.startPoint)
                     var planned = PlanRecord.Action(action: step.action.name.rawValue)
                     (planned.text, planned.keys, planned.amount) = (step.action.text, step.action.keys, step.action.amount)
@@ -67,17 +71,17 @@ struct Record: ParsableCommand {
                 while !grouper.stopRequested && !Interruption.requested && duration.map({ Date().timeIntervalSince(started) < $0 }) ?? true {
                     let events = input.recorded
                     for event in events[seen...] {
-                        try write(grouper.add(event))
+                        try await write(grouper.add(event))
                         lastServerTime = event.time
                         lastArrival = Date()
                     }
                     seen = events.count
-                    try write(grouper.tick(now: lastServerTime &+ UInt32(Date().timeIntervalSince(lastArrival) * 1000)))
-                    usleep(50_000)
+                    try await write(grouper.tick(now: lastServerTime &+ UInt32(Date().timeIntervalSince(lastArrival) * 1000)))
+                    try await Task.sleep(for: .milliseconds(50))
                 }
                 input.stop()
-                for event in input.recorded[seen...] { try write(grouper.add(event)) }
-                try write(grouper.finish())
+                for event in input.recorded[seen...] { try await write(grouper.add(event)) }
+                try await write(grouper.finish())
                 try sessionRecorder.append(OutcomeRecord(outcome: "success", detail: "demonstration of \(stepNumber) step(s)",
                                                          seconds: Date().timeIntervalSince(started)))
             } catch let error as SessionError {

@@ -70,9 +70,18 @@ struct Replay: AsyncParsableCommand {
             let display = try Display(name: desktop.display, logger: logger)
             let area = try monitor.map { try display.monitor(named: $0).bounds } ?? display.screenBounds()
             print("replaying \(log.steps.count) recorded step(s) of \"\(log.header.task)\"\(dryRun ? " (dry run: nothing is sent)" : "")")
-            let replayer = Replayer(session: log, display: display, input: try desktop.makeInput(display), area: area, logger: logger,
+            let x11 = X11Desktop(display: display, input: try desktop.makeInput(display), area: area)
+            let replayer = Replayer(session: log, screen: x11, input: x11, isAborted: { Interruption.requested }, logger: logger,
                                     say: { print("  \($0)") })
-            do { result = try await replayer.run(options, healer: healer) } catch let error as SessionError { try fail(error.message, status: ExitStatus.dataError) }
+            do {
+                result = try await replayer.run(options, healer: healer)
+            } catch let error as SessionError {
+                try fail(error.message, status: ExitStatus.dataError)
+            } catch is WaitInterrupted {
+                await x11.releaseAll()
+                throw ExitCode(ExitStatus.interrupted)
+            }
+            await x11.releaseAll()
         }
         switch result {
         case .completed(let steps, let healed)?:

@@ -118,7 +118,7 @@ struct ActionTableAgreementTests {
         case .leftMouseUp: Check(effect: .performed) { $0.contains { $0.event == "button_release" && $0.button == 1 } }
         case .scroll: Check(effect: .performed) { $0.filter { $0.event == "button_release" && $0.button == 5 }.count == 2 }
         case .hscroll: Check(effect: .performed) { $0.filter { $0.event == "button_release" && $0.button == 7 }.count == 3 }
-        case .wait: Check(effect: .performed, arrived: nothing)
+        case .wait: Check(effect: .wait(.milliseconds(100)), arrived: nothing)
         case .terminate: Check(effect: .finished(.success), arrived: nothing)
         case .answer: Check(effect: .answered("42"), arrived: nothing)
         case .callUser: Check(effect: .needsUser("please log in"), arrived: nothing)

@@ -42,8 +42,10 @@ public struct ResolvedAction: Sendable, CustomStringConvertible {
 
 /// What performing an action means for the run.
 public enum ActionEffect: Equatable, Sendable {
-    /// Input was sent (or time passed); the run goes on.
+    /// Input was sent; the run goes on.
     case performed
+    /// The model asked to wait this long; the caller waits (cancellably: it is not a sleep here).
+    case wait(Duration)
     /// The model ended the task.
     case finished(TerminateStatus)
     /// The model answered the user's question.
@@ -91,7 +93,7 @@ public struct Executor {
             let direction: ScrollDirection = action.name == .scroll ? (amount > 0 ? .up : .down) : (amount > 0 ? .right : .left)
             try input.scroll(direction, steps: abs(amount), at: resolved.point)
         case .wait:
-            Thread.sleep(forTimeInterval: action.seconds ?? 0)
+            return .wait(.milliseconds(Int64(((action.seconds ?? 0) * 1000).rounded())))
         case .terminate:
             return .finished(action.status ?? .failure)
         case .answer:

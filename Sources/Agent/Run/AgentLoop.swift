@@ -160,7 +160,8 @@ public final class AgentLoop {
 
                 // Settle and verify.
                 started = clock.now
-                let after = try await settledCapture()
+                let after = try await Settling(screen: screen, ceiling: options.settleCeiling, interval: options.settleInterval,
+                                               isAborted: options.isAborted, logger: logger).capture()
                 let verification = Verification(ScreenChange(from: screenshot, to: after, near: target), hasTarget: target != nil)
                 timings.settle = clock.now - started
                 events.verified(step, verification, timings)
@@ -282,23 +283,6 @@ public final class AgentLoop {
         }
         guard let confirm = options.confirm else { return .perform }
         return try await watch.race(deadline: nil, timeout: "") { await confirm(resolved) }
-    }
-
-    // MARK: Settle
-
-    /// Captures until two captures `settleInterval` apart show the same screen (or differ only by
-    /// noise), up to `settleCeiling`: waiting for an action's effect without a fixed sleep.
-    private func settledCapture() async throws -> RGBImage {
-        let deadline = ContinuousClock.now + options.settleCeiling
-        var previous = try await screen.capture()
-        while ContinuousClock.now < deadline {
-            try await watch.pause(options.settleInterval)
-            let current = try await screen.capture()
-            if ScreenChange(from: previous, to: current).isNothing { return current }
-            previous = current
-        }
-        logger.info("the screen was still changing after \(options.settleCeiling)")
-        return previous
     }
 
     // MARK: Record

@@ -1,4 +1,3 @@
-public import Desktop
 import Foundation
 public import Imaging
 public import Logging
@@ -91,15 +90,31 @@ public enum Verification: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-extension ScreenCapturer {
-    /// Captures until two captures 50 ms apart show the same screen (or differ only by noise), up to
-    /// `ceiling`: how the agent and replay wait for an action's effect without a fixed sleep.
-    public func settledCapture(_ area: Rect, ceiling: Duration, logger: Logger) throws(DesktopError) -> RGBImage {
+/// Waits for an action's effect without a fixed sleep: captures until two captures `interval`
+/// apart show the same screen (or differ only by noise), up to `ceiling`. The waits between
+/// captures see the abort flag, so settling never delays an abort.
+public struct Settling: Sendable {
+    public let screen: any ScreenSource
+    public let ceiling: Duration
+    public let interval: Duration
+    let watch: Watch
+    let logger: Logger
+
+    public init(screen: any ScreenSource, ceiling: Duration, interval: Duration = .milliseconds(50),
+                isAborted: @escaping @Sendable () -> Bool, logger: Logger) {
+        self.screen = screen
+        self.ceiling = ceiling
+        self.interval = interval
+        watch = Watch(isAborted: isAborted, interval: min(interval, .milliseconds(20)))
+        self.logger = logger
+    }
+
+    public func capture() async throws -> RGBImage {
         let deadline = ContinuousClock.now + ceiling
-        var previous = try capture(area)
+        var previous = try await screen.capture()
         while ContinuousClock.now < deadline {
-            Thread.sleep(forTimeInterval: 0.05)
-            let current = try capture(area)
+            try await watch.pause(interval)
+            let current = try await screen.capture()
             if ScreenChange(from: previous, to: current).isNothing { return current }
             previous = current
         }

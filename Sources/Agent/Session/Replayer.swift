@@ -40,21 +40,22 @@ public final class Replayer {
     public static let channelTolerance = 24
 
     private let session: SessionLog
-    private let display: Display
-    private let capturer: ScreenCapturer
-    private let executor: Executor
-    private let area: Rect
-    private let logger: Logger
+    private let screen: any ScreenSource
+    private let input: any InputSink
+    private let settling: Settling
+    private let watch: Watch
     private let say: (String) -> Void
+    private var area: Rect { screen.area }
 
-    public init(session: SessionLog, display: Display, input: InputController, area: Rect, logger: Logger,
-                say: @escaping (String) -> Void = { _ in }) {
+    /// Replays on `screen` (its area is where the session's steps land) with `input`; `isAborted`
+    /// is watched during every wait (settling, pacing, `wait` steps).
+    public init(session: SessionLog, screen: any ScreenSource, input: any InputSink, isAborted: @escaping @Sendable () -> Bool = { false },
+                logger: Logger, say: @escaping (String) -> Void = { _ in }) {
         self.session = session
-        self.display = display
-        capturer = ScreenCapturer(display: display)
-        executor = Executor(input: input)
-        self.area = area
-        self.logger = logger
+        self.screen = screen
+        self.input = input
+        settling = Settling(screen: screen, ceiling: .seconds(3), isAborted: isAborted, logger: logger)
+        watch = Watch(isAborted: isAborted, interval: .milliseconds(20))
         self.say = say
     }
 
@@ -66,11 +67,11 @@ public final class Replayer {
             guard number >= options.from, number <= options.to, !record.performed.isEmpty else { continue }
             let recordedTime = ISO8601DateFormatter.withFractions.date(from: record.time)
             if let speed = options.speed, let previousTime, let recordedTime {
-                try await Task.sleep(for: .seconds(min(30, max(0, recordedTime.timeIntervalSince(previousTime) / speed))))
+                try await watch.pause(.milliseconds(Int64(min(30, max(0, recordedTime.timeIntervalSince(previousTime) / speed)) * 1000)))
             }
             previousTime = recordedTime
             let recorded = try Self.frame(record.frames.before, in: session.directory)
-            let live = try capturer.settledCapture(area, ceiling: .seconds(3), logger: logger)
+            let live = try await settling.capture()
             let actions = try zip(record.performed, record.plan.actions).map { entry, plan throws(SessionError) in
                 try resolve(entry, plan, recorded: recorded.size, live: live.size, secret: options.secret, step: number)
             }
@@ -100,9 +101,10 @@ public final class Replayer {
             replayed += 1
             if options.dryRun { continue }
             for action in toPerform {
-                switch try executor.perform(action) {
-                case .performed: continue
-                case .finished, .answered, .needsUser: return .completed(steps: replayed, healed: healed)
+                switch action.action.name {
+                case .terminate, .answer, .callUser: return .completed(steps: replayed, healed: healed)
+                case .wait: try await watch.pause(.milliseconds(Int64((action.action.seconds ?? 0) * 1000)))
+                default: try await input.perform(action)
                 }
             }
         }
