@@ -58,7 +58,7 @@ struct Demo: AsyncParsableCommand {
             let events = AgentEvents.printing
             let area = try display.screenBounds()
             let recorder = try SessionRecorder(
-                directory: folder.appendingPathComponent("session"),
+                directory: FileChecks.unusedFolder(named: "session", in: folder),
                 header: Run.sessionHeader(task: "log out of the app", profile: profile, model: model.identity, display: display.name, area: area))
             let loop = try AgentLoop(display: display, input: try InputController(display: display), profile: profile, model: model,
                                      area: area, events: events, recorder: recorder, logger: logger)

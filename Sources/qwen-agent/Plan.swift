@@ -33,6 +33,7 @@ struct Plan: AsyncParsableCommand {
 
     /// The plan mode, shared with `qwen-agent --dry-run`.
     static func plan(task: String, model: ModelOptions, desktop: DesktopOptions, monitor: String?, output: String) async throws {
+        try FileChecks.requireWritable(output)
         let profile = try model.loadProfile()
         let logger = desktop.makeLogger()
         let brain = try model.makeModel(timeout: profile.stepTimeoutSeconds, logger: logger, profile: profile)
@@ -48,14 +49,10 @@ struct Plan: AsyncParsableCommand {
             try fail("the profile's coordinate_space '\(profile.coordinateSpace)' is not relative, pixels or resized:WxH", status: ExitStatus.usage)
         }
         print("task: \(task)\nmodel: \(brain.identity)  profile: \(profile.name)  screen: \(screenshot.size) at +\(origin.x)+\(origin.y)\n")
-        let result: PlanResult
-        do {
-            result = try await Planner(profile: profile, model: brain).plan(
-                task: task, screenshot: screenshot, origin: origin, mapping: space,
-                onText: { piece in show(piece, terminator: "") })
-        } catch let error as ModelError {
-            try fail("the model failed: \(error.message)", status: ExitStatus.displayUnavailable)
-        }
+        // A model failure ends the command through the one error-to-status table (`Failure`).
+        let result = try await Planner(profile: profile, model: brain).plan(
+            task: task, screenshot: screenshot, origin: origin, mapping: space,
+            onText: { piece in show(piece, terminator: "") })
         print("\n\n" + result.report.humanReadable)
         for (index, planned) in (result.report.plan?.actions ?? []).enumerated() {
             print("  \(index + 1) came from: \(planned.sourceText.replacingOccurrences(of: "\n", with: " ").prefix(160))")

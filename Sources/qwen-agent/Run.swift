@@ -53,6 +53,10 @@ struct Run: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("With --dry-run: where to write the annotated screenshot.", valueName: "file.png"))
     var output = "plan.png"
 
+    func validate() throws {
+        try MistypedCommand.check(task: task, explicitly: MistypedCommand.runWasTyped)
+    }
+
     func run() async throws {
         if dryRun {
             try await Plan.plan(task: task, model: model, desktop: desktop, monitor: monitor, output: output)
@@ -85,12 +89,9 @@ struct Run: AsyncParsableCommand {
             outcome = await loop.run(task: task)
             input.releaseAll()
             _ = hotkey
-        } catch let error as DesktopError {
-            setupFailure = (error.message, error.code == .invalidArgument ? ExitStatus.usage : ExitStatus.displayUnavailable)
-        } catch let error as ProfileError {
-            setupFailure = (error.message, ExitStatus.usage)
-        } catch let error as SessionError {
-            setupFailure = (error.message, ExitStatus.cannotCreate)
+        } catch {
+            guard let failure = Failure(error) else { throw error }
+            setupFailure = (failure.message, failure.status)
         }
         if let setupFailure { try fail(setupFailure.message, status: setupFailure.status) }
         print("\n\(Self.symbol(outcome)) \(outcome)")
