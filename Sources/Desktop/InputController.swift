@@ -143,10 +143,15 @@ public final class InputController {
         }
     }
 
+    /// How many clicks one `click` may make.
+    public static let clickCounts = 1...10
+    /// How many wheel clicks one `scroll` may turn.
+    public static let scrollSteps = 1...200
+
     /// Clicks `count` times (2 = double click, 3 = triple click) at `point`, or where the pointer is.
     public func click(_ button: MouseButton = .left, at point: Point? = nil, count: Int = 1) throws(DesktopError) {
-        guard (1...10).contains(count) else {
-            throw DesktopError(.invalidArgument, "click count \(count) is out of range (1 to 10)")
+        guard Self.clickCounts.contains(count) else {
+            throw DesktopError(.invalidArgument, "click count \(count) is out of range (\(Self.clickCounts.lowerBound) to \(Self.clickCounts.upperBound))")
         }
         try releasingOnFailure {
             if let point { try move(to: point) }
@@ -182,8 +187,8 @@ public final class InputController {
 
     /// Turns the wheel `steps` clicks in `direction`, at `point` or where the pointer is.
     public func scroll(_ direction: ScrollDirection, steps: Int, at point: Point? = nil) throws(DesktopError) {
-        guard (1...200).contains(steps) else {
-            throw DesktopError(.invalidArgument, "scroll of \(steps) steps is out of range (1 to 200)")
+        guard Self.scrollSteps.contains(steps) else {
+            throw DesktopError(.invalidArgument, "scroll of \(steps) steps is out of range (\(Self.scrollSteps.lowerBound) to \(Self.scrollSteps.upperBound))")
         }
         try releasingOnFailure {
             if let point { try move(to: point) }

@@ -29,6 +29,17 @@ struct Generate: ParsableCommand {
     @Option(help: "Most reasoning tokens before </think> is forced.") var thinkingBudget: Int?
     @Flag(help: "Print one JSON object with the generated token ids (tokens) and the text (text).") var json = false
 
+    func validate() throws {
+        if maxNewTokens < 1 { throw ValidationError("--max-new-tokens must be at least 1, not \(maxNewTokens)") }
+        if !(temperature >= 0) || temperature.isInfinite {
+            throw ValidationError("--temperature must be a number from 0 (greedy) up, not \(temperature)")
+        }
+        if topK < 1 { throw ValidationError("--top-k must be at least 1, not \(topK)") }
+        if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be above 0 and at most 1, not \(topP)") }
+        if !presencePenalty.isFinite { throw ValidationError("--presence-penalty must be a finite number, not \(presencePenalty)") }
+        if let thinkingBudget, thinkingBudget < 0 { throw ValidationError("--thinking-budget must be 0 or more tokens, not \(thinkingBudget)") }
+    }
+
     func run() throws {
         chooseBLASKernels()
         let folderURL = URL(fileURLWithPath: model)

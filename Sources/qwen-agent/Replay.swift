@@ -37,7 +37,9 @@ struct Replay: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...1).contains(threshold) else { throw ValidationError("--threshold must be between 0 and 1") }
-        if let speed, speed <= 0 { throw ValidationError("--speed must be positive") }
+        if let speed, !(speed > 0) || speed.isInfinite { throw ValidationError("--speed must be a positive number, not \(speed)") }
+        if from < 1 { throw ValidationError("--from must be a step number, 1 or more, not \(from)") }
+        if let to, to < from { throw ValidationError("--to \(to) comes before --from \(from): nothing would be replayed") }
         if heal && model.endpoint == nil && model.transcript == nil && model.model == nil {
             throw ValidationError("--heal needs a model: --model DIR, --endpoint URL --model NAME, or --transcript FILE")
         }
@@ -47,6 +49,8 @@ struct Replay: AsyncParsableCommand {
         let log: SessionLog
         do { log = try SessionLog.read(URL(fileURLWithPath: session)) } catch { try fail(error.message, status: ExitStatus.dataError) }
         for warning in log.warnings { FileHandle.standardError.write(Data("qwen-agent: warning: \(warning)\n".utf8)) }
+        let last = log.steps.compactMap { $0["step"] as? Int }.max() ?? 0
+        if from > last { try fail("--from \(from) is past the session's last step (\(last))", status: ExitStatus.usage) }
         var options = Replayer.Options()
         options.from = from
         options.to = to ?? Int.max
