@@ -39,8 +39,10 @@ struct Plan: AsyncParsableCommand {
         let brain = try model.makeModel(timeout: profile.stepTimeoutSeconds, logger: logger, profile: profile)
         var screenshot: RGBImage?
         var origin = Point(x: 0, y: 0)
+        var pointer: Point?
         try reportingFailures {
             let display = try Display(name: desktop.display, logger: logger)
+            pointer = display.pointerRootPosition()
             let area = try monitor.map { try display.monitor(named: $0).bounds }
             origin = area?.origin ?? origin
             screenshot = try ScreenCapturer(display: display).capture(area)
@@ -50,9 +52,10 @@ struct Plan: AsyncParsableCommand {
         }
         print("task: \(task)\nmodel: \(brain.identity)  profile: \(profile.name)  screen: \(screenshot.size) at +\(origin.x)+\(origin.y)\n")
         // A model failure ends the command through the one error-to-status table (`Failure`).
-        let result = try await Planner(profile: profile, model: brain).plan(
+        var result = try await Planner(profile: profile, model: brain).plan(
             task: task, screenshot: screenshot, origin: origin, mapping: space,
             onText: { piece in show(piece, terminator: "") })
+        result.pointer = pointer
         print("\n\n" + result.report.humanReadable)
         for (index, planned) in (result.report.plan?.actions ?? []).enumerated() {
             print("  \(index + 1) came from: \(planned.sourceText.replacingOccurrences(of: "\n", with: " ").prefix(160))")

@@ -60,22 +60,23 @@ struct Replay: AsyncParsableCommand {
         options.secret = secret
         var result: Replayer.Result?
         let logger = desktop.makeLogger()
-        let healer: Replayer.Healer?
+        // The model is loaded before the display is touched, so a bad model fails first.
+        var planner: Planner?
         if heal {
             let profile = try model.loadProfile()
-            let brain = try model.makeModel(timeout: profile.stepTimeoutSeconds, logger: logger, profile: profile)
-            healer = { instruction, screenshot in
-                let space = CoordinateMapping.CoordinateSpace(profileValue: profile.coordinateSpace) ?? .relative1000
-                let plan = try await Planner(profile: profile, model: brain).plan(task: instruction, screenshot: screenshot,
-                                                                                  origin: .init(x: 0, y: 0), mapping: space)
-                return plan.report.isSuccess ? plan.report.resolved : []
-            }
-        } else {
-            healer = nil
+            planner = Planner(profile: profile, model: try model.makeModel(timeout: profile.stepTimeoutSeconds, logger: logger, profile: profile))
         }
         try await reportingFailures {
             let display = try Display(name: desktop.display, logger: logger)
             let area = try monitor.map { try display.monitor(named: $0).bounds } ?? display.screenBounds()
+            // The live screenshot shows `area`, so the model's points are offset by its origin.
+            let healer: Replayer.Healer? = planner.map { planner in
+                { instruction, screenshot in
+                    let space = CoordinateMapping.CoordinateSpace(profileValue: planner.profile.coordinateSpace) ?? .relative1000
+                    let plan = try await planner.plan(task: instruction, screenshot: screenshot, origin: area.origin, mapping: space)
+                    return plan.report.isSuccess ? plan.report.resolved : []
+                }
+            }
             print("replaying \(log.steps.count) recorded step(s) of \"\(log.header["task"] as? String ?? "?")\"\(dryRun ? " (dry run: nothing is sent)" : "")")
             let replayer = Replayer(session: log, display: display, input: try desktop.makeInput(display), area: area, logger: logger,
                                     say: { print("  \($0)") })
