@@ -18,7 +18,8 @@ struct Replay: AsyncParsableCommand {
             matches is sent to the model with the live screenshot and what the step did, and the model's \
             action is performed instead.
 
-            Exit statuses: 0 replayed; 1 the screen did not match; 65 the session cannot be read; 69 no display.
+            Exit statuses: 0 replayed; 1 the screen did not match; 64 bad arguments (--from past the last \
+            step); 65 the session cannot be read; 69 no display; 75 the model failed (--heal).
             """)
 
     @Argument(help: "The session folder.") var session: String

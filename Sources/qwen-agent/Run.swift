@@ -17,7 +17,7 @@ struct Run: AsyncParsableCommand {
 
             Exit statuses: 0 success; 1 the model reported failure or the run got stuck; 2 needs the user; \
             3 step budget exhausted; 4 error (model, display or unusable replies); 130 aborted by the user; \
-            64, 65, 69 as for the other commands.
+            64, 65, 69, 73 as for the other commands (qwen-agent --help).
             """)
 
     @Argument(help: "The task, in words.") var task: String
