@@ -1,5 +1,4 @@
 public import ArgumentParser
-import Agent
 import Desktop
 import Dispatch
 import Foundation

@@ -139,6 +139,22 @@ struct NewcomerDesktopTests {
         #expect(try Data(contentsOf: output) == Data(text.utf8))
     }
 
+    @Test func theAgentsTypeActionHasTheSameLimit() throws {
+        let transcript = temporary("long-type").appendingPathExtension("txt")
+        defer { try? FileManager.default.removeItem(at: transcript) }
+        let tooLong = String(repeating: "a", count: InputController.maxTypedCharacters + 1)
+        try Data(thinkingReply("Type all of it.", "{\"action\": \"type\", \"text\": \"\(tooLong)\"}").utf8).write(to: transcript)
+        try withVirtualDisplay { virtual in
+            let app = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
+            try app.waitForEvents { $0.contains { $0.event == "focus_in" } }
+            let run = try qwenAgent(["type a lot", "--transcript", transcript.path, "--session", temporary("long-type").path], display: virtual.name)
+            #expect(run.status == 4, "\(run.stderr)")
+            #expect(run.stdout.contains("at most \(InputController.maxTypedCharacters) are typed at a time"))
+            usleep(200_000)
+            #expect(!app.events().contains { $0.event.hasPrefix("key") }, "nothing was typed")
+        }
+    }
+
     @Test func healedClicksOnAnOffsetMonitorLandWhereTheModelPointed() throws {
         let folder = temporary("heal-offset")
         defer { try? FileManager.default.removeItem(at: folder) }
