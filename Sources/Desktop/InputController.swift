@@ -44,8 +44,10 @@ public struct InputTiming: Sendable {
     public var multiClickGap: Duration = .milliseconds(80)
     /// Between intermediate pointer positions of a drag.
     public var dragStep: Duration = .milliseconds(8)
-    /// Between typed characters and between wheel clicks.
-    public var keyGap: Duration = .milliseconds(4)
+    /// Between typed characters and between wheel clicks: one tick of the X server's millisecond clock,
+    /// so a key's release and the next press never share a timestamp (toolkits take a release and a
+    /// press at the same time for auto-repeat). Each event is also synced, so the server keeps up.
+    public var keyGap: Duration = .milliseconds(1)
     /// How long a borrowed keycode keeps its temporary keysym after its last use, so clients that
     /// read their events late still look it up with the right symbol.
     public var remapSettle: Duration = .milliseconds(100)
@@ -143,10 +145,15 @@ public final class InputController {
         }
     }
 
+    /// How many clicks one `click` may make.
+    public static let clickCounts = 1...10
+    /// How many wheel clicks one `scroll` may turn.
+    public static let scrollSteps = 1...200
+
     /// Clicks `count` times (2 = double click, 3 = triple click) at `point`, or where the pointer is.
     public func click(_ button: MouseButton = .left, at point: Point? = nil, count: Int = 1) throws(DesktopError) {
-        guard (1...10).contains(count) else {
-            throw DesktopError(.invalidArgument, "click count \(count) is out of range (1 to 10)")
+        guard Self.clickCounts.contains(count) else {
+            throw DesktopError(.invalidArgument, "click count \(count) is out of range (\(Self.clickCounts.lowerBound) to \(Self.clickCounts.upperBound))")
         }
         try releasingOnFailure {
             if let point { try move(to: point) }
@@ -182,8 +189,8 @@ public final class InputController {
 
     /// Turns the wheel `steps` clicks in `direction`, at `point` or where the pointer is.
     public func scroll(_ direction: ScrollDirection, steps: Int, at point: Point? = nil) throws(DesktopError) {
-        guard (1...200).contains(steps) else {
-            throw DesktopError(.invalidArgument, "scroll of \(steps) steps is out of range (1 to 200)")
+        guard Self.scrollSteps.contains(steps) else {
+            throw DesktopError(.invalidArgument, "scroll of \(steps) steps is out of range (\(Self.scrollSteps.lowerBound) to \(Self.scrollSteps.upperBound))")
         }
         try releasingOnFailure {
             if let point { try move(to: point) }
@@ -221,10 +228,21 @@ public final class InputController {
         }
     }
 
+    /// The most characters (Unicode scalars) one ``type(_:progress:)`` sends, about 15 s of typing: more
+    /// is almost always a mistake (a file piped in by accident would type for an hour).
+    public static let maxTypedCharacters = 10_000
+
     /// Types `text` exactly. Characters in the keymap are typed with the right Shift level (Caps Lock
     /// accounted for); others (é on a US map, 世, 🙂) through spare keycodes bound to their keysyms for
-    /// the duration and restored afterwards. `\n` presses Return and `\t` Tab.
-    public func type(_ text: String) throws(DesktopError) {
+    /// the duration and restored afterwards. `\n` presses Return and `\t` Tab. `progress` is told how
+    /// many characters of how many are typed after each one.
+    public func type(_ text: String, progress: (_ typed: Int, _ total: Int) -> Void = { _, _ in }) throws(DesktopError) {
+        let count = text.unicodeScalars.count
+        guard count <= Self.maxTypedCharacters else {
+            throw DesktopError(
+                .untypable,
+                "the text is \(count) characters long; at most \(Self.maxTypedCharacters) are typed at a time (about 15 s), so split it")
+        }
         var keysyms: [KeySym] = []
         for scalar in text.unicodeScalars {
             guard let keysym = KeySym(character: scalar) else {
@@ -248,6 +266,7 @@ public final class InputController {
                 try fakeKey(place.keycode, down: true)
                 try fakeKey(place.keycode, down: false)
                 if let shift { try fakeKey(shift, down: false) }
+                progress(index + 1, keysyms.count)
             }
         }
     }

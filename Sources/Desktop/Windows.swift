@@ -69,7 +69,8 @@ extension Display {
         return (0..<Int(count)).map { list[$0] }
     }
 
-    private func pointerRootPosition() -> Point? {
+    /// Where the pointer is, in root pixels (nil when it is on another screen). Corresponding Xlib call: `XQueryPointer`.
+    public func pointerRootPosition() -> Point? {
         var rootReturn: UInt = 0, child: UInt = 0
         var rootX: Int32 = 0, rootY: Int32 = 0, winX: Int32 = 0, winY: Int32 = 0
         var mask: UInt32 = 0

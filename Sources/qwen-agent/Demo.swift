@@ -73,7 +73,7 @@ struct Demo: AsyncParsableCommand {
             let area = try display.screenBounds()
             let seat = try ModelSeat(profile: profile, model: model)
             let recorder = try SessionRecorder(
-                directory: folder.appendingPathComponent("session"),
+                directory: FileChecks.unusedFolder(named: "session", in: folder),
                 header: SessionHeader(task: "log out of the app", profile: profile.name, model: RecordedModel(model.identity),
                                       display: display.name, area: area, coordinateSpace: profile.coordinateSpace, shape: profile.modelShape))
             let desktop = X11Desktop(display: display, input: try InputController(display: display), area: area)

@@ -1,5 +1,4 @@
 public import ArgumentParser
-import Agent
 import Desktop
 import Dispatch
 import Foundation
@@ -35,46 +34,6 @@ struct DesktopOptions: ParsableArguments {
     func makeInput(_ display: Display) throws -> InputController {
         Interruption.install()
         return try InputController(display: display, isCancelled: { Interruption.requested })
-    }
-}
-
-/// Runs `body`; a `DesktopError` or `ImagingError` becomes `qwen-agent: message` on stderr and the
-/// exit status that says what kind of failure it was (see `qwen-agent --help`).
-func reportingFailures(_ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch let error as DesktopError {
-        try fail(error.message, status: exitStatus(for: error.code))
-    } catch let error as ImagingError {
-        try fail(error.message, status: error.code == .io ? ExitStatus.cannotCreate : ExitStatus.dataError)
-    }
-}
-
-/// The same for async work.
-func reportingFailures(_ body: () async throws -> Void) async throws {
-    do {
-        try await body()
-    } catch let error as SessionError {
-        try fail(error.message, status: ExitStatus.cannotCreate)
-    } catch let error as DesktopError {
-        try fail(error.message, status: exitStatus(for: error.code))
-    } catch let error as ImagingError {
-        try fail(error.message, status: error.code == .io ? ExitStatus.cannotCreate : ExitStatus.dataError)
-    }
-}
-
-func fail(_ message: String, status: Int32) throws -> Never {
-    FileHandle.standardError.write(Data("qwen-agent: \(message)\n".utf8))
-    throw ExitCode(status)
-}
-
-private func exitStatus(for code: DesktopError.Code) -> Int32 {
-    switch code {
-    case .noDisplay, .connectionFailed, .missingExtension: ExitStatus.displayUnavailable
-    case .invalidArgument: ExitStatus.usage
-    case .untypable: ExitStatus.dataError
-    case .cancelled: ExitStatus.interrupted
-    default: 1
     }
 }
 

@@ -6,15 +6,20 @@ import Qwen3VL
 
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the embedded Qwen3-VL engine alone on a prompt (text only for now) and stream the reply.",
+        abstract: "Run the embedded Qwen3-VL engine alone on a prompt, with images if given, and stream the reply.",
         discussion: """
-            Loads a Hugging Face model folder (config.json, *.safetensors, tokenizer files). The prompt is \
-            one user turn in the folder's own chat template (Thinking models: the generation prompt ends \
-            with <think>); --raw feeds it as it is. A timing line goes to stderr.
+            Loads a Hugging Face model folder (config.json, *.safetensors, tokenizer files), or a repo id \
+            such as Qwen/Qwen3-VL-2B-Thinking from the local Hugging Face cache (nothing is downloaded). \
+            The prompt is one user turn in the folder's own chat template, after the --image pictures \
+            (Thinking models: the generation prompt ends with <think>); --raw feeds it as it is. A timing \
+            line goes to stderr.
             """)
 
-    @Option(help: ArgumentHelp("The model folder.", valueName: "dir")) var model: String
-    @Option(help: ArgumentHelp("Folder with the tokenizer files, when not the model folder.", valueName: "dir")) var tokenizer: String?
+    @Option(help: ArgumentHelp("The model folder, or a Hugging Face repo id in the local cache (default: $QWEN_AGENT_MODEL).",
+                               valueName: "dir|repo"))
+    var model: String?
+    @Option(help: ArgumentHelp("Folder (or repo id) with the tokenizer files, when not the model's.", valueName: "dir|repo"))
+    var tokenizer: String?
     @Argument(help: "The prompt.") var prompt: String
     @Option(name: .customLong("image"), help: ArgumentHelp("A PNG to put before the prompt text in the user turn (repeatable).", valueName: "file.png"))
     var images: [String] = []
@@ -29,15 +34,31 @@ struct Generate: ParsableCommand {
     @Option(help: "Most reasoning tokens before </think> is forced.") var thinkingBudget: Int?
     @Flag(help: "Print one JSON object with the generated token ids (tokens) and the text (text).") var json = false
 
+    func validate() throws {
+        if maxNewTokens < 1 { throw ValidationError("--max-new-tokens must be at least 1, not \(maxNewTokens)") }
+        if !(temperature >= 0) || temperature.isInfinite {
+            throw ValidationError("--temperature must be a number from 0 (greedy) up, not \(temperature)")
+        }
+        if topK < 1 { throw ValidationError("--top-k must be at least 1, not \(topK)") }
+        if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be above 0 and at most 1, not \(topP)") }
+        if !presencePenalty.isFinite { throw ValidationError("--presence-penalty must be a finite number, not \(presencePenalty)") }
+        if let thinkingBudget, thinkingBudget < 0 { throw ValidationError("--thinking-budget must be 0 or more tokens, not \(thinkingBudget)") }
+    }
+
     func run() throws {
+        guard let model = model ?? ProcessInfo.processInfo.environment["QWEN_AGENT_MODEL"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+            try fail("no model: give --model DIR (or a Hugging Face repo id), or set QWEN_AGENT_MODEL", status: ExitStatus.usage)
+        }
+        let folderURL = try ModelLocation.resolve(model)
+        let tokenizerURL = try tokenizer.map { name throws(Failure) in try ModelLocation.resolve(name) }
+        for path in images { try FileChecks.requireReadableFile(path, "--image") }
         chooseBLASKernels()
-        let folderURL = URL(fileURLWithPath: model)
         let loaded: (model: Qwen3VL.TextModel, tokenizer: Qwen3VL.Tokenizer, template: Qwen3VL.ChatTemplate?)
         var visual: Qwen3VL.VisualInput?
         var grids: [(t: Int, h: Int, w: Int)] = []
         do {
             let folder = try Qwen3VL.ModelFolder(contentsOf: folderURL)
-            let tokens = try Qwen3VL.Tokenizer.load(folder: tokenizer.map { URL(fileURLWithPath: $0) } ?? folderURL)
+            let tokens = try Qwen3VL.Tokenizer.load(folder: tokenizerURL ?? folderURL)
             loaded = (try Qwen3VL.TextModel(folder: folder), tokens, raw ? nil : try Qwen3VL.ChatTemplate.load(folder: folderURL))
             if !images.isEmpty {
                 // Each image: processor → vision tower; their rows and DeepStack features are joined in order.
@@ -54,6 +75,8 @@ struct Generate: ParsableCommand {
             }
         } catch let error as Qwen3VL.TemplateError {
             try fail("\(error.message); give --raw to feed the prompt without a template", status: ExitStatus.dataError)
+        } catch let error as Qwen3VL.TokenizerError where error.code == .missingFile && tokenizer == nil {
+            try fail("\(error.message); give --tokenizer DIR for the folder that has them", status: ExitStatus.dataError)
         } catch let error as ImagingError {
             try fail(error.message, status: ExitStatus.dataError)
         } catch {

@@ -17,7 +17,7 @@ struct ModelOptions: ParsableArguments {
                                valueName: "url"))
     var endpoint: String?
 
-    @Option(help: ArgumentHelp("With --endpoint: the model name the server knows. Otherwise: a Qwen3-VL model folder for the embedded engine (default: $QWEN_AGENT_MODEL).",
+    @Option(help: ArgumentHelp("With --endpoint: the model name the server knows. Otherwise: a Qwen3-VL model folder, or a Hugging Face repo id in the local cache, for the embedded engine (default: $QWEN_AGENT_MODEL).",
                                valueName: "name|dir"))
     var model: String?
 
@@ -51,9 +51,10 @@ struct ModelOptions: ParsableArguments {
         if endpoint == nil, transcript == nil,
            let folder = model ?? ProcessInfo.processInfo.environment["QWEN_AGENT_MODEL"].flatMap({ $0.isEmpty ? nil : $0 })
         {
+            let folderURL = try ModelLocation.resolve(folder)
             chooseBLASKernels()
             do {
-                let embedded = try EmbeddedModel(folder: URL(fileURLWithPath: folder), tokenizerFolder: tokenizer.map { URL(fileURLWithPath: $0) },
+                let embedded = try EmbeddedModel(folder: folderURL, tokenizerFolder: tokenizer.map { URL(fileURLWithPath: $0) },
                                                  minPixels: profile?.image.minPixels, maxPixels: profile?.image.maxPixels, logger: logger)
                 if let profile, embedded.isThinking != (profile.shape == .thinking) {
                     FileHandle.standardError.write(Data("qwen-agent: warning: \(folder) is a\(embedded.isThinking ? " Thinking" : "n Instruct") model but the profile \(profile.name) expects \(profile.shape.rawValue); pass --agent desktop-\(embedded.isThinking ? "thinking" : "instruct")\n".utf8))

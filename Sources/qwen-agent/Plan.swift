@@ -33,12 +33,15 @@ struct Plan: AsyncParsableCommand {
 
     /// The plan mode, shared with `qwen-agent --dry-run`.
     static func plan(task: String, model: ModelOptions, desktop: DesktopOptions, monitor: String?, output: String) async throws {
+        try FileChecks.requireWritable(output)
         let logger = desktop.makeLogger()
         let seat = try model.makeStepModels(logger: logger).lead
         var screenshot: RGBImage?
         var origin = Point(x: 0, y: 0)
+        var pointer: Point?
         try reportingFailures {
             let display = try Display(name: desktop.display, logger: logger)
+            pointer = display.pointerRootPosition()
             let area = try monitor.map { try display.monitor(named: $0).bounds }
             origin = area?.origin ?? origin
             screenshot = try ScreenCapturer(display: display).capture(area)
@@ -47,21 +50,15 @@ struct Plan: AsyncParsableCommand {
         print("task: \(task)\nmodel: \(seat.model.identity)  profile: \(seat.profile.name)  screen: \(screenshot.size) at +\(origin.x)+\(origin.y)\n")
         Interruption.install()
         let events = AgentEvents.printing()
-        let result: PlanResult
-        do {
-            result = try await Planner(seat: seat).plan(task: task, screenshot: screenshot, origin: origin, isAborted: { Interruption.requested }) { event in
-                switch event {
-                case .text(let piece): events.text(piece)
-                case .status(let status): events.status(status)
-                case .cost(let cost): events.note(cost.description)
-                }
+        // A model failure or a timeout ends the command through the one error-to-status table (`Failure`).
+        var result = try await Planner(seat: seat).plan(task: task, screenshot: screenshot, origin: origin, isAborted: { Interruption.requested }) { event in
+            switch event {
+            case .text(let piece): events.text(piece)
+            case .status(let status): events.status(status)
+            case .cost(let cost): events.note(cost.description)
             }
-        } catch let error as ModelError {
-            try fail("the model failed: \(error.message)", status: Run.exitStatus(.error(error.message)))
-        } catch let error as WaitInterrupted {
-            guard case .timedOut(let message) = error else { throw ExitCode(ExitStatus.interrupted) }
-            try fail(message, status: Run.exitStatus(.error(message)))
         }
+        result.pointer = pointer
         print("\n\n" + result.report.humanReadable)
         for (index, planned) in (result.report.plan?.actions ?? []).enumerated() {
             print("  \(index + 1) came from: \(planned.sourceText.replacingOccurrences(of: "\n", with: " ").prefix(160))")

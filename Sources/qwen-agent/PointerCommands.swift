@@ -22,7 +22,13 @@ struct Click: ParsableCommand {
     @Argument(help: "X coordinate.") var x: Int
     @Argument(help: "Y coordinate.") var y: Int
     @Option(help: "Which button.") var button: MouseButton = .left
-    @Option(help: "How many clicks (1–10).") var count = 1
+    @Option(help: "How many clicks (\(InputController.clickCounts.spelled)).") var count = 1
+
+    func validate() throws {
+        if !InputController.clickCounts.contains(count) {
+            throw ValidationError("--count must be \(InputController.clickCounts.spelled), not \(count)")
+        }
+    }
 
     func run() throws {
         try desktop.withDisplay { display, _ in
@@ -68,10 +74,21 @@ struct Scroll: ParsableCommand {
 
     @OptionGroup var desktop: DesktopOptions
     @Argument(help: "Direction: up, down, left or right.") var direction: ScrollDirection
-    @Option(help: "Wheel clicks (1–200).") var steps = 3
+    @Option(help: "Wheel clicks (\(InputController.scrollSteps.spelled)).") var steps = 3
     @Option(help: ArgumentHelp("Move here first.", valueName: "x,y")) var at: Point?
+
+    func validate() throws {
+        if !InputController.scrollSteps.contains(steps) {
+            throw ValidationError("--steps must be \(InputController.scrollSteps.spelled), not \(steps)")
+        }
+    }
 
     func run() throws {
         try desktop.withDisplay { display, _ in try desktop.makeInput(display).scroll(direction, steps: steps, at: at) }
     }
+}
+
+extension ClosedRange<Int> {
+    /// The range as help text writes it: `1–10`.
+    var spelled: String { "\(lowerBound)–\(upperBound)" }
 }

@@ -20,6 +20,12 @@ struct Record: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The monitor to record screenshots of (default: the whole screen).", valueName: "name")) var monitor: String?
     @Option(help: "What the demonstration does, for the session header.") var task = "demonstration"
 
+    func validate() throws {
+        if let duration, !(duration > 0) || duration.isInfinite {
+            throw ValidationError("--duration must be a positive number of seconds, not \(duration)")
+        }
+    }
+
     func run() async throws {
         Interruption.install()
         let logger = desktop.makeLogger()

@@ -18,7 +18,8 @@ struct Replay: AsyncParsableCommand {
             matches is sent to the model with the live screenshot and what the step did, and the model's \
             action is performed instead.
 
-            Exit statuses: 0 replayed; 1 the screen did not match; 65 the session cannot be read; 69 no display.
+            Exit statuses: 0 replayed; 1 the screen did not match; 64 bad arguments (--from past the last \
+            step); 65 the session cannot be read; 69 no display; 75 the model failed (--heal).
             """)
 
     @Argument(help: "The session folder.") var session: String
@@ -37,7 +38,9 @@ struct Replay: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...1).contains(threshold) else { throw ValidationError("--threshold must be between 0 and 1") }
-        if let speed, speed <= 0 { throw ValidationError("--speed must be positive") }
+        if let speed, !(speed > 0) || speed.isInfinite { throw ValidationError("--speed must be a positive number, not \(speed)") }
+        if from < 1 { throw ValidationError("--from must be a step number, 1 or more, not \(from)") }
+        if let to, to < from { throw ValidationError("--to \(to) comes before --from \(from): nothing would be replayed") }
         if heal && model.endpoint == nil && model.transcript == nil && model.model == nil {
             throw ValidationError("--heal needs a model: --model DIR, --endpoint URL --model NAME, or --transcript FILE")
         }
@@ -47,6 +50,8 @@ struct Replay: AsyncParsableCommand {
         let log: SessionLog
         do { log = try SessionLog.read(URL(fileURLWithPath: session)) } catch { try fail(error.message, status: ExitStatus.dataError) }
         for warning in log.warnings { FileHandle.standardError.write(Data("qwen-agent: warning: \(warning)\n".utf8)) }
+        let last = log.steps.map(\.step).max() ?? 0
+        if from > last { try fail("--from \(from) is past the session's last step (\(last))", status: ExitStatus.usage) }
         var options = Replayer.Options()
         options.from = from
         options.to = to ?? Int.max
@@ -56,19 +61,21 @@ struct Replay: AsyncParsableCommand {
         options.secret = secret
         var result: Replayer.Result?
         let logger = desktop.makeLogger()
-        let healer: Replayer.Healer?
+        // The model is loaded before the display is touched, so a bad model fails first.
+        var planner: Planner?
         if heal {
-            let seat = try model.makeStepModels(logger: logger).lead
-            healer = { instruction, screenshot in
-                let plan = try await Planner(seat: seat).plan(task: instruction, screenshot: screenshot, origin: .init(x: 0, y: 0))
-                return plan.report.isSuccess ? plan.report.resolved : []
-            }
-        } else {
-            healer = nil
+            planner = Planner(seat: try model.makeStepModels(logger: logger).lead)
         }
         try await reportingFailures {
             let display = try Display(name: desktop.display, logger: logger)
             let area = try monitor.map { try display.monitor(named: $0).bounds } ?? display.screenBounds()
+            // The live screenshot shows `area`, so the model's points are offset by its origin.
+            let healer: Replayer.Healer? = planner.map { planner in
+                { instruction, screenshot in
+                    let plan = try await planner.plan(task: instruction, screenshot: screenshot, origin: area.origin)
+                    return plan.report.isSuccess ? plan.report.resolved : []
+                }
+            }
             print("replaying \(log.steps.count) recorded step(s) of \"\(log.header.task)\"\(dryRun ? " (dry run: nothing is sent)" : "")")
             let x11 = X11Desktop(display: display, input: try desktop.makeInput(display), area: area)
             let replayer = Replayer(session: log, screen: x11, input: x11, isAborted: { Interruption.requested }, logger: logger,

@@ -18,7 +18,7 @@ struct Run: AsyncParsableCommand {
 
             Exit statuses: 0 success; 1 the model reported failure or the run got stuck; 2 needs the user; \
             3 step budget exhausted; 4 error (model, display or unusable replies); 130 aborted by the user; \
-            64, 65, 69 as for the other commands.
+            64, 65, 69, 73 as for the other commands (qwen-agent --help).
             """)
 
     @Argument(help: "The task, in words.") var task: String
@@ -56,6 +56,7 @@ struct Run: AsyncParsableCommand {
 
     func validate() throws {
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
+        try MistypedCommand.check(task: task, explicitly: MistypedCommand.runWasTyped)
     }
 
     func run() async throws {
@@ -91,10 +92,9 @@ struct Run: AsyncParsableCommand {
                                  events: .printing(secrets: secret), recorder: recorder, logger: logger)
             outcome = await loop.run(task: task)
             _ = hotkey
-        } catch let error as DesktopError {
-            setupFailure = (error.message, error.code == .invalidArgument ? ExitStatus.usage : ExitStatus.displayUnavailable)
-        } catch let error as SessionError {
-            setupFailure = (error.message, ExitStatus.cannotCreate)
+        } catch {
+            guard let failure = Failure(error) else { throw error }
+            setupFailure = (failure.message, failure.status)
         }
         if let setupFailure { try fail(setupFailure.message, status: setupFailure.status) }
         print("\n\(Self.symbol(outcome)) \(outcome)")

@@ -25,7 +25,7 @@ struct AgentRunTests {
             let transcript = FileManager.default.temporaryDirectory.appendingPathComponent("transcript-\(UUID().uuidString).txt")
             try Data(replies(app).joined(separator: "\n---8<---\n").utf8).write(to: transcript)
             defer { try? FileManager.default.removeItem(at: transcript) }
-            let result = try qwenAgent(["log out of the app", "--transcript", transcript.path] + arguments, display: virtual.name, stdin: stdin)
+            let result = try qwenAgent(["log out of the app", "--transcript", transcript.path] + arguments, display: virtual.name, stdin: stdin.map { Data($0.utf8) })
             return (result, app.events())
         }
     }

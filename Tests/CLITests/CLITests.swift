@@ -11,22 +11,23 @@ struct CLIRun {
     let stderr: String
 }
 
-/// Runs the built `qwen-agent` with `arguments`; `DISPLAY` is `display` (unset when nil).
-func qwenAgent(_ arguments: [String], display: String?, environment extra: [String: String] = [:], stdin: String? = nil) throws -> CLIRun {
+/// Runs the built `qwen-agent` with `arguments`; `DISPLAY` is `display` (unset when nil); standard
+/// input is `stdin`'s bytes (empty when nil).
+func qwenAgent(_ arguments: [String], display: String?, environment extra: [String: String] = [:], stdin: Data? = nil) throws -> CLIRun {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
     let out = folder.appendingPathComponent("out"), err = folder.appendingPathComponent("err")
-    let outFD = open(out.path, O_WRONLY | O_CREAT, 0o600), errFD = open(err.path, O_WRONLY | O_CREAT, 0o600)
     let input = folder.appendingPathComponent("in")
-    try Data((stdin ?? "").utf8).write(to: input)
+    try (stdin ?? Data()).write(to: input)
+    let outFD = open(out.path, O_WRONLY | O_CREAT, 0o600), errFD = open(err.path, O_WRONLY | O_CREAT, 0o600)
     let inFD = open(input.path, O_RDONLY)
-    defer { close(inFD) }
     var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
     environment["DISPLAY"] = display
     if display == nil { environment["WAYLAND_DISPLAY"] = nil }
     let child = try ChildProcess(TestProducts.url(of: "qwen-agent"), arguments: arguments, environment: environment,
-                                 stdin: stdin == nil ? .null : .descriptor(inFD), stdout: .descriptor(outFD), stderr: .descriptor(errFD))
+                                 stdin: .descriptor(inFD), stdout: .descriptor(outFD), stderr: .descriptor(errFD))
+    close(inFD)
     close(outFD)
     close(errFD)
     let status = try #require(child.wait(timeout: 60), "qwen-agent \(arguments) did not finish")

@@ -7,6 +7,8 @@ public struct PlanResult: Sendable {
     public let output: String
     public let model: ModelIdentity
     public let report: PlanReport
+    /// Where the pointer was when planning, in root pixels: a drag without a start begins there.
+    public var pointer: Point? = nil
 }
 
 /// Asks the model what to do on a screenshot and parses the answer; sends no input. The
@@ -54,7 +56,8 @@ extension PlanResult {
         let colour = RGB(hex: 0xE0301E)
         for (index, resolved) in report.resolved.enumerated() {
             guard let point = resolved.point.map({ Point(x: $0.x - origin.x, y: $0.y - origin.y) }) else { continue }
-            if let start = resolved.startPoint.map({ Point(x: $0.x - origin.x, y: $0.y - origin.y) }) {
+            let start = resolved.startPoint ?? (resolved.action.name == .leftClickDrag ? pointer : nil)
+            if let start = start.map({ Point(x: $0.x - origin.x, y: $0.y - origin.y) }) {
                 image.drawArrow(from: start, to: point, color: colour)
                 image.drawMarker(at: start, color: colour)
             } else {

@@ -36,9 +36,13 @@ public final class SessionRecorder {
     private let mask: SecretMask
 
     /// Creates the session directory (`directory`, or a new one under
-    /// `$XDG_DATA_HOME/qwen-agent/sessions/`) and writes the header record.
+    /// `$XDG_DATA_HOME/qwen-agent/sessions/`) and writes the header record. A folder that exists must
+    /// be empty: one session holds one run, and a second run's header and frames would mix with the first's.
     public init(directory: URL? = nil, secrets: [String] = [], header: SessionHeader) throws(SessionError) {
         let folder = directory ?? Self.newDefaultDirectory()
+        if let contents = try? FileManager.default.contentsOfDirectory(atPath: folder.path), !contents.isEmpty {
+            throw SessionError("\(folder.path) is not empty; a session folder holds one run, so give a new folder (or an empty one)")
+        }
         try Self.makePrivateDirectory(folder)
         try Self.makePrivateDirectory(folder.appendingPathComponent(SessionFormat.framesFolder))
         let path = folder.appendingPathComponent(SessionFormat.logName).path
