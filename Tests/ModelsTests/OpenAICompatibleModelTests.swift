@@ -133,17 +133,6 @@ struct OpenAICompatibleModelTests {
         #expect(delays == ["\(Duration.milliseconds(500))", "\(Duration.seconds(1))"])
     }
 
-    /// Only statuses of a server that is busy, restarting or loading are worth another attempt.
-    @Test func aPermanentServerErrorIsNotRetried() async throws {
-        try await withFakeServer { server in
-            let generation = await Self.generate("not-implemented", on: server)
-            let message = Self.failure(generation, .badResponse)
-            #expect(message == "http://127.0.0.1:\(server.port)/v1 answered HTTP 501: this server does not implement chat completions")
-            let attempts = try await server.attempts("not-implemented")
-            #expect(attempts == 1)
-        }
-    }
-
     @Test func anEndpointWithoutV1IsPointedAtIt() async throws {
         try await withFakeServer { server in
             let endpoint = try #require(URL(string: "http://127.0.0.1:\(server.port)"))
@@ -217,12 +206,18 @@ struct OpenAICompatibleModelTests {
 
     // MARK: Failures that are not retried
 
-    @Test func clientErrorIsRejectedWithTheServersMessage() async throws {
+    /// A client error, and a server error that is not one of a busy, restarting or loading server
+    /// (408, 429, 500, 502, 503, 504): reported with the server's message, once.
+    @Test(arguments: [
+        ("bad-request", ModelError.Code.rejected, "rejected the request (HTTP 400): model not found"),
+        ("not-implemented", ModelError.Code.badResponse, "answered HTTP 501: this server does not implement chat completions"),
+    ])
+    func failuresThatAreNotRetried(model name: String, code: ModelError.Code, expected: String) async throws {
         try await withFakeServer { server in
-            let generation = await Self.generate("bad-request", on: server)
-            let message = Self.failure(generation, .rejected)
-            #expect(message == "http://127.0.0.1:\(server.port)/v1 rejected the request (HTTP 400): model not found")
-            let attempts = try await server.attempts("bad-request")
+            let generation = await Self.generate(name, on: server)
+            let message = Self.failure(generation, code)
+            #expect(message == "http://127.0.0.1:\(server.port)/v1 \(expected)")
+            let attempts = try await server.attempts(name)
             #expect(attempts == 1)
         }
     }
