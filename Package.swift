@@ -19,6 +19,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // MARK: C system libraries (headers and link flags come from pkg-config)
@@ -43,8 +45,14 @@ let package = Package(
             swiftSettings: strictSettings),
 
         /// One protocol for a vision-language model, and its backends (scripted, OpenAI-compatible HTTP).
-        .target(name: "Models", dependencies: ["Imaging", "Qwen3VL", .product(name: "Logging", package: "swift-log")],
-                swiftSettings: strictSettings),
+        .target(
+            name: "Models",
+            dependencies: [
+                "Imaging", "Qwen3VL", .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings),
         /// The embedded Qwen3-VL engine: weights, tokenizer, chat template, decoder. Pure computation.
         .target(name: "Qwen3VL", dependencies: ["CKernels", "COpenBLAS", "Imaging"], swiftSettings: strictSettings),
         /// The action table, the step parser, the coordinate contract and the executor.
@@ -69,7 +77,11 @@ let package = Package(
         // MARK: Tests
         /// Virtual displays, the fixture app and its event log, for the tests that touch X.
         .target(
-            name: "TestSupport", dependencies: ["Desktop", "Imaging", "Models", .product(name: "Logging", package: "swift-log")],
+            name: "TestSupport",
+            dependencies: [
+                "Desktop", "Imaging", "Models", .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+            ],
             path: "Tests/TestSupport", exclude: ["fake_openai_server.py"], swiftSettings: strictSettings),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "COpenBLAS", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
@@ -80,7 +92,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(name: "Qwen3VLTests", dependencies: ["Qwen3VL"], swiftSettings: strictSettings),
         .testTarget(
-            name: "ModelsTests", dependencies: ["Models", "Imaging", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            name: "ModelsTests", dependencies: ["Models", "Imaging", "Qwen3VL", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
         .testTarget(
             name: "CLITests", dependencies: ["qwen-agent", "qwen-agent-fixture", "TestSupport", "Desktop", "Imaging"],

@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Qwen3VL
 
 // The chat-completions wire format, as vLLM, SGLang, llama.cpp's llama-server and Ollama speak it.
 
@@ -8,7 +9,22 @@ import Imaging
 struct ChatCompletionRequest: Encodable {
     struct Message: Encodable {
         let role: String
-        let content: [Part]
+        let content: Content
+    }
+
+    /// Parts for user and system turns; plain text for an assistant turn, which every server takes and
+    /// which `continue_final_message` finds again in the rendered prompt.
+    enum Content: Encodable {
+        case parts([Part])
+        case text(String)
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .parts(let parts): try container.encode(parts)
+            case .text(let text): try container.encode(text)
+            }
+        }
     }
 
     enum Part: Encodable {
@@ -32,20 +48,32 @@ struct ChatCompletionRequest: Encodable {
         }
     }
 
+    struct StreamOptions: Encodable {
+        let includeUsage = true
+        enum CodingKeys: String, CodingKey { case includeUsage = "include_usage" }
+    }
+
     let model: String
-    let messages: [Message]
+    private(set) var messages: [Message]
     let stream: Bool
+    /// Asks for the token counts in a last chunk.
+    let streamOptions: StreamOptions?
     let temperature: Double?
     let topP: Double?
-    /// Not in OpenAI's API; vLLM, SGLang, llama.cpp and Ollama accept it as an extra top-level field.
+    /// Not in OpenAI's API; vLLM, SGLang and llama.cpp accept it as an extra top-level field (Ollama ignores it).
     let topK: Int?
-    let maxTokens: Int?
+    private(set) var maxTokens: Int?
     let presencePenalty: Double?
     let seed: UInt64?
+    /// vLLM's and SGLang's way to extend the last assistant message instead of starting a new one.
+    private(set) var continueFinalMessage: Bool?
+    private(set) var addGenerationPrompt: Bool?
 
     enum CodingKeys: String, CodingKey {
         case model, messages, stream, temperature, seed
-        case topP = "top_p", topK = "top_k", maxTokens = "max_tokens", presencePenalty = "presence_penalty"
+        case streamOptions = "stream_options", topP = "top_p", topK = "top_k", maxTokens = "max_tokens",
+             presencePenalty = "presence_penalty", continueFinalMessage = "continue_final_message",
+             addGenerationPrompt = "add_generation_prompt"
     }
 
     init(model: String, conversation: [ChatMessage], settings: GenerationSettings, stream: Bool) throws(ImagingError) {
@@ -60,11 +88,14 @@ struct ChatCompletionRequest: Encodable {
                     parts.append(.imageURL("data:image/png;base64," + Data(png).base64EncodedString()))
                 }
             }
-            messages.append(Message(role: message.role.rawValue, content: parts))
+            let texts = parts.compactMap { if case .text(let text) = $0 { text } else { nil } }
+            let plain = message.role == .assistant && texts.count == parts.count
+            messages.append(Message(role: message.role.rawValue, content: plain ? .text(texts.joined()) : .parts(parts)))
         }
         self.model = model
         self.messages = messages
         self.stream = stream
+        streamOptions = stream ? StreamOptions() : nil
         temperature = settings.temperature
         topP = settings.topP
         topK = settings.topK
@@ -72,37 +103,111 @@ struct ChatCompletionRequest: Encodable {
         presencePenalty = settings.presencePenalty
         seed = settings.seed
     }
+
+    /// The same request, asking the server to go on writing `start` as the assistant's reply, with
+    /// `used` of the reply's tokens already spent.
+    func continuing(_ start: String, used: Int?) -> ChatCompletionRequest {
+        var request = self
+        request.messages.append(Message(role: ChatMessage.Role.assistant.rawValue, content: .text(start)))
+        request.continueFinalMessage = true
+        request.addGenerationPrompt = false
+        if let maxTokens, let used { request.maxTokens = max(1, maxTokens - used) }
+        return request
+    }
 }
 
-/// A streamed chunk (`choices[].delta`) or a whole reply (`choices[].message`).
+/// A streamed chunk (`choices[].delta`) or a whole reply (`choices[].message`), and the token counts
+/// that come with the last chunk or the whole reply.
 struct ChatCompletionReply: Decodable {
     struct Choice: Decodable {
-        let delta: Text?
-        let message: Text?
+        /// `delta` of a chunk or `message` of a whole reply: the same fields.
+        var text: Message?
         let finishReason: String?
 
         enum CodingKeys: String, CodingKey {
             case delta, message
             case finishReason = "finish_reason"
         }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            text = try container.decodeIfPresent(Message.self, forKey: .delta)
+                ?? container.decodeIfPresent(Message.self, forKey: .message)
+            finishReason = try container.decodeIfPresent(String.self, forKey: .finishReason)
+        }
     }
 
     /// Servers that run a reasoning parser put the thinking in a separate field: `reasoning_content`
-    /// (vLLM before 0.11, SGLang, llama.cpp) or `reasoning` (newer vLLM, Ollama).
-    struct Text: Decodable {
+    /// (vLLM before 0.11, SGLang, llama.cpp) or `reasoning` (newer vLLM, Ollama). Servers that parse tool
+    /// calls out of the text (Ollama always; vLLM and llama.cpp when the request has tools) send them
+    /// in `tool_calls`.
+    struct Message: Decodable {
         let content: String?
         let reasoningContent: String?
         let reasoning: String?
+        var toolCalls: [ToolCall]?
 
         enum CodingKeys: String, CodingKey {
             case content, reasoning
-            case reasoningContent = "reasoning_content"
+            case reasoningContent = "reasoning_content", toolCalls = "tool_calls"
         }
 
         var thinking: String? { reasoningContent ?? reasoning }
     }
 
-    let choices: [Choice]?
+    /// A tool call, or (streamed) a piece of one: the pieces of one call share its `index`.
+    struct ToolCall: Decodable {
+        struct Function: Decodable {
+            let name: String?
+            var arguments: Arguments?
+        }
+
+        /// A JSON text, often sent in pieces; a few servers send the object itself.
+        enum Arguments: Decodable {
+            case text(String)
+            /// An object's JSON text, keys in the server's order: `ChatCompletionReply.decode` fills it in.
+            case object(String)
+
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.singleValueContainer()
+                self = (try? container.decode(String.self)).map { .text($0) } ?? .object("{}")
+            }
+        }
+
+        let index: Int?
+        var function: Function?
+
+        var hasObjectArguments: Bool { if case .object? = function?.arguments { true } else { false } }
+    }
+
+    struct Usage: Decodable {
+        let promptTokens: Int?
+        let completionTokens: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case promptTokens = "prompt_tokens", completionTokens = "completion_tokens"
+        }
+    }
+
+    var choices: [Choice]?
+    let usage: Usage?
+
+    /// Decodes one chunk or reply; tool-call arguments sent as an object get their JSON text with the
+    /// keys in the server's order, which Foundation's decoders do not keep.
+    static func decode(_ json: Data) throws -> ChatCompletionReply {
+        var reply = try JSONDecoder().decode(ChatCompletionReply.self, from: json)
+        guard let calls = reply.choices?.first?.text?.toolCalls, calls.contains(where: \.hasObjectArguments),
+              let ordered = Qwen3VL.OrderedJSON(parsing: String(decoding: json, as: UTF8.self)),
+              case .array(let choices)? = ordered["choices"], let choice = choices.first,
+              case .array(let orderedCalls)? = (choice["delta"] ?? choice["message"])?["tool_calls"]
+        else { return reply }
+        for (index, orderedCall) in zip(calls.indices, orderedCalls) where calls[index].hasObjectArguments {
+            if let object = orderedCall["function"]?["arguments"] {
+                reply.choices?[0].text?.toolCalls?[index].function?.arguments = .object(object.json)
+            }
+        }
+        return reply
+    }
 }
 
 /// The human-readable message in an error body: `{"error":{"message":…}}` (OpenAI, vLLM, SGLang,
@@ -116,92 +221,3 @@ func serverErrorMessage(in body: Data) -> String? {
     return nil
 }
 
-/// Splits an event stream into lines however the network cuts it: a line, or a UTF-8 character, may
-/// arrive in several pieces. Lines end with `\n` or `\r\n`.
-struct LineSplitter {
-    private var pending: [UInt8] = []
-    /// A server that never sends a newline would otherwise grow this without bound.
-    static let maximumLineLength = 16 << 20
-
-    /// The lines completed by `data`; nil when a line grows past `maximumLineLength`.
-    mutating func feed(_ data: Data) -> [String]? {
-        var lines: [String] = []
-        for byte in data {
-            if byte == UInt8(ascii: "\n") {
-                if pending.last == UInt8(ascii: "\r") { pending.removeLast() }
-                lines.append(String(decoding: pending, as: UTF8.self))
-                pending.removeAll(keepingCapacity: true)
-            } else {
-                pending.append(byte)
-            }
-        }
-        return pending.count > Self.maximumLineLength ? nil : lines
-    }
-
-    /// The last line, if the stream ended without a newline after it.
-    mutating func finish() -> String? {
-        defer { pending = [] }
-        if pending.last == UInt8(ascii: "\r") { pending.removeLast() }
-        return pending.isEmpty ? nil : String(decoding: pending, as: UTF8.self)
-    }
-}
-
-/// Turns deltas into the raw text a Qwen3-VL Thinking model writes, and tracks the thinking budget.
-///
-/// When the server sends the reasoning in its own field, the output is the reasoning, then
-/// `\n</think>\n\n` when the answer starts, then the answer: the same text the model produced before
-/// the server's reasoning parser split it, so one step parser reads every backend. A reply that
-/// never leaves the reasoning gets no `</think>`, and the parser reports it as unterminated.
-struct ReplyAssembler {
-    static let thinkClose = "</think>"
-    /// Where the reasoning ends when a server reports it separately, as Qwen3's chat template writes it.
-    static let reasoningEnd = "\n</think>\n\n"
-
-    /// Chunks of reasoning allowed before `</think>`; nil for no limit.
-    let thinkingBudget: Int?
-    /// Whether any text went to the caller: after that a retry would repeat it.
-    private(set) var yieldedText = false
-    private(set) var thinkingChunks = 0
-    private var thinkingOver = false
-    private var inReasoningField = false
-    /// The end of the text so far, to find a `</think>` split across chunks.
-    private var tail = ""
-
-    init(thinkingBudget: Int?) {
-        self.thinkingBudget = thinkingBudget
-    }
-
-    /// Whether the reasoning used up its budget without reaching `</think>`.
-    var budgetSpent: Bool {
-        guard let thinkingBudget, !thinkingOver else { return false }
-        return thinkingChunks >= thinkingBudget
-    }
-
-    /// The text to pass on for one delta (or one whole reply).
-    mutating func add(reasoning: String?, content: String?) -> String {
-        var text = ""
-        if let reasoning, !reasoning.isEmpty {
-            text += reasoning
-            inReasoningField = true
-        }
-        if let content, !content.isEmpty {
-            if inReasoningField {
-                text += Self.reasoningEnd
-                inReasoningField = false
-            }
-            text += content
-        }
-        guard !text.isEmpty else { return "" }
-        yieldedText = true
-        if !thinkingOver {
-            let window = tail + text
-            if window.contains(Self.thinkClose) {
-                thinkingOver = true
-            } else {
-                thinkingChunks += 1
-                tail = String(window.suffix(Self.thinkClose.count - 1))
-            }
-        }
-        return text
-    }
-}

@@ -83,8 +83,23 @@ public enum ModelEvent: Sendable, Equatable {
     case cost(ModelCall)
 }
 
-/// What one reply cost: the prompt, how much of it the backend could reuse, the reply's length.
+/// What one reply cost: the prompt, how much of it the backend could reuse, the reply's length, and
+/// how the reply ended.
 public struct ModelCall: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// How a reply ended.
+    public enum Finish: String, Sendable, Equatable, Codable {
+        /// The model ended it.
+        case stop
+        /// It reached the reply's token limit (`maxNewTokens`).
+        case length
+        /// The reasoning reached `maxThinkingTokens`; it was closed with `</think>` and the model then
+        /// wrote its answer (a served model: the server continued the reply).
+        case thinkingClosed
+        /// The reasoning reached `maxThinkingTokens` and could not be closed (the server cannot
+        /// continue a reply; vLLM and SGLang can): the reply ends inside the reasoning.
+        case thinkingCut
+    }
+
     public var promptTokens: Int?
     /// Prompt tokens taken from the previous call's cache (embedded engine).
     public var reusedTokens: Int?
@@ -92,14 +107,16 @@ public struct ModelCall: Sendable, Equatable, Codable, CustomStringConvertible {
     /// Images in the conversation, and how many of them were encoded for this call.
     public var images: Int?
     public var encodedImages: Int?
+    public var finish: Finish?
 
     public init(promptTokens: Int? = nil, reusedTokens: Int? = nil, completionTokens: Int? = nil, images: Int? = nil,
-                encodedImages: Int? = nil) {
+                encodedImages: Int? = nil, finish: Finish? = nil) {
         self.promptTokens = promptTokens
         self.reusedTokens = reusedTokens
         self.completionTokens = completionTokens
         self.images = images
         self.encodedImages = encodedImages
+        self.finish = finish
     }
 
     public var description: String {
@@ -111,6 +128,12 @@ public struct ModelCall: Sendable, Equatable, Codable, CustomStringConvertible {
         if let images {
             let read = encodedImages.map { "\($0) of \(images)" } ?? "\(images)"
             parts.append("\(read) screenshot\(images == 1 ? "" : "s") read")
+        }
+        switch finish {
+        case .length?: parts.append("stopped at the reply's token limit")
+        case .thinkingClosed?: parts.append("reasoning closed at its budget")
+        case .thinkingCut?: parts.append("reasoning cut at its budget (the server cannot continue a reply)")
+        case .stop?, nil: break
         }
         return parts.joined(separator: "; ")
     }

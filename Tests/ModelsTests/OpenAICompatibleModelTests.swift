@@ -25,8 +25,11 @@ struct OpenAICompatibleModelTests {
         "Let me look at the request.\n</think>\n\n"
             + "roles=system,user parts=text,text,image_url,text texts=You operate a computer.|Where is OK?|Answer briefly. "
             + "images=data:image/png;base64:iVBORw0K:4x3 "
-            + "max_tokens=64 presence_penalty=1.5 seed=7 stream=\(stream) temperature=0.2 top_k=20 top_p=0.9 auth=match 世界"
+            + "max_tokens=64 presence_penalty=1.5 seed=7 stream=\(stream) \(stream ? "stream_options={\"include_usage\": true} " : "")"
+            + "temperature=0.2 top_k=20 top_p=0.9 auth=match 世界"
     }
+
+    static func waiting(for server: FakeOpenAIServer) -> String { "waiting for http://127.0.0.1:\(server.port)/v1" }
 
     static func model(_ name: String, on server: FakeOpenAIServer, apiKey: String? = key, streaming: Bool = true,
                       timeout: Duration = .seconds(10), maxRetries: Int = 3, logger: Logger = Logger(label: "models-tests") { _ in SwiftLogNoOpLogHandler() })
@@ -68,6 +71,8 @@ struct OpenAICompatibleModelTests {
             #expect(generation.error == nil)
             #expect(generation.text == Self.echo(stream: true))
             #expect(generation.chunks.count > 20, "arrives as the server streams it, not at the end")
+            #expect(generation.statuses == [Self.waiting(for: server)])
+            #expect(generation.cost == ModelCall(completionTokens: 42, images: 1, finish: .stop), "the usage chunk, sent last")
             let attempts = try await server.attempts("ok")
             #expect(attempts == 1)
         }
@@ -84,6 +89,7 @@ struct OpenAICompatibleModelTests {
             let generation = await Self.generate("ok", on: server, streaming: false)
             #expect(generation.error == nil)
             #expect(generation.chunks == [Self.echo(stream: false)])
+            #expect(generation.cost == ModelCall(images: 1, finish: .stop))
         }
     }
 
@@ -92,7 +98,7 @@ struct OpenAICompatibleModelTests {
             let model = Self.model("ok", on: server, apiKey: nil)
             let generation = await collect(model.generate([ChatMessage(role: .user, content: [.text("hi")])], settings: GenerationSettings()))
             #expect(generation.error == nil)
-            #expect(generation.text == "Let me look at the request.\n</think>\n\nroles=user parts=text texts=hi images= stream=true auth=none 世界")
+            #expect(generation.text == "Let me look at the request.\n</think>\n\nroles=user parts=text texts=hi images= stream=true stream_options={\"include_usage\": true} auth=none 世界")
         }
     }
 
@@ -113,11 +119,30 @@ struct OpenAICompatibleModelTests {
             let generation = await Self.generate("flaky", on: server, maxRetries: 3, logger: logs.logger)
             #expect(generation.error == nil)
             #expect(generation.text == Self.echo(stream: true))
+            // Retries are shown as status lines, not as warnings in the log.
+            let waiting = Self.waiting(for: server)
+            #expect(generation.statuses == [
+                waiting, "the server answered HTTP 503: the model is still loading; retrying in 0.5 s (attempt 2 of 4)",
+                waiting, "the server answered HTTP 503: the model is still loading; retrying in 1 s (attempt 3 of 4)", waiting,
+            ])
             let attempts = try await server.attempts("flaky")
             #expect(attempts == 3)
         }
-        let delays = logs.all.filter { $0.level == .warning }.map { $0.metadata["delay"] }
+        #expect(logs.all.allSatisfy { $0.level <= .debug }, "\(logs.all.filter { $0.level > .debug }.map(\.line))")
+        let delays = logs.all.filter { $0.message == "chat completion failed; retrying" }.map { $0.metadata["delay"] }
         #expect(delays == ["\(Duration.milliseconds(500))", "\(Duration.seconds(1))"])
+    }
+
+    @Test func anEndpointWithoutV1IsPointedAtIt() async throws {
+        try await withFakeServer { server in
+            let endpoint = try #require(URL(string: "http://127.0.0.1:\(server.port)"))
+            let model = OpenAICompatibleModel(endpoint: endpoint, model: "ok", apiKey: Self.key, timeout: .seconds(10),
+                                              logger: Logger(label: "models-tests") { _ in SwiftLogNoOpLogHandler() })
+            let generation = await collect(model.generate(Self.conversation, settings: Self.settings))
+            let message = Self.failure(generation, .rejected)
+            #expect(message == "http://127.0.0.1:\(server.port) answered 404 for /chat/completions: Not Found; "
+                + "the endpoint usually ends in /v1 (e.g. http://127.0.0.1:\(server.port)/v1)")
+        }
     }
 
     @Test func givesUpAfterMaxRetriesAsUnavailable() async throws {
@@ -141,9 +166,9 @@ struct OpenAICompatibleModelTests {
             let attempts = try await server.attempts("ratelimit")
             #expect(attempts == 2)
         }
-        let warnings = logs.all.filter { $0.level == .warning }
-        #expect(warnings.map { $0.metadata["delay"] } == ["\(Duration.zero)"], "Retry-After: 0, not the 0.5 s backoff")
-        #expect(warnings.first?.metadata["reason"] == "HTTP 429: too many requests")
+        let retries = logs.all.filter { $0.message == "chat completion failed; retrying" }
+        #expect(retries.map { $0.metadata["delay"] } == ["\(Duration.zero)"], "Retry-After: 0, not the 0.5 s backoff")
+        #expect(retries.first?.metadata["reason"] == "the server answered HTTP 429: too many requests")
     }
 
     @Test func retriesAConnectionResetBeforeAnyText() async throws {
@@ -181,12 +206,18 @@ struct OpenAICompatibleModelTests {
 
     // MARK: Failures that are not retried
 
-    @Test func clientErrorIsRejectedWithTheServersMessage() async throws {
+    /// A client error, and a server error that is not one of a busy, restarting or loading server
+    /// (408, 429, 500, 502, 503, 504): reported with the server's message, once.
+    @Test(arguments: [
+        ("bad-request", ModelError.Code.rejected, "rejected the request (HTTP 400): model not found"),
+        ("not-implemented", ModelError.Code.badResponse, "answered HTTP 501: this server does not implement chat completions"),
+    ])
+    func failuresThatAreNotRetried(model name: String, code: ModelError.Code, expected: String) async throws {
         try await withFakeServer { server in
-            let generation = await Self.generate("bad-request", on: server)
-            let message = Self.failure(generation, .rejected)
-            #expect(message == "http://127.0.0.1:\(server.port)/v1 rejected the request (HTTP 400): model not found")
-            let attempts = try await server.attempts("bad-request")
+            let generation = await Self.generate(name, on: server)
+            let message = Self.failure(generation, code)
+            #expect(message == "http://127.0.0.1:\(server.port)/v1 \(expected)")
+            let attempts = try await server.attempts(name)
             #expect(attempts == 1)
         }
     }
@@ -268,11 +299,10 @@ struct OpenAICompatibleModelTests {
             let generation = await Self.generate("slow", on: server, timeout: .seconds(1))
             let message = Self.failure(generation, .timedOut)
             #expect(message.hasPrefix("http://127.0.0.1:\(server.port)/v1 sent nothing for 1 s"))
-            // The server holds the connection open for 300 s: ending before proves the client gave up by
-            // itself. The bound is loose on purpose: URLSession's timer runs on the dispatch pool that
-            // the test process's long synchronous tests keep busy, which delayed it by up to 50 s here.
+            // The server holds the connection open for 300 s: ending this soon proves the client gave up by
+            // itself (the bound leaves room for a machine busy with other builds).
             #expect(generation.elapsed >= .milliseconds(900))
-            #expect(generation.elapsed < .seconds(240))
+            #expect(generation.elapsed < .seconds(10))
             let attempts = try await server.attempts("slow")
             #expect(attempts == 1)
         }
@@ -305,24 +335,156 @@ struct OpenAICompatibleModelTests {
             let cancelled = ContinuousClock.now
             consumer.cancel()
             let chunks = await consumer.value
-            // The reply would go on for 30 s; generous, for loaded CI machines.
-            #expect(cancelled.duration(to: .now) < .seconds(15), "the reply would have run 30 s")
-            #expect(Array(chunks.prefix(3)) == ["tick 0 ", "tick 1 ", "tick 2 "])
-            #expect(chunks.count < 100, "the stream stopped well before its 300 ticks") // 0.1 s apart; loaded machines are slow to cancel
+            #expect(cancelled.duration(to: .now) < .seconds(5), "the reply would have run 30 s")
+            // Still reasoning (no </think>), so the whitespace after each piece waits for the next.
+            #expect(Array(chunks.prefix(3)) == ["tick 0", " tick 1", " tick 2"])
+            #expect(chunks.count < 150, "the stream stopped long before its 300 ticks, 0.1 s apart")
             let disconnected = try await server.sawDisconnect("slow-stream")
             #expect(disconnected, "the HTTP request was closed too")
         }
     }
 
-    @Test func theThinkingBudgetStopsTheReplyBeforeTheAnswer() async throws {
+    // MARK: The thinking budget
+
+    static let budgetSettings = GenerationSettings(maxNewTokens: 1000, maxThinkingTokens: 5)
+    /// The five pieces of reasoning the `budget:` models send before the budget ends them.
+    static let budgetReasoning = "thought0\nthought1 thought2 thought3\nthought4"
+    static let budgetAnswer = "Action: Click OK.\n<tool_call>\n"
+        + "{\"name\": \"computer_use\", \"arguments\": {\"action\": \"left_click\", \"coordinate\": [500, 500]}}\n</tool_call>"
+
+    @Test func aServerThatContinuesTheReplyGetsTheReasoningClosed() async throws {
         try await withFakeServer { server in
-            var settings = Self.settings
-            settings.maxThinkingTokens = 5
-            let generation = await collect(Self.model("long-think", on: server).generate(Self.conversation, settings: settings))
-            #expect(generation.error == nil, "ends like a reply; the step parser reports the unterminated thinking")
-            #expect(generation.text == "hmm0 hmm1 hmm2 hmm3 hmm4 ")
-            let disconnected = try await server.sawDisconnect("long-think")
-            #expect(disconnected, "the server stopped generating")
+            let generation = await collect(Self.model("budget:continue", on: server).generate(Self.conversation, settings: Self.budgetSettings))
+            #expect(generation.error == nil)
+            #expect(generation.text == Self.budgetReasoning + "\n</think>\n\n" + Self.budgetAnswer)
+            #expect(generation.cost == ModelCall(promptTokens: 321, completionTokens: 17, images: 1, finish: .thinkingClosed))
+            #expect(generation.statuses.contains("the reasoning reached its budget of 5 tokens; asking for the answer"))
+            let attempts = try await server.attempts("budget:continue")
+            #expect(attempts == 2, "the cut reply, then its continuation (which the server checks)")
+            let disconnected = try await server.sawDisconnect("budget:continue")
+            #expect(disconnected, "the server stopped generating the reasoning")
         }
     }
+
+    /// A server that ignores `continue_final_message` (a reasoning of its own), or refuses it with a 400
+    /// as llama-server does: the reply stays cut inside the reasoning, and the cost says why.
+    @Test(arguments: ["budget:restart", "budget:reject"])
+    func aServerThatCannotContinueLeavesTheReasoningCut(model name: String) async throws {
+        try await withFakeServer { server in
+            let generation = await collect(Self.model(name, on: server).generate(Self.conversation, settings: Self.budgetSettings))
+            #expect(generation.error == nil, "ends like a reply; the step parser reports the unterminated thinking")
+            #expect(generation.text == Self.budgetReasoning)
+            #expect(generation.cost?.finish == .thinkingCut)
+            #expect(generation.cost?.description.contains("reasoning cut at its budget (the server cannot continue a reply)") == true)
+            let attempts = try await server.attempts(name)
+            #expect(attempts == 2, "a refused continuation is not retried")
+        }
+    }
+
+    @Test func withoutABudgetTheReasoningRunsToItsEnd() async throws {
+        try await withFakeServer { server in
+            var settings = Self.budgetSettings
+            settings.maxThinkingTokens = nil
+            let generation = await collect(Self.model("long-think", on: server).generate(Self.conversation, settings: settings))
+            #expect(generation.text.hasSuffix("hmm199 </think>\n\nnever read"))
+            #expect(generation.cost?.finish == .stop)
+        }
+    }
+
+    // MARK: Tool calls the server took out of the text
+
+    static let toolCallText = "Action: Click OK, then type.\n<tool_call>\n"
+        + "{\"name\": \"computer_use\", \"arguments\": {\"action\": \"left_click\", \"coordinate\": [500, 500]}}\n</tool_call>\n<tool_call>\n"
+        + "{\"name\": \"computer_use\", \"arguments\": {\"text\": \"hi\", \"action\": \"type\"}}\n</tool_call>"
+
+    /// Arguments streamed in pieces by index, and arguments sent as an object (its key order kept).
+    @Test(arguments: [true, false])
+    func toolCallsComeBackAsTheModelWroteThem(streaming: Bool) async throws {
+        try await withFakeServer { server in
+            let generation = await Self.generate("tool-calls", on: server, streaming: streaming)
+            #expect(generation.error == nil)
+            #expect(generation.text == "I should click OK.\n</think>\n\n" + Self.toolCallText)
+        }
+    }
+
+    // MARK: Recorded-shape streams of each server
+
+    static let logOutReplies: [String] = {
+        let transcript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fixtures/Transcripts/log-out.txt")
+        let text = (try? String(contentsOf: transcript, encoding: .utf8)) ?? ""
+        return text.components(separatedBy: "\n---8<---\n").map { $0.trimmingCharacters(in: .newlines) }
+    }()
+
+    /// Each server's stream of the three log-out replies reads as exactly what the model wrote.
+    @Test(arguments: ["vllm", "sglang", "llamacpp", "ollama"])
+    func eachServersStreamReadsAsTheModelsText(server name: String) async throws {
+        try await withFakeServer { server in
+            let model = Self.model("fixture:\(name)", on: server)
+            for (step, expected) in Self.logOutReplies.enumerated() {
+                let generation = await collect(model.generate(Self.conversation, settings: Self.settings))
+                #expect(generation.error == nil)
+                #expect(generation.text == expected, "step \(step + 1)")
+                #expect(generation.cost?.promptTokens == 1712 + 400 * (step + 1) && generation.cost?.completionTokens == 131)
+            }
+        }
+    }
+
+    // MARK: Resources
+
+    /// Every model's client runs on SwiftNIO's shared event loops: models come and go without threads.
+    @Test func modelsShareTheEventLoopThreads() async throws {
+        try await withFakeServer { server in
+            for _ in 0..<6 {
+                let generation = await Self.generate("ok", on: server)
+                #expect(generation.error == nil)
+            }
+        }
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        let eventLoopThreads = tasks.filter {
+            ((try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8)) ?? "").hasPrefix("NIO-")
+        }
+        #expect(!eventLoopThreads.isEmpty && eventLoopThreads.count <= ProcessInfo.processInfo.activeProcessorCount,
+                "\(eventLoopThreads.count) event-loop threads")
+    }
+}
+
+/// What waiting for a silent server costs this process, measured in a child process of its own (an
+/// exit test), where no other test's work is counted.
+@Suite("OpenAI-compatible model: waiting costs no CPU")
+struct WaitingCostTests {
+    @Test func waitingForASilentServerCostsAlmostNoCPU() async throws {
+        try await withFakeServer { server in
+            let endpoint = server.endpoint.absoluteString
+            let result = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) { [endpoint = endpoint as String] in
+                let model = OpenAICompatibleModel(endpoint: URL(string: endpoint)!, model: "silent", apiKey: FakeOpenAIServer.apiKey,
+                                                  logger: Logger(label: "models-tests") { _ in SwiftLogNoOpLogHandler() })
+                let before = processCPUTime(), started = ContinuousClock.now
+                let generation = await collect(model.generate(OpenAICompatibleModelTests.conversation, settings: OpenAICompatibleModelTests.settings))
+                let cpu = processCPUTime() - before, wall = started.duration(to: .now)
+                let share = cpu / wall.seconds
+                print(String(format: "waited %.2f s; CPU %.3f s (%.1f%% of one core)", wall.seconds, cpu, share * 100))
+                #expect(generation.error == nil)
+                #expect(generation.text == OpenAICompatibleModelTests.echo(stream: true))
+                #expect(wall > .seconds(3.9), "the server was silent for 4 s")
+                #expect(share < 0.05, "waiting for the server costs less than 5% of a core")
+            }
+            if let output = result.map({ String(decoding: $0.standardOutputContent, as: UTF8.self) }) {
+                print(output, terminator: "")
+                #expect(output.contains("% of one core"))
+            }
+        }
+    }
+}
+
+/// User plus system CPU time of this process so far, in seconds.
+func processCPUTime() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -8,10 +8,16 @@ behaves according to the request's "model" (see MODELS); GET /stats returns how 
 model received and which streams the client hung up on. The replies echo what the request carried
 (roles, parts, texts, images, settings, whether the bearer key matched), so a test can check the
 request body without a second channel. Stdlib only.
+
+Model `fixture:NAME` serves Fixtures/ServerStreams/NAME.sse, a recorded-shape event stream per server:
+its replies are separated by a line `---8<---`, and the n-th request for the model gets the n-th reply,
+so a multi-step agent run can be answered. Model `transcript:/path/file` streams the replies of a
+scripted transcript the same way.
 """
 
 import base64
 import json
+import os
 import socket
 import struct
 import sys
@@ -25,6 +31,7 @@ attempts = {}
 disconnected = set()
 
 THINKING = "Let me look at the request.\n</think>\n\n"
+SERVER_STREAMS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Fixtures", "ServerStreams")
 
 
 def describe(request, headers):
@@ -32,6 +39,10 @@ def describe(request, headers):
     roles, parts, texts, images = [], [], [], []
     for message in request.get("messages", []):
         roles.append(message["role"])
+        if isinstance(message["content"], str):
+            parts.append("string")
+            texts.append(message["content"])
+            continue
         for part in message["content"]:
             parts.append(part["type"])
             if part["type"] == "text":
@@ -125,13 +136,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         if self.path != "/v1/chat/completions":
-            return self.send_json(404, {"error": {"message": f"no route for {self.path}"}})
+            return self.send_json(404, {"detail": "Not Found"})  # as vLLM (FastAPI) answers an unknown route
         request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
         model = request.get("model", "")
         with lock:
             attempts[model] = attempts.get(model, 0) + 1
             attempt = attempts[model]
-        behaviour = Handler.transcript if model.startswith("transcript:") else MODELS.get(model)
+        prefix = model.split(":", 1)[0] + ":" if ":" in model else model
+        behaviour = PREFIXED.get(prefix) or MODELS.get(model)
         if behaviour is None:
             return self.send_json(404, {"error": {"message": f"the model `{model}` does not exist"}})
         try:
@@ -179,6 +191,76 @@ class Handler(BaseHTTPRequestHandler):
             self.event(self.chunk({"content": piece}))
         self.event(self.chunk(finish="stop"))
         self.end_stream()
+
+    def fixture(self, request, attempt):
+        """Model `fixture:NAME`: the attempt-th reply of Fixtures/ServerStreams/NAME.sse, written one event
+        at a time, exactly as recorded."""
+        with open(os.path.join(SERVER_STREAMS, request["model"][len("fixture:"):] + ".sse"), "rb") as f:
+            replies = f.read().split(b"\n---8<---\n")
+        if attempt > len(replies):
+            return self.send_json(500, {"error": {"message": "the fixture is used up"}})
+        self.start_stream()
+        for event in replies[attempt - 1].split(b"\n\n"):
+            if event.strip():
+                self.write(event + b"\n\n")
+        self.wfile.write(b"0\r\n\r\n")
+
+    def budget(self, request, attempt):
+        """Model `budget:continue|restart|reject`: a reasoning that goes on and on, then, for the request that
+        continues it (continue_final_message), what vLLM and SGLang do (continue the assistant message), what a
+        server that ignores the fields does (start a new reply), or what llama-server does (refuse it)."""
+        behaviour = request["model"][len("budget:"):]
+        last = request["messages"][-1]
+        if not request.get("continue_final_message"):
+            self.start_stream()
+            self.event(self.chunk({"role": "assistant", "content": ""}))
+            for index in range(200):
+                self.event(self.chunk({"reasoning": f"thought{index} " if index % 3 else f"thought{index}\n"}))
+                time.sleep(0.02)
+            self.event(self.chunk({"content": "never read"}, finish="stop"))
+            return self.end_stream()
+        if behaviour == "reject":
+            return self.send_json(400, {"error": {"code": 400, "message": "Assistant response prefill is incompatible with enable_thinking.",
+                                                  "type": "invalid_request_error"}})
+        if request.get("add_generation_prompt") is not False or last["role"] != "assistant" or not last["content"].endswith("\n</think>\n\n"):
+            return self.send_json(400, {"error": {"message": "continue_final_message is set but the final message does not appear in the chat"}})
+        self.start_stream()
+        if behaviour == "restart":
+            self.event(self.chunk({"reasoning": "Let me start over. "}))
+            self.event(self.chunk({"reasoning": "The OK button.\n"}))
+        self.event(self.chunk({"content": "\n\n" if behaviour == "restart" else ""}))
+        for piece in ["Action: Click OK.", "\n<tool_call>\n", '{"name": "computer_use", "arguments": {"action": "left_click", ',
+                      '"coordinate": [500, 500]}}', "\n</tool_call>"]:
+            self.event(self.chunk({"content": piece}))
+        self.event(self.chunk(finish="stop"))
+        self.event({"object": "chat.completion.chunk", "choices": [], "usage": {"prompt_tokens": 321, "completion_tokens": 17}})
+        self.end_stream()
+
+    def tool_calls(self, request, attempt):
+        """Two tool calls taken out of the text: the first streamed in pieces by index (as vLLM and llama.cpp
+        stream them), the second with its arguments as an object, keys not in sorted order."""
+        typed = {"text": "hi", "action": "type"}
+        if not request.get("stream"):
+            return self.send_json(200, self.completion({
+                "reasoning_content": "I should click OK.", "content": "Action: Click OK, then type.",
+                "tool_calls": [{"id": "call_1", "type": "function", "function": {
+                                    "name": "computer_use", "arguments": '{"action": "left_click", "coordinate": [500, 500]}'}},
+                               {"id": "call_2", "type": "function", "function": {"name": "computer_use", "arguments": typed}}]}))
+        self.start_stream()
+        self.event(self.chunk({"role": "assistant", "content": ""}))
+        self.event(self.chunk({"reasoning_content": "I should click OK.\n"}))
+        self.event(self.chunk({"content": "\n\nAction: Click OK, then type.\n"}))
+        self.event(self.chunk({"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+                                               "function": {"name": "computer_use", "arguments": ""}}]}))
+        for piece in ['{"action": "left', '_click", "coordinate": [5', '00, 500]}']:
+            self.event(self.chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}))
+        self.event(self.chunk({"tool_calls": [{"index": 1, "id": "call_2", "type": "function",
+                                               "function": {"name": "computer_use", "arguments": typed}}]}))
+        self.event(self.chunk(finish="tool_calls"))
+        self.end_stream()
+
+    def not_implemented(self, request, attempt):
+        self.send_json(501, {"error": {"message": "this server does not implement chat completions"}})
 
     def flaky(self, request, attempt):
         if attempt <= 2:
@@ -248,6 +330,11 @@ class Handler(BaseHTTPRequestHandler):
         self.start_stream()
         time.sleep(300)
 
+    def silent(self, request, attempt):
+        """Says nothing for 4 s, then answers like `ok`: a server still reading the screenshot."""
+        time.sleep(4)
+        self.ok(request, attempt)
+
     def slow_stream(self, request, attempt):
         self.start_stream()
         for index in range(300):
@@ -288,8 +375,16 @@ class Handler(BaseHTTPRequestHandler):
         self.reasoning(request, attempt, field="reasoning")
 
 
+PREFIXED = {
+    "transcript:": Handler.transcript,
+    "fixture:": Handler.fixture,
+    "budget:": Handler.budget,
+}
+
 MODELS = {
     "ok": Handler.ok,
+    "not-implemented": Handler.not_implemented,
+    "tool-calls": Handler.tool_calls,
     "flaky": Handler.flaky,
     "ratelimit": Handler.ratelimit,
     "reset": Handler.reset,
@@ -302,6 +397,7 @@ MODELS = {
     "truncated": Handler.truncated,
     "truncated-clean": Handler.truncated_clean,
     "slow": Handler.slow,
+    "silent": Handler.silent,
     "slow-stream": Handler.slow_stream,
     "steady": Handler.steady,
     "long-think": Handler.long_think,
