@@ -113,7 +113,8 @@ public final class EmbeddedModel: VisionLanguageModel {
                 let rest = decoder.finish()
                 if !rest.isEmpty { output.yield(.text(rest)) }
                 output.yield(.cost(ModelCall(promptTokens: prompt.count, reusedTokens: reuse.promptCache.reusedTokens,
-                                             completionTokens: generated.count, images: images.keys.count, encodedImages: images.encoded)))
+                                             completionTokens: generated.count, images: images.keys.count, encodedImages: images.encoded,
+                                             finish: Self.finish(generated, settings))))
             }
             output.finish()
         }
@@ -130,9 +131,18 @@ public final class EmbeddedModel: VisionLanguageModel {
         return EncodedImage(visual: Qwen3VL.VisualInput(embeddings: features, deepstack: deepstack), grid: grid)
     }
 
+    /// Reply tokens when the settings name no limit.
+    static let defaultMaxNewTokens = 2048
+
+    /// How a reply ended: at its token limit, with the reasoning closed at its budget, or by the model.
+    private static func finish(_ tokens: [Int32], _ settings: GenerationSettings) -> ModelCall.Finish {
+        if let budget = settings.maxThinkingTokens, tokens.firstIndex(of: Qwen3VL.SpecialToken.thinkEnd) == budget { return .thinkingClosed }
+        return tokens.count >= (settings.maxNewTokens ?? defaultMaxNewTokens) ? .length : .stop
+    }
+
     private static func samplingOptions(_ settings: GenerationSettings) -> Qwen3VL.SamplingOptions {
         var options = Qwen3VL.SamplingOptions()
-        options.maxNewTokens = settings.maxNewTokens ?? 2048
+        options.maxNewTokens = settings.maxNewTokens ?? defaultMaxNewTokens
         options.temperature = settings.temperature.map(Float.init)
         options.topK = settings.topK
         options.topP = settings.topP.map(Float.init)

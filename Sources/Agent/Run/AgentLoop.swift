@@ -95,7 +95,11 @@ public final class AgentLoop {
                 events.parsed(step, report)
                 var entry = StepEntry(step: step, before: screenshot, output: output, report: report, cost: cost, route: route)
 
-                if let problem = Self.unusable(report) {
+                if var problem = Self.unusable(report) {
+                    if cost?.finish == .thinkingCut {
+                        problem = "the reasoning reached its budget of \(seat.profile.generation.maxThinkingTokens ?? 0) tokens without </think>, "
+                            + "and the server cannot continue a reply to close it (vLLM and SGLang can); raise max_thinking_tokens"
+                    }
                     entry.status = problem == Feedback.completionInProse ? "completion_without_tool_call" : report.status
                     try await record(entry, timings: timings)
                     timings = StepTimings()

@@ -106,6 +106,14 @@ import Testing
         #expect(pixelText.contains("in pixels of the screenshot") && !pixelText.contains("0–1000"), "\(pixelText)")
     }
 
+    @Test func reasoningCutAtItsBudgetIsExplainedToTheModel() async throws {
+        let cut = RecordingModel(["I keep thinking and thinking", "still thinking", "and thinking"], finish: .thinkingCut)
+        let outcome = try await Self.run(cut, profile: try Self.profile { $0.generation.maxThinkingTokens = 64 })
+        guard case .error(let reason) = outcome else { Issue.record("\(outcome)"); return }
+        #expect(reason.contains("the reasoning reached its budget of 64 tokens without </think>"), "\(reason)")
+        #expect(Self.texts(cut.conversations[1].last!).contains("the server cannot continue a reply"))
+    }
+
     // MARK: Abort and time limits: every wait ends at once
 
     static func abortAfter(_ delay: Duration) -> (@Sendable () -> Bool) {

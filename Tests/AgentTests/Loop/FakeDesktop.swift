@@ -82,16 +82,32 @@ final class RecordingModel: VisionLanguageModel, Sendable {
     private let replies: ScriptedModel
     private let sent = Mutex<[[ChatMessage]]>([])
 
-    init(_ replies: [String], name: String = "recording") {
+    /// How each reply says it ended, in its cost (nil: no cost is sent).
+    private let finish: ModelCall.Finish?
+
+    init(_ replies: [String], name: String = "recording", finish: ModelCall.Finish? = nil) {
         self.replies = ScriptedModel(responses: replies, name: name)
         identity = ModelIdentity(kind: .scripted, name: name)
+        self.finish = finish
     }
 
     var conversations: [[ChatMessage]] { sent.withLock { $0 } }
 
     func generate(_ conversation: [ChatMessage], settings: GenerationSettings) -> AsyncThrowingStream<ModelEvent, any Error> {
         sent.withLock { $0.append(conversation) }
-        return replies.generate(conversation, settings: settings)
+        guard let finish else { return replies.generate(conversation, settings: settings) }
+        let (stream, output) = AsyncThrowingStream.makeStream(of: ModelEvent.self)
+        let script = replies
+        Task {
+            do {
+                for try await event in script.generate(conversation, settings: settings) { output.yield(event) }
+                output.yield(.cost(ModelCall(finish: finish)))
+                output.finish()
+            } catch {
+                output.finish(throwing: error)
+            }
+        }
+        return stream
     }
 }
 
