@@ -11,7 +11,7 @@ import Testing
 @Suite("Agent loop rules, without X") struct AgentLoopTests {
     static func profile(_ name: String = "desktop-thinking", _ change: (inout Profile) -> Void = { _ in }) throws -> Profile {
         var profile = try Profile.load(Repository.agents.appendingPathComponent("\(name).json").path)
-        profile.stepTimeoutSeconds = 5
+        profile.stepTimeoutSeconds = 60 // generous: the tests that time things set their own limits
         change(&profile)
         return profile
     }
@@ -92,17 +92,17 @@ import Testing
         let garbage = "no call here\n</think>\n\nnothing"
         let thinking = RecordingModel([garbage, garbage])
         _ = try await Self.run(thinking)
-        let thinkingText = Self.texts(thinking.conversations[1].last!)
+        let thinkingText = try Self.lastTurn(thinking, call: 2)
         #expect(thinkingText.contains("close the reasoning with </think>") && thinkingText.contains("0–1000"))
 
         let instruct = RecordingModel(["nothing useful", "nothing useful"])
         _ = try await Self.run(instruct, profile: try Self.profile("desktop-instruct"))
-        let instructText = Self.texts(instruct.conversations[1].last!)
+        let instructText = try Self.lastTurn(instruct, call: 2)
         #expect(!instructText.contains("</think>") && instructText.contains("0–1000"), "\(instructText)")
 
         let pixels = RecordingModel([garbage, garbage])
         _ = try await Self.run(pixels, profile: try Self.profile { $0.coordinateSpace = "pixels" })
-        let pixelText = Self.texts(pixels.conversations[1].last!)
+        let pixelText = try Self.lastTurn(pixels, call: 2)
         #expect(pixelText.contains("in pixels of the screenshot") && !pixelText.contains("0–1000"), "\(pixelText)")
     }
 
@@ -111,7 +111,7 @@ import Testing
         let outcome = try await Self.run(cut, profile: try Self.profile { $0.generation.maxThinkingTokens = 64 })
         guard case .error(let reason) = outcome else { Issue.record("\(outcome)"); return }
         #expect(reason.contains("the reasoning reached its budget of 64 tokens without </think>"), "\(reason)")
-        #expect(Self.texts(cut.conversations[1].last!).contains("the server cannot continue a reply"))
+        #expect(Self.texts(try #require(cut.conversations.dropFirst().first?.last)).contains("the server cannot continue a reply"))
     }
 
     // MARK: Abort and time limits: every wait ends at once
@@ -197,7 +197,7 @@ import Testing
         let outcome = try await Self.run(model, on: desktop, options: options)
         #expect(outcome == .failure("the model reported that the task cannot be done"))
         #expect(desktop.performed.isEmpty)
-        #expect(Self.texts(model.conversations[1].last!).contains("The user declined left_click (250, 500)"))
+        #expect(try Self.lastTurn(model, call: 2).contains("The user declined left_click (250, 500)"))
     }
 
     @Test func terminateAndWaitAreNeverConfirmedNorSentAsInput() async throws {
@@ -256,6 +256,11 @@ import Testing
     }
 
     static func allText(_ messages: [ChatMessage]) -> String { messages.map(texts).joined(separator: "\n") }
+
+    /// The text of the last turn of the model's `call`-th conversation (1-based); a missing one fails the test.
+    static func lastTurn(_ model: RecordingModel, call: Int) throws -> String {
+        texts(try #require(model.conversations.dropFirst(call - 1).first?.last, "the model was asked only \(model.conversations.count) times"))
+    }
 }
 
 /// A screen that changes on every capture, so it never settles.

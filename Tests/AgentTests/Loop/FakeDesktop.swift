@@ -76,17 +76,16 @@ struct SilentModel: VisionLanguageModel {
     }
 }
 
-/// Keeps every conversation a model is sent, and answers from a script.
+/// Keeps every conversation a model is sent, and answers from a script, each reply in one piece
+/// (optionally with a cost that says how it ended). Nothing runs on the concurrency pool.
 final class RecordingModel: VisionLanguageModel, Sendable {
     let identity: ModelIdentity
-    private let replies: ScriptedModel
+    private let replies: [String]
+    private let finish: ModelCall.Finish?
     private let sent = Mutex<[[ChatMessage]]>([])
 
-    /// How each reply says it ended, in its cost (nil: no cost is sent).
-    private let finish: ModelCall.Finish?
-
     init(_ replies: [String], name: String = "recording", finish: ModelCall.Finish? = nil) {
-        self.replies = ScriptedModel(responses: replies, name: name)
+        self.replies = replies
         identity = ModelIdentity(kind: .scripted, name: name)
         self.finish = finish
     }
@@ -94,20 +93,20 @@ final class RecordingModel: VisionLanguageModel, Sendable {
     var conversations: [[ChatMessage]] { sent.withLock { $0 } }
 
     func generate(_ conversation: [ChatMessage], settings: GenerationSettings) -> AsyncThrowingStream<ModelEvent, any Error> {
-        sent.withLock { $0.append(conversation) }
-        guard let finish else { return replies.generate(conversation, settings: settings) }
-        let (stream, output) = AsyncThrowingStream.makeStream(of: ModelEvent.self)
-        let script = replies
-        Task {
-            do {
-                for try await event in script.generate(conversation, settings: settings) { output.yield(event) }
-                output.yield(.cost(ModelCall(finish: finish)))
-                output.finish()
-            } catch {
-                output.finish(throwing: error)
-            }
+        let index = sent.withLock { sent in
+            sent.append(conversation)
+            return sent.count - 1
         }
-        return stream
+        let (replies, finish) = (replies, finish)
+        return AsyncThrowingStream { continuation in
+            guard index < replies.count else {
+                continuation.finish(throwing: ModelError(.exhausted, "the recording model has only \(replies.count) replies"))
+                return
+            }
+            continuation.yield(.text(replies[index]))
+            if let finish { continuation.yield(.cost(ModelCall(finish: finish))) }
+            continuation.finish()
+        }
     }
 }
 
