@@ -24,7 +24,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Tokenizer files for the embedded engine, when not in the model folder.", valueName: "dir"))
     var tokenizer: String?
 
-    @Option(help: ArgumentHelp("Agent profile: a built-in name (desktop-thinking, desktop-instruct), a name in ./Agents or ~/.config/qwen-agent/agents, or a .json file.",
+    @Option(help: ArgumentHelp("Agent profile: a built-in name (desktop-thinking, desktop-instruct, auto), a name in ./Agents or ~/.config/qwen-agent/agents, or a .json file.",
                                valueName: "name|file"))
     var agent = Profile.defaultName
 
