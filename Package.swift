@@ -88,7 +88,7 @@ let package = Package(
             name: "DesktopTests", dependencies: ["Desktop", "Imaging", "TestSupport", "qwen-agent-fixture"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "AgentTests", dependencies: ["Agent", "Desktop", "Imaging", "TestSupport", "qwen-agent-fixture"],
+            name: "AgentTests", dependencies: ["Agent", "Desktop", "Imaging", "Qwen3VL", "TestSupport", "qwen-agent-fixture"],
             swiftSettings: strictSettings),
         .testTarget(name: "Qwen3VLTests", dependencies: ["Qwen3VL"], swiftSettings: strictSettings),
         .testTarget(

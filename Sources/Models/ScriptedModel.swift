@@ -27,9 +27,14 @@ public final class ScriptedModel: VisionLanguageModel {
         } catch {
             throw ModelError(.badResponse, "cannot read the transcript \(url.path): \(error.localizedDescription)")
         }
+        try self.init(transcript: text, name: url.path)
+    }
+
+    /// Reads a transcript's text; `name` says where it came from.
+    public convenience init(transcript text: String, name: String) throws(ModelError) {
         let responses = Self.split(text)
-        guard !responses.isEmpty else { throw ModelError(.badResponse, "the transcript \(url.path) holds no responses") }
-        self.init(responses: responses, name: url.path)
+        guard !responses.isEmpty else { throw ModelError(.badResponse, "the transcript \(name) holds no responses") }
+        self.init(responses: responses, name: name)
     }
 
     /// How many responses have been handed out.

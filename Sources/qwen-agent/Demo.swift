@@ -13,7 +13,7 @@ struct Demo: AsyncParsableCommand {
         discussion: """
             Starts Xvfb (your own display is not touched), opens the fixture app signed in, and runs \
             `qwen-agent "log out of the app"` on it with the SCRIPTED backend: the replies come from \
-            Fixtures/Transcripts/log-out.txt, written in Qwen3-VL Thinking's format, not from a model. \
+            Fixtures/Transcripts/log-out.txt (compiled in), written in Qwen3-VL Thinking's format, not from a model. \
             Everything else is real: capture, parsing, the coordinate mapping, XTest input, settling and \
             verification. Writes before.png (the planned click marked) and after.png.
             """)
@@ -40,9 +40,6 @@ struct Demo: AsyncParsableCommand {
         } catch {
             try fail("cannot create \(folder.path): \(error.localizedDescription)", status: ExitStatus.cannotCreate)
         }
-        guard let transcript = Self.find("Fixtures/Transcripts/log-out.txt") else {
-            try fail("cannot find Fixtures/Transcripts/log-out.txt next to this build of qwen-agent", status: ExitStatus.dataError)
-        }
         let profile = try ModelOptions.profile(named: "desktop-thinking")
         var outcome: Outcome = .error("not started")
         try await reportingFailures {
@@ -61,7 +58,7 @@ struct Demo: AsyncParsableCommand {
             let display = try Display(name: virtual.name, logger: logger)
             let capturer = ScreenCapturer(display: display)
             let before = try await Self.firstPaint(capturer)
-            let model = try ScriptedModel(transcript: transcript)
+            let model = try ScriptedModel(transcript: DemoTranscript.logOut, name: "built-in Fixtures/Transcripts/log-out.txt")
             print("3. running: qwen-agent \"log out of the app\"   (model: \(model.identity) — SCRIPTED, not a model)")
             var events = AgentEvents.printing()
             let firstTarget = Mutex<Point?>(nil)
@@ -71,11 +68,11 @@ struct Demo: AsyncParsableCommand {
                 printAction(step, resolved)
             }
             let area = try display.screenBounds()
-            let seat = try ModelSeat(profile: profile, model: model)
+            let seat = ModelSeat(profile: profile, model: model)
             let recorder = try SessionRecorder(
                 directory: FileChecks.unusedFolder(named: "session", in: folder),
                 header: SessionHeader(task: "log out of the app", profile: profile.name, model: RecordedModel(model.identity),
-                                      display: display.name, area: area, coordinateSpace: profile.coordinateSpace, shape: profile.modelShape))
+                                      display: display.name, area: area, coordinateSpace: profile.coordinateSpace.profileValue, shape: profile.shape.rawValue))
             let desktop = X11Desktop(display: display, input: try InputController(display: display), area: area)
             let loop = AgentLoop(screen: desktop, input: desktop, windows: desktop, models: .one(seat), events: events,
                                  recorder: recorder, logger: logger)
@@ -90,18 +87,6 @@ struct Demo: AsyncParsableCommand {
             print("   session: \(recorder.directory.path)  (qwen-agent show \(recorder.directory.path) -o report.html)")
         }
         if outcome != .success(answer: nil) { throw ExitCode(Run.exitStatus(outcome)) }
-    }
-
-    /// A file of the source checkout this binary was built in (walking up from the binary), or of the current folder.
-    static func find(_ relative: String) -> URL? {
-        var directory = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "")
-        for _ in 0..<6 {
-            directory.deleteLastPathComponent()
-            let candidate = directory.appendingPathComponent(relative)
-            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
-        }
-        let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(relative)
-        return FileManager.default.fileExists(atPath: here.path) ? here : nil
     }
 
     /// The screen once the app has painted: a screenshot that is not one flat colour (a freshly

@@ -24,8 +24,13 @@ struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Tokenizer files for the embedded engine, when not in the model folder.", valueName: "dir"))
     var tokenizer: String?
 
-    @Option(help: ArgumentHelp("Agent profile: a name in Agents/ or a .json file.", valueName: "name|file"))
-    var agent = "desktop-thinking"
+    @Option(help: ArgumentHelp("Agent profile: a built-in name (desktop-thinking, desktop-instruct, auto), a name in ./Agents or ~/.config/qwen-agent/agents, or a .json file.",
+                               valueName: "name|file"))
+    var agent = Profile.defaultName
+
+    @Option(help: ArgumentHelp("Largest screenshot sent to the model, in pixels (default: the profile's image.max_pixels, or image.embedded_max_pixels for the embedded engine).",
+                               valueName: "n"))
+    var maxPixels: Int?
 
     @Option(help: ArgumentHelp(
         "Longest the model may take for one step, in seconds (default: the profile's step_timeout_seconds). "
@@ -42,6 +47,7 @@ struct ModelOptions: ParsableArguments {
     func validate() throws {
         if thinkingEndpoint != nil && thinkingModel == nil { throw ValidationError("--thinking-endpoint needs --thinking-model NAME") }
         if let stepTimeout, !(stepTimeout > 0) { throw ValidationError("--step-timeout must be a positive number of seconds") }
+        if let maxPixels, maxPixels <= 0 { throw ValidationError("--max-pixels must be a positive number of pixels, e.g. 1003520") }
         if endpoint != nil && transcript != nil { throw ValidationError("give --endpoint or --transcript, not both") }
         if endpoint != nil && model == nil { throw ValidationError("--endpoint needs --model NAME (the model the server serves)") }
         if transcript != nil && model != nil { throw ValidationError("give --model or --transcript, not both") }
@@ -55,7 +61,7 @@ struct ModelOptions: ParsableArguments {
             chooseBLASKernels()
             do {
                 let embedded = try EmbeddedModel(folder: folderURL, tokenizerFolder: tokenizer.map { URL(fileURLWithPath: $0) },
-                                                 minPixels: profile?.image.minPixels, maxPixels: profile?.image.maxPixels, logger: logger)
+                                                 minPixels: profile?.image.minPixels, maxPixels: profile?.image.embeddedMaxPixels, logger: logger)
                 if let profile, embedded.isThinking != (profile.shape == .thinking) {
                     FileHandle.standardError.write(Data("qwen-agent: warning: \(folder) is a\(embedded.isThinking ? " Thinking" : "n Instruct") model but the profile \(profile.name) expects \(profile.shape.rawValue); pass --agent desktop-\(embedded.isThinking ? "thinking" : "instruct")\n".utf8))
                 }
@@ -90,7 +96,7 @@ struct ModelOptions: ParsableArguments {
         do { router = try RouterProfile.load(agent) } catch { try fail(error.message, status: ExitStatus.usage) }
         guard let router else {
             let profile = try loadProfile()
-            return .one(try seat(profile, makeModel(timeout: profile.stepTimeoutSeconds, logger: logger, profile: profile)))
+            return .one(ModelSeat(profile: profile, model: try makeModel(timeout: profile.stepTimeoutSeconds, logger: logger, profile: profile)))
         }
         let instruct = try loadProfile(router.router.instruct), thinking = try loadProfile(router.router.thinking)
         let first = try makeModel(timeout: instruct.stepTimeoutSeconds, logger: logger, profile: instruct)
@@ -106,16 +112,16 @@ struct ModelOptions: ParsableArguments {
             try fail("--agent \(agent) routes between two models: give the Instruct one with --model and the Thinking one with --thinking-model "
                      + "(and --thinking-endpoint when it is on another server)", status: ExitStatus.usage)
         }
-        return .routed(instruct: try seat(instruct, first), thinking: try seat(thinking, second), policy: router.router.policy)
-    }
-
-    private func seat(_ profile: Profile, _ model: any VisionLanguageModel) throws -> ModelSeat {
-        do { return try ModelSeat(profile: profile, model: model) } catch { try fail(error.message, status: ExitStatus.usage) }
+        return .routed(instruct: ModelSeat(profile: instruct, model: first), thinking: ModelSeat(profile: thinking, model: second),
+                       policy: router.router.policy)
     }
 
     func loadProfile(_ name: String? = nil) throws -> Profile {
         var profile = try Self.profile(named: name ?? agent)
         if let stepTimeout { profile.stepTimeoutSeconds = stepTimeout }
+        if let maxPixels {
+            do { try profile.overrideMaxPixels(maxPixels) } catch { try fail(error.message, status: ExitStatus.usage) }
+        }
         return profile
     }
 

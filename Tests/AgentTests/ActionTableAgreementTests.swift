@@ -2,30 +2,86 @@
 import Desktop
 import Foundation
 import Imaging
+import Qwen3VL
 import TestSupport
 import Testing
 
 @Suite("The action table, the prompt's tool schema and the executor agree")
 struct ActionTableAgreementTests {
-    @Test func schemaOffersExactlyTheTableAndItsArguments() throws {
-        let schema = ToolSchema.computerUse(resolution: "1000x1000")
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(schema.utf8)) as? [String: Any])
-        let function = try #require(object["function"] as? [String: Any])
+    /// The tool's function object, parsed back from the JSON the prompt carries.
+    static func function(_ options: ToolOptions = ToolOptions(), resolution: Size = Size(width: 1000, height: 1000)) throws -> [String: Any] {
+        let json = ToolSchema.computerUse(resolution: resolution, options: options).json
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        return try #require(object["function"] as? [String: Any])
+    }
+
+    static func properties(_ function: [String: Any]) throws -> [String: Any] {
+        try #require((function["parameters"] as? [String: Any])?["properties"] as? [String: Any])
+    }
+
+    /// The default tool is the one Qwen3-VL was trained on: its actions in its order, its argument names.
+    @Test func defaultSchemaOffersExactlyTheTrainedTool() throws {
+        let function = try Self.function()
         #expect(function["name"] as? String == "computer_use")
-        #expect((function["description"] as? String)?.contains("The screen's resolution is 1000x1000.") == true)
-        let parameters = try #require(function["parameters"] as? [String: Any])
-        let properties = try #require(parameters["properties"] as? [String: Any])
+        let description = try #require(function["description"] as? String)
+        #expect(description.contains("The screen's resolution is 1000x1000."))
+        let properties = try Self.properties(function)
         let action = try #require(properties["action"] as? [String: Any])
-        #expect(action["enum"] as? [String] == ActionName.allCases.map(\.rawValue))
+        #expect(action["enum"] as? [String] == ["key", "type", "mouse_move", "left_click", "left_click_drag", "right_click", "middle_click",
+                                                 "double_click", "triple_click", "scroll", "hscroll", "wait", "terminate", "answer"])
+        // Argument names as trained, in the order the trained tool lists them.
+        let json = ToolSchema.computerUse(resolution: Size(width: 1000, height: 1000)).json
+        let order = ["action", "keys", "text", "coordinate", "pixels", "time", "status"].map { json.range(of: "\"\($0)\": {")?.lowerBound }
+        #expect(order.allSatisfy { $0 != nil } && order == order.sorted { $0! < $1! }, "argument order")
+        #expect(Set(properties.keys) == ["action", "keys", "text", "coordinate", "pixels", "time", "status"])
+        #expect((properties["status"] as? [String: Any])?["enum"] as? [String] == ["success", "failure"])
+        // One line per offered action, none for an extension.
+        let lines = try #require(action["description"] as? String).split(separator: "\n").filter { $0.hasPrefix("* `") }
+        #expect(lines.count == 14)
+        for spec in ActionTable.all { #expect(lines.contains { $0.hasPrefix("* `\(spec.name.rawValue)`: ") } == !spec.isExtension) }
+    }
+
+    /// A profile turns extensions on one by one; the schema then offers exactly the table.
+    @Test func extensionsAreOfferedOnlyWhenTurnedOn() throws {
+        var options = ToolOptions()
+        options.extensions = ["call_user"]
+        let some = try Self.function(options)
+        #expect((try Self.properties(some)["action"] as? [String: Any])?["enum"] as? [String] == (try Self.actionEnum(ToolOptions())) + ["call_user"])
+        #expect(try Self.properties(some)["start_coordinate"] == nil)
+
+        options.extensions = Set(ActionTable.extensionNames)
+        #expect(ActionTable.extensionNames == ["left_mouse_down", "left_mouse_up", "call_user", "start_coordinate"])
+        let all = try Self.function(options)
+        let properties = try Self.properties(all)
+        #expect((properties["action"] as? [String: Any])?["enum"] as? [String] == ActionName.allCases.map(\.rawValue))
         for spec in ActionTable.all {
-            #expect((action["description"] as? String)?.contains("`\(spec.name.rawValue)`") == true)
             for parameter in spec.parameters { #expect(properties[parameter.name] != nil, "\(parameter.name) in the schema") }
         }
         #expect(ActionTable.all.map(\.name) == ActionName.allCases, "one table entry per action, in order")
     }
 
+    static func actionEnum(_ options: ToolOptions) throws -> [String] {
+        try #require((try properties(function(options))["action"] as? [String: Any])?["enum"] as? [String])
+    }
+
+    /// A profile's own text replaces ours word for word; the resolution still goes where it says.
+    @Test func profileTextReplacesTheToolsWords() throws {
+        var options = ToolOptions()
+        options.description = "Trained text.\n* The screen's resolution is {resolution}."
+        options.actionHeading = "Pick one:"
+        options.actionDescriptions = [.key: "Trained key line."]
+        options.parameterDescriptions = ["pixels": "Trained pixels text."]
+        let function = try Self.function(options, resolution: Size(width: 1920, height: 1088))
+        #expect(function["description"] as? String == "Trained text.\n* The screen's resolution is 1920x1088.")
+        let properties = try Self.properties(function)
+        let actions = try #require((properties["action"] as? [String: Any])?["description"] as? String)
+        #expect(actions.hasPrefix("Pick one:\n* `key`: Trained key line.\n* `type`: "))
+        #expect((properties["pixels"] as? [String: Any])?["description"] as? String == "Trained pixels text.")
+    }
+
     @Test func schemaActionsParseBackThroughTheParser() throws {
-        // Every action, written as a tool call the way the schema describes it, parses to itself.
+        // Every action, written as a tool call the way the schema describes it, parses to itself,
+        // extensions included: the parser accepts them whether or not the prompt offered them.
         for name in ActionName.allCases {
             let sample = Self.sample(for: name)
             var arguments: [String] = ["\"action\": \"\(name.rawValue)\""]
@@ -74,8 +130,9 @@ struct ActionTableAgreementTests {
         case .leftClick, .rightClick, .middleClick, .doubleClick, .tripleClick: Action(name, point: spot)
         case .leftClickDrag: Action(.leftClickDrag, point: ModelPoint(x: 600, y: 260), startPoint: ModelPoint(x: 300, y: 200))
         case .leftMouseDown, .leftMouseUp: Action(name)
-        case .scroll: Action(.scroll, amount: -2)
-        case .hscroll: Action(.hscroll, amount: 3)
+        // Pixel-sized amounts, as a model may send them: 3 wheel clicks down, 2 to the right.
+        case .scroll: Action(.scroll, amount: ActionTable.wheelClicks(for: -300))
+        case .hscroll: Action(.hscroll, amount: ActionTable.wheelClicks(for: 180))
         case .wait: Action(.wait, seconds: 0.1)
         case .terminate: Action(.terminate, status: .success)
         case .answer: Action(.answer, text: "42")
@@ -116,8 +173,8 @@ struct ActionTableAgreementTests {
             }
         case .leftMouseDown: Check(effect: .performed) { $0.contains { $0.event == "button_press" && $0.button == 1 } }
         case .leftMouseUp: Check(effect: .performed) { $0.contains { $0.event == "button_release" && $0.button == 1 } }
-        case .scroll: Check(effect: .performed) { $0.filter { $0.event == "button_release" && $0.button == 5 }.count == 2 }
-        case .hscroll: Check(effect: .performed) { $0.filter { $0.event == "button_release" && $0.button == 7 }.count == 3 }
+        case .scroll: Check(effect: .performed) { $0.filter { $0.event == "button_release" && $0.button == 5 }.count == 3 }
+        case .hscroll: Check(effect: .performed) { $0.filter { $0.event == "button_release" && $0.button == 7 }.count == 2 }
         case .wait: Check(effect: .wait(.milliseconds(100)), arrived: nothing)
         case .terminate: Check(effect: .finished(.success), arrived: nothing)
         case .answer: Check(effect: .answered("42"), arrived: nothing)

@@ -23,7 +23,7 @@ struct EmbeddedEngineTests {
         generation["temperature"] = 0
         profile["generation"] = generation
         var image = profile["image"] as! [String: Any]
-        image["max_pixels"] = 200_000
+        image["embedded_max_pixels"] = 200_000
         profile["image"] = image
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("tiny-profile-\(UUID().uuidString).json")
         try JSONSerialization.data(withJSONObject: profile).write(to: url)

@@ -62,11 +62,34 @@ struct ParseCommandTests {
         #expect(try qwenAgent(["parse", input.path, "--coordinates", "furlongs", "--image-size", "10x10"], display: nil).status == 64)
     }
 
-    @Test func schemaCommandPrintsTheToolDefinition() throws {
-        let run = try qwenAgent(["schema", "--resolution", "1280x800"], display: nil)
+    @Test func schemaCommandPrintsTheSystemMessageTheProfileSends() throws {
+        let run = try qwenAgent(["schema", "--agent", "desktop-instruct"], display: nil)
         #expect(run.status == 0)
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(run.stdout.hasPrefix("You are a GUI agent"))
+        #expect(run.stdout.contains("\n\n# Tools\n\n") && run.stdout.contains("The screen's resolution is 1000x1000."))
+        #expect(run.stderr.contains("profile desktop-instruct (") && run.stderr.contains("a 1920x1080 screen is sent as 1920x1088, 2040 image tokens"))
+        // Only the tool, for a profile whose model writes pixels: the resolution is the resized screenshot's.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("schema-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let pixels = folder.appendingPathComponent("pixels.json")
+        try Self.writeProfile(to: pixels) { $0["coordinate_space"] = "pixels" }
+        let tool = try qwenAgent(["schema", "--agent", pixels.path, "--screen", "1366x768", "--tool-only"], display: nil)
+        #expect(tool.status == 0, "\(tool.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(tool.stdout.utf8)) as? [String: Any])
         let description = ((object["function"] as? [String: Any])?["description"] as? String) ?? ""
-        #expect(description.contains("The screen's resolution is 1280x800."))
+        #expect(description.contains("The screen's resolution is 1376x768."))
+        let embedded = try qwenAgent(["schema", "--agent", pixels.path, "--embedded", "--screen", "1920x1080"], display: nil)
+        #expect(embedded.stdout.contains("The screen's resolution is 1280x704."))
+        #expect(try qwenAgent(["schema", "--screen", "wide"], display: nil).status == 64)
+        #expect(try qwenAgent(["schema", "--max-pixels", "0"], display: nil).status == 64)
+    }
+
+    /// Writes desktop-thinking.json, changed by `change`, to `url`.
+    static func writeProfile(to url: URL, _ change: (inout [String: Any]) -> Void) throws {
+        let file = Repository.agents.appendingPathComponent("desktop-thinking.json")
+        var profile = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
+        change(&profile)
+        try JSONSerialization.data(withJSONObject: profile).write(to: url)
     }
 }

@@ -31,7 +31,7 @@ public struct Action: Hashable, Sendable, CustomStringConvertible {
     public var startPoint: ModelPoint?
     public var keys: [String]?
     public var text: String?
-    /// `pixels`: wheel clicks, signed as the table says.
+    /// `pixels` as wheel clicks (``ActionTable/wheelClicks(for:)``): positive up or right.
     public var amount: Int?
     public var seconds: Double?
     public var status: TerminateStatus?
@@ -51,9 +51,10 @@ public struct Action: Hashable, Sendable, CustomStringConvertible {
     /// Builds an action from a tool call's arguments, checking each against the table.
     init(name: ActionName, arguments: [String: JSONValue]) throws(ActionError) {
         self.init(name)
-        for parameter in ActionTable.spec(for: name).parameters {
+        for argument in ActionTable.spec(for: name).arguments {
+            let parameter = argument.parameter
             guard let value = arguments[parameter.name] ?? Self.alternative(for: parameter, in: arguments) else {
-                if parameter.isRequired {
+                if argument.isRequired {
                     throw ActionError("\(name.rawValue) needs '\(parameter.name)' (\(parameter.description))")
                 }
                 continue
@@ -98,12 +99,12 @@ public struct Action: Hashable, Sendable, CustomStringConvertible {
         case .text:
             guard case .string(let string) = value else { throw ActionError("\(what) must be a string") }
             text = string
-        case .integer:
+        case .scrollAmount:
             let number = try Self.number(from: value, what: what)
-            guard number.rounded() != 0, abs(number) <= Double(ActionTable.maximumScroll) else {
-                throw ActionError("\(what) is \(ModelPoint.format(number)); it must be a non-zero number of wheel clicks up to \(ActionTable.maximumScroll)")
+            guard let clicks = ActionTable.wheelClicks(for: number) else {
+                throw ActionError("\(what) is \(ModelPoint.format(number)); it must not round to zero wheel clicks. \(ActionTable.scrollRule)")
             }
-            amount = Int(number.rounded())
+            amount = clicks
         case .seconds:
             let number = try Self.number(from: value, what: what)
             guard number >= 0, number <= ActionTable.maximumWait else {

@@ -1,54 +1,84 @@
-import Qwen3VL
+import Foundation
+public import Imaging
+public import Qwen3VL
+
+/// What a profile may change in the `computer_use` tool: the extensions it offers, and any text the
+/// model was trained on in place of ours.
+public struct ToolOptions: Sendable, Equatable {
+    /// Extension actions and arguments to offer (``ActionTable/extensionNames``); the parser accepts them either way.
+    public var extensions: Set<String> = []
+    /// The tool's description; `{resolution}` stands for the screen's size in the model's coordinate space.
+    public var description: String?
+    /// The line before the list of actions.
+    public var actionHeading: String?
+    /// An action's line in that list, by action.
+    public var actionDescriptions: [ActionName: String] = [:]
+    /// An argument's whole description, by argument name.
+    public var parameterDescriptions: [String: String] = [:]
+
+    public init() {}
+}
 
 /// The `computer_use` tool definition for the model's system prompt, generated from the ``ActionTable``.
 public enum ToolSchema {
-    /// The function JSON (one line, keys in a fixed order, printed as the chat template's `tojson`
-    /// prints it) that goes inside `<tools></tools>`.
+    /// Where a profile's own tool description puts the screen's size.
+    public static let resolutionPlaceholder = "{resolution}"
+
+    /// Our wording of the trained tool's description: what the tool is, the wait-and-look-again
+    /// advice, the screen's size, and where to aim.
+    static let description = """
+        Operate a computer with its mouse and keyboard, seeing the screen through screenshots.
+        * The interface is a desktop GUI with no terminal: start programs from what the screen shows.
+        * Programs can be slow to start or to react, so an action may show its result only later: wait, then check the new screenshot before acting again.
+        * The screen's resolution is \(resolutionPlaceholder).
+        * Read an element's coordinates off the latest screenshot before moving the cursor to it.
+        * Aim at the centre of buttons, links, icons and fields; do not click on their edges.
+        """
+
+    static let actionHeading = "The action to take. The choices are:"
+
+    /// The actions `options` offers, in table order.
+    public static func offeredActions(_ options: ToolOptions = ToolOptions()) -> [ActionSpec] {
+        ActionTable.all.filter { !$0.isExtension || options.extensions.contains($0.name.rawValue) }
+    }
+
+    /// The function object that goes inside `<tools></tools>` (keys in a fixed order; `.json` prints it
+    /// as the chat template's `tojson` does).
     ///
-    /// - Parameter resolution: what the description tells the model the screen measures, in the
-    ///   coordinate space it should answer in ("1000x1000" for Qwen3-VL's relative coordinates).
-    public static func computerUse(resolution: String, actions: [ActionSpec] = ActionTable.all) -> String {
-        let actionList = actions.map { "* `\($0.name.rawValue)`: \($0.summary)" }.joined(separator: "\n")
-        typealias JSON = Qwen3VL.OrderedJSON
-        var properties: [(key: String, value: JSON)] = [
+    /// - Parameter resolution: the screen's size in the coordinate space the model answers in
+    ///   (1000x1000 for Qwen3-VL's relative coordinates).
+    public static func computerUse(resolution: Size, options: ToolOptions = ToolOptions()) -> Qwen3VL.OrderedJSON {
+        let actions = offeredActions(options)
+        let actionList = actions.map { "* `\($0.name.rawValue)`: \(options.actionDescriptions[$0.name] ?? $0.summary)" }
+        var properties: [(key: String, value: Qwen3VL.OrderedJSON)] = [
             ("action", .object([
-                ("description", .string("The action to perform. The available actions are:\n\(actionList)")),
+                ("description", .string(([options.actionHeading ?? actionHeading] + actionList).joined(separator: "\n"))),
                 ("enum", .array(actions.map { .string($0.name.rawValue) })),
                 ("type", .string("string")),
             ])),
         ]
+        let offered = actions.flatMap(\.parameters).filter { !$0.isExtension || options.extensions.contains($0.name) }
         var seen: Set<String> = []
-        for spec in actions {
-            for parameter in spec.parameters where seen.insert(parameter.name).inserted {
-                let users = actions.filter { $0.parameters.contains { $0.name == parameter.name } }.map { "`\($0.name.rawValue)`" }
-                var fields: [(key: String, value: JSON)] = [
-                    ("description", .string("\(parameter.description) Used by \(users.joined(separator: ", ")).")),
-                ]
-                switch parameter.kind {
-                case .point: fields.append(("type", .string("array")))
-                case .keys: fields.append(("type", .string("array")))
-                case .text: fields.append(("type", .string("string")))
-                case .integer, .seconds: fields.append(("type", .string("number")))
-                case .status:
-                    fields.append(("enum", .array([.string("success"), .string("failure")])))
-                    fields.append(("type", .string("string")))
-                }
-                properties.append((parameter.name, .object(fields)))
+        for parameter in offered where seen.insert(parameter.name).inserted {
+            var fields: [(key: String, value: Qwen3VL.OrderedJSON)] = [
+                ("description", .string(options.parameterDescriptions[parameter.name] ?? "\(parameter.description) \(usage(of: parameter, in: actions))")),
+            ]
+            switch parameter.kind {
+            case .point, .keys: fields.append(("type", .string("array")))
+            case .text: fields.append(("type", .string("string")))
+            case .scrollAmount, .seconds: fields.append(("type", .string("number")))
+            case .status:
+                fields.append(("enum", .array([.string(TerminateStatus.success.rawValue), .string(TerminateStatus.failure.rawValue)])))
+                fields.append(("type", .string("string")))
             }
+            properties.append((parameter.name, .object(fields)))
         }
-        let description = """
-            Use a mouse and keyboard to interact with a computer, and take screenshots.
-            * This is an interface to a desktop GUI. You do not have access to a terminal or applications menu. You must click on desktop icons to start applications.
-            * Some applications may take time to start or process actions, so you may need to wait and take successive screenshots to see the results of your actions.
-            * The screen's resolution is \(resolution).
-            * Whenever you intend to move the cursor to click on an element like an icon, you should consult a screenshot to determine the coordinates of the element before moving the cursor.
-            * Make sure to click any buttons, links, icons, etc with the cursor tip in the center of the element. Don't click boxes on their edges unless asked.
-            """
-        let function: JSON = .object([
+        let text = (options.description ?? description).replacingOccurrences(of: resolutionPlaceholder, with: resolution.description)
+        return .object([
             ("type", .string("function")),
             ("function", .object([
                 ("name", .string("computer_use")),
-                ("description", .string(description)),
+                ("description", .string(text)),
                 ("parameters", .object([
                     ("properties", .object(properties)),
                     ("required", .array([.string("action")])),
@@ -56,6 +86,20 @@ public enum ToolSchema {
                 ])),
             ])),
         ])
-        return function.json
     }
+
+    /// "Required for `key`." or "Required for `left_click`, …; optional for `scroll`, `hscroll`."
+    private static func usage(of parameter: ActionParameter, in actions: [ActionSpec]) -> String {
+        func names(required: Bool) -> String {
+            actions.filter { $0.arguments.contains { $0.parameter.name == parameter.name && $0.isRequired == required } }
+                .map { "`\($0.name.rawValue)`" }.joined(separator: ", ")
+        }
+        let (required, optional) = (names(required: true), names(required: false))
+        return [required.isEmpty ? nil : "Required for \(required)", optional.isEmpty ? nil : "optional for \(optional)"]
+            .compactMap { $0 }.joined(separator: "; ").capitalizingFirst + "."
+    }
+}
+
+extension String {
+    fileprivate var capitalizingFirst: String { prefix(1).uppercased() + dropFirst() }
 }

@@ -57,11 +57,8 @@ public struct CoordinateMapping: Hashable, Sendable, CustomStringConvertible {
 
     /// The size of model space along each axis.
     private var extent: (width: Double, height: Double) {
-        switch space {
-        case .relative1000: (1000, 1000)
-        case .resizedPixels(let size): (Double(size.width), Double(size.height))
-        case .imagePixels: (Double(imageSize.width), Double(imageSize.height))
-        }
+        let size = space.extent(imageSize: imageSize)
+        return (Double(size.width), Double(size.height))
     }
 
     private func axis(_ value: Double, name: String, pixels: Int, modelExtent: Double) throws(CoordinateError) -> Int {
@@ -96,4 +93,37 @@ public struct CoordinateMapping: Hashable, Sendable, CustomStringConvertible {
 public struct CoordinateError: Error, Hashable, Sendable {
     public let message: String
     init(_ message: String) { self.message = message }
+}
+
+extension CoordinateMapping.CoordinateSpace {
+    /// `relative`, `pixels` or `resized:WxH`, as profiles and `--coordinates` write it.
+    public init?(profileValue value: String) {
+        switch value {
+        case "relative", "relative1000": self = .relative1000
+        case "pixels": self = .imagePixels
+        default:
+            let size = value.hasPrefix("resized:") ? value.dropFirst("resized:".count).lowercased().split(separator: "x").compactMap { Int($0) } : []
+            guard size.count == 2, size[0] > 0, size[1] > 0 else { return nil }
+            self = .resizedPixels(Size(width: size[0], height: size[1]))
+        }
+    }
+
+    /// The spelling ``init(profileValue:)`` reads.
+    public var profileValue: String {
+        switch self {
+        case .relative1000: "relative"
+        case .imagePixels: "pixels"
+        case .resizedPixels(let size): "resized:\(size)"
+        }
+    }
+
+    /// The space's size along each axis for an image of `imageSize`: the screen's resolution as the
+    /// model is told it (1000x1000 for relative coordinates).
+    public func extent(imageSize: Size) -> Size {
+        switch self {
+        case .relative1000: Size(width: 1000, height: 1000)
+        case .resizedPixels(let size): size
+        case .imagePixels: imageSize
+        }
+    }
 }

@@ -76,10 +76,10 @@ enum CompatibilityCalls {
                 let table: [String: (ActionName, Int)] = ["up": (.scroll, 5), "down": (.scroll, -5), "left": (.hscroll, -5), "right": (.hscroll, 5)]
                 guard let (resolved, amount) = table[direction] else { throw fail("\(function) has an unknown direction '\(direction)'") }
                 action = Action(resolved, point: at, amount: amount)
-            } else if let first = numbers.first, first.rounded() != 0, abs(first) <= Double(ActionTable.maximumScroll) {
-                action = Action(name, point: at, amount: Int(first.rounded()))
+            } else if let clicks = numbers.first.flatMap(ActionTable.wheelClicks(for:)) {
+                action = Action(name, point: at, amount: clicks)
             } else {
-                throw fail("\(function) needs a non-zero amount up to \(ActionTable.maximumScroll) or a direction")
+                throw fail("\(function) needs a direction or a non-zero amount: \(ActionTable.scrollRule)")
             }
         case .wait: action = Action(.wait, seconds: numbers.first ?? 5)
         case .terminate: action = Action(.terminate, status: .success)

@@ -385,7 +385,7 @@ enum Quotes {
 
 extension ActionName {
     var needsPoint: Bool {
-        ActionTable.spec(for: self).parameters.contains { $0.kind == .point && $0.isRequired }
+        ActionTable.spec(for: self).arguments.contains { $0.parameter.kind == .point && $0.isRequired }
     }
 }
 

@@ -1,6 +1,6 @@
 import Desktop
 import Foundation
-public import Imaging
+import Imaging
 public import Logging
 public import Models
 
@@ -332,18 +332,4 @@ public final class AgentLoop {
 /// A safety rule stopped the run before an action.
 struct SafetyStop: Error {
     let outcome: Outcome
-}
-
-extension CoordinateMapping.CoordinateSpace {
-    /// `relative`, `pixels` or `resized:WxH`, as profiles and `--coordinates` write it.
-    public init?(profileValue value: String) {
-        switch value {
-        case "relative", "relative1000": self = .relative1000
-        case "pixels": self = .imagePixels
-        default:
-            let size = value.hasPrefix("resized:") ? value.dropFirst("resized:".count).lowercased().split(separator: "x").compactMap { Int($0) } : []
-            guard size.count == 2, size[0] > 0, size[1] > 0 else { return nil }
-            self = .resizedPixels(Size(width: size[0], height: size[1]))
-        }
-    }
 }

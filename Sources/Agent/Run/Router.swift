@@ -86,18 +86,16 @@ public struct RouterProfile: Codable, Sendable {
         public var policy: RoutingPolicy
     }
 
-    /// The router profile `nameOrPath` names, or nil when that profile is a plain one.
-    public static func load(_ nameOrPath: String, searching folders: [URL] = Profile.defaultFolders) throws(ProfileError) -> RouterProfile? {
-        let direct = URL(fileURLWithPath: nameOrPath)
-        let candidates = nameOrPath.hasSuffix(".json") ? [direct] : folders.map { $0.appendingPathComponent(nameOrPath + ".json") }
-        guard let url = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }),
-              let data = try? Data(contentsOf: url),
+    /// The router profile `nameOrPath` names (found as ``Profile/load(_:searching:)`` finds one), or nil
+    /// when that profile is a plain one or there is none.
+    public static func load(_ nameOrPath: String, searching folders: [URL] = Profile.searchFolders) throws(ProfileError) -> RouterProfile? {
+        guard let (data, origin) = try? Profile.source(nameOrPath, searching: folders),
               let keys = try? JSONDecoder().decode([String: JSONIgnored].self, from: data), keys["router"] != nil
         else { return nil }
         do {
             return try SessionFormat.decoder.decode(RouterProfile.self, from: data)
         } catch {
-            throw ProfileError("the router profile \(url.path) is not valid: \(error)")
+            throw ProfileError("the router profile \(origin) is not valid: \(error)")
         }
     }
 

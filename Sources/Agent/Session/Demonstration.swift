@@ -130,7 +130,7 @@ public struct DemonstrationGrouper {
         case 6: (.hscroll, -1)
         default: (.hscroll, 1)
         }
-        emit(Action(name, amount: sign * min(current.count, ActionTable.maximumScroll)), at: current.at, from: nil)
+        emit(Action(name, amount: sign * min(current.count, ActionTable.maximumScrollClicks)), at: current.at, from: nil)
     }
 
     private mutating func closeText() {

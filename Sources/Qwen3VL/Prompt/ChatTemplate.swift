@@ -99,11 +99,7 @@ extension Qwen3VL {
             if !tools.isEmpty {
                 out += "<|im_start|>system\n"
                 if let first, first.role == "system" { out += systemText(first.content, &counter) + "\n\n" }
-                out += "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
-                    + "You are provided with function signatures within <tools></tools> XML tags:\n<tools>"
-                for tool in tools { out += "\n" + tool.json }
-                out += "\n</tools>\n\nFor each function call, return a json object with function name and arguments within "
-                    + "<tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call><|im_end|>\n"
+                out += Self.toolsSection(tools) + "<|im_end|>\n"
             } else if let first, first.role == "system" {
                 out += "<|im_start|>system\n" + systemText(first.content, &counter) + "<|im_end|>\n"
             }
@@ -113,6 +109,17 @@ extension Qwen3VL {
             }
             if addGenerationPrompt { out += variant == .thinking ? "<|im_start|>assistant\n<think>\n" : "<|im_start|>assistant\n" }
             return out
+        }
+
+        /// The `# Tools` section both templates write into the system turn (after the system text and a
+        /// blank line): the function-calling instructions with each tool's `tojson` inside `<tools>`.
+        /// Agents that put the tools into the system message themselves, as Qwen's cookbooks do, use it too.
+        public static func toolsSection(_ tools: [OrderedJSON]) -> String {
+            "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+                + "You are provided with function signatures within <tools></tools> XML tags:\n<tools>"
+                + tools.map { "\n" + $0.json }.joined()
+                + "\n</tools>\n\nFor each function call, return a json object with function name and arguments within "
+                + "<tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call>"
         }
 
         private func systemText(_ content: Content, _ counter: inout VisionCounter) -> String {

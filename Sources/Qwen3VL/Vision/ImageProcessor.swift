@@ -59,14 +59,19 @@ extension Qwen3VL {
         /// fresh tensor (tens of MB for a screenshot) every time.
         @discardableResult
         public func process(_ image: RGBImage, into pixelValues: inout [Float]) -> (t: Int, h: Int, w: Int) {
+            let resized = resized(image)
+            return patchify(resized.pixels, width: resized.width, height: resized.height, into: &pixelValues)
+        }
+
+        /// The image at its `smartResize` size, resampled as the vision tower's input is (the image itself
+        /// when it already has that size), so an agent can show a served model the same pixels.
+        public func resized(_ image: RGBImage) -> RGBImage {
             precondition(image.width > 0 && image.height > 0, "empty image")
             let size = smartResize(height: image.height, width: image.width)
-            if size == image.size {
-                return patchify(image.pixels, width: size.width, height: size.height, into: &pixelValues)
-            }
-            let resized = BicubicResampler.resize(image.pixels, width: image.width, height: image.height,
-                                                  outWidth: size.width, outHeight: size.height)
-            return patchify(resized, width: size.width, height: size.height, into: &pixelValues)
+            if size == image.size { return image }
+            return RGBImage(width: size.width, height: size.height,
+                            pixels: BicubicResampler.resize(image.pixels, width: image.width, height: image.height,
+                                                            outWidth: size.width, outHeight: size.height))
         }
 
         /// Normalises and flattens an already resized image (sides multiples of `factor`).

@@ -41,8 +41,8 @@ import Testing
                                       name: "instruct")
         let thinking = RecordingModel([thinkingReply(#"{"action": "left_click", "coordinate": [250, 500]}"#)], name: "thinking")
         let models = StepModels.routed(
-            instruct: try ModelSeat(profile: try AgentLoopTests.profile("desktop-instruct"), model: instruct),
-            thinking: try ModelSeat(profile: try AgentLoopTests.profile(), model: thinking), policy: RoutingPolicy())
+            instruct: ModelSeat(profile: try AgentLoopTests.profile("desktop-instruct"), model: instruct),
+            thinking: ModelSeat(profile: try AgentLoopTests.profile(), model: thinking), policy: RoutingPolicy())
         let desktop = FakeDesktop()
         let outcome = await AgentLoop(screen: desktop, input: desktop, windows: desktop, models: models, options: AgentLoopTests.fast,
                                       logger: Logger(label: "test")).run(task: "t")
