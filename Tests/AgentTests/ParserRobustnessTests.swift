@@ -8,7 +8,11 @@ import Testing
 struct ParserRobustnessTests {
     /// Random bytes and byte-level mutations of every fixture: each parse returns a plan or a typed
     /// failure (a crash would end the test process), and never takes long.
-    @Test func randomAndMutatedInputsGiveAPlanOrATypedFailure() throws {
+    @Test func randomAndMutatedInputsGiveAPlanOrATypedFailure() async throws {
+        try await onOwnThread { try Self.randomAndMutatedInputs() }
+    }
+
+    static func randomAndMutatedInputs() throws {
         var generator = SeededGenerator()
         let fixtures = try ModelOutputFixtures.names.map { try ModelOutputFixtures.text($0) }
         let alphabet = Array("<>/{}[]()\"',:.;=+- \n\t0123456789abcxyz_think_tool_call点击输入第步🙂".unicodeScalars)
@@ -46,7 +50,11 @@ struct ParserRobustnessTests {
     }
 
     /// Parse time per byte stays flat from 10 KB to 400 KB: no quadratic corner.
-    @Test func parseTimeGrowsLinearly() throws {
+    @Test func parseTimeGrowsLinearly() async throws {
+        try await onOwnThread { Self.parseTimeIsLinear() }
+    }
+
+    static func parseTimeIsLinear() {
         let call = "\n</think>\n<tool_call>\n{\"name\": \"computer_use\", \"arguments\": {\"action\": \"left_click\", \"coordinate\": [5, 5]}}\n</tool_call>"
         let sentence = "Step 3. I look at (12, 34) and think about clicking [56, 78] or typing \"x\"; 第2步 maybe. "
         func perByte(_ size: Int, tail: String) -> Double {
