@@ -1,7 +1,7 @@
 public import Foundation
 import Imaging
 public import Logging
-import Qwen3VL
+public import Qwen3VL
 import Synchronization
 
 /// The in-process Qwen3-VL engine as a ``VisionLanguageModel``: no server, no Python.
@@ -78,23 +78,17 @@ public final class EmbeddedModel: VisionLanguageModel {
         let job = Thread { [self] in
             reuse.withLock { reuse in
                 var images = ImageInput()
-                let messages = conversation.map { message in
-                    Qwen3VL.ChatTemplate.Message(role: message.role.rawValue, content: .parts(message.content.map { part in
-                        switch part {
-                        case .text(let text): return .text(text)
-                        case .image(let image):
-                            let key = image.hashValue // hashes the pixels once; the prompt cache compares images by it too
-                            if let known = images.seen[key] ?? reuse.features[key] {
-                                images.add(key, encoded: known)
-                            } else {
-                                output.yield(.status("reading a \(image.width)×\(image.height) screenshot"))
-                                images.add(key, encoded: encode(image, buffer: &reuse.pixelValues))
-                                images.encoded += 1
-                            }
-                            return .image
-                        }
-                    }))
+                for case .image(let image) in conversation.flatMap(\.content) {
+                    let key = image.hashValue // hashes the pixels once; the prompt cache compares images by it too
+                    if let known = images.seen[key] ?? reuse.features[key] {
+                        images.add(key, encoded: known)
+                    } else {
+                        output.yield(.status("reading a \(image.width)×\(image.height) screenshot"))
+                        images.add(key, encoded: encode(image, buffer: &reuse.pixelValues))
+                        images.encoded += 1
+                    }
                 }
+                let messages = conversation.map(\.templateMessage)
                 reuse.features = images.seen
                 let prompt = tokenizer.encode(Qwen3VL.expandImagePads(in: template.render(messages, addGenerationPrompt: true), grids: images.grids))
                 output.yield(.status("reading a prompt of \(prompt.count) tokens"))
@@ -181,5 +175,18 @@ private struct ImageInput {
         visual.append(features: encoded.visual.embeddings, deepstack: encoded.visual.deepstack)
         grids.append(encoded.grid)
         keys.append(key)
+    }
+}
+
+extension ChatMessage {
+    /// The message as Qwen3-VL's chat template takes it: text parts, and an image placeholder where
+    /// each image is (the images themselves go to the vision tower, in the same order).
+    public var templateMessage: Qwen3VL.ChatTemplate.Message {
+        Qwen3VL.ChatTemplate.Message(role: role.rawValue, content: .parts(content.map { part in
+            switch part {
+            case .text(let text): .text(text)
+            case .image: .image
+            }
+        }))
     }
 }

@@ -26,9 +26,14 @@ final class FakeDesktop: ScreenSource, InputSink, WindowInspector, Sendable {
         self.paint = paint
     }
 
-    /// Paints a bright square where the action aimed: a visible change near the target.
+    /// Paints a bright square where the action aimed (a visible change near the target); typing and
+    /// keys paint one more mark along the top row, as text appearing in a field would.
     static let markTarget: @Sendable (ResolvedAction, inout RGBImage) -> Void = { action, screen in
-        guard let point = action.point else { return }
+        guard let point = action.point else {
+            let x = (0..<screen.width).first { screen[$0, 0] != RGB(hex: 0xFFFFFF) } ?? 0
+            for dx in 0..<min(16, screen.width - x) { screen[x + dx, 0] = RGB(hex: 0xFFFFFF) }
+            return
+        }
         for y in max(0, point.y - 4)..<min(screen.height, point.y + 4) {
             for x in max(0, point.x - 4)..<min(screen.width, point.x + 4) { screen[x, y] = RGB(hex: 0xFFFFFF) }
         }
