@@ -24,13 +24,10 @@ public final class AbortHotkey: Sendable {
         }
         var modifiers: UInt32 = 0
         for name in chord.keys.dropLast() {
-            switch name.lowercased() {
-            case "ctrl", "control": modifiers |= CX11ModifierMask.control.rawValue
-            case "alt", "meta": modifiers |= CX11ModifierMask.mod1.rawValue
-            case "shift": modifiers |= CX11ModifierMask.shift.rawValue
-            case "super", "win", "cmd": modifiers |= CX11ModifierMask.mod4.rawValue
-            default: throw DesktopError(.untypable, "'\(name)' in the abort key '\(text)' is not a modifier (ctrl, alt, shift, super)")
+            guard let modifier = Modifier(keyName: name) else {
+                throw DesktopError(.untypable, "'\(name)' in the abort key '\(text)' is not a modifier (ctrl, alt, shift, super)")
             }
+            modifiers |= modifier.mask
         }
         guard let raw = Xlib.openDisplay(name) else {
             throw DesktopError(.connectionFailed, "cannot open a second connection to X display '\(name)' for the abort key")

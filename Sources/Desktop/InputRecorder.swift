@@ -25,11 +25,11 @@ public struct RawInputEvent: Sendable, Equatable {
         a.kind == b.kind && a.detail == b.detail && a.time == b.time && a.root == b.root && a.state == b.state
     }
 
-    public var shiftHeld: Bool { state & UInt16(CX11ModifierMask.shift.rawValue) != 0 }
+    public var shiftHeld: Bool { state & UInt16(Modifier.shift.mask) != 0 }
     public var capsLock: Bool { state & UInt16(CX11ModifierMask.lock.rawValue) != 0 }
-    public var controlHeld: Bool { state & UInt16(CX11ModifierMask.control.rawValue) != 0 }
-    public var altHeld: Bool { state & UInt16(CX11ModifierMask.mod1.rawValue) != 0 }
-    public var superHeld: Bool { state & UInt16(CX11ModifierMask.mod4.rawValue) != 0 }
+    public var controlHeld: Bool { state & UInt16(Modifier.ctrl.mask) != 0 }
+    public var altHeld: Bool { state & UInt16(Modifier.alt.mask) != 0 }
+    public var superHeld: Bool { state & UInt16(Modifier.`super`.mask) != 0 }
 }
 
 /// Records what a person does — pointer, buttons, wheel, keys, from every device and client — with

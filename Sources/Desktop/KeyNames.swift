@@ -71,6 +71,38 @@ public enum KeyNames {
     }
 }
 
+/// The modifier keys of a chord, in one place: the name a model writes for each, and its X modifier bit.
+public enum Modifier: String, CaseIterable, Sendable {
+    case ctrl, shift, alt, `super`
+
+    /// The modifier bit in an X event's state and in `XGrabKey` (`ControlMask`, `ShiftMask`, `Mod1Mask`, `Mod4Mask`).
+    public var mask: UInt32 {
+        switch self {
+        case .ctrl: CX11ModifierMask.control.rawValue
+        case .shift: CX11ModifierMask.shift.rawValue
+        case .alt: CX11ModifierMask.mod1.rawValue
+        case .super: CX11ModifierMask.mod4.rawValue
+        }
+    }
+
+    /// The modifier a key name means, by any spelling of the key-name table ("control", "win", "ralt"…).
+    public init?(keyName: String) {
+        guard let keysym = KeyNames.keysym(for: keyName), let modifier = Self.byKeysym[keysym.rawValue] else { return nil }
+        self = modifier
+    }
+
+    private static let byKeysym: [UInt: Modifier] = [
+        UInt(XK_Control_L): .ctrl, UInt(XK_Control_R): .ctrl, UInt(XK_Shift_L): .shift, UInt(XK_Shift_R): .shift,
+        UInt(XK_Alt_L): .alt, UInt(XK_Alt_R): .alt, UInt(XK_Meta_L): .alt, UInt(XK_Meta_R): .alt,
+        UInt(XK_Super_L): .super, UInt(XK_Super_R): .super,
+    ]
+
+    /// Keys that only change what other keys type: the modifiers, AltGr, Caps Lock and Num Lock.
+    public static func isModifierKey(_ keysym: KeySym) -> Bool {
+        byKeysym[keysym.rawValue] != nil || [UInt(XK_ISO_Level3_Shift), UInt(XK_Caps_Lock), UInt(XK_Num_Lock)].contains(keysym.rawValue)
+    }
+}
+
 /// An X keysym: the symbol on a key, independent of which keycode carries it.
 public struct KeySym: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: UInt

@@ -258,8 +258,7 @@ enum ProseSteps {
             chord += "+" + String(words[index + 2]).trimmingTrailingPunctuation
             index += 2
         }
-        let keys = chord.split(separator: "+").map(String.init)
-        guard !keys.isEmpty, keys.allSatisfy({ KeyNames.keysym(for: $0) != nil && ($0.count > 1 || keys.count > 1) }) else { return nil }
+        guard let keys = (try? KeyChord(parsing: chord))?.keys, keys.allSatisfy({ KeyNames.keysym(for: $0) != nil && ($0.count > 1 || keys.count > 1) }) else { return nil }
         return keys
     }
 }

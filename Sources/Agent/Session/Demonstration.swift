@@ -87,15 +87,15 @@ public struct DemonstrationGrouper {
 
     private mutating func key(_ event: RawInputEvent) {
         guard let plain = event.keysyms.plain else { return }
+        if Modifier.isModifierKey(plain) { return }
         let name = KeyNames.name(for: plain)
-        if ["ctrl", "shift", "alt", "super", "altgr", "capslock", "numlock"].contains(name) { return }
         if name == "esc" && event.controlHeld && event.altHeld {
             stopRequested = true
             return
         }
         closeClick()
         closeWheel()
-        let modifiers = [(event.controlHeld, "ctrl"), (event.altHeld, "alt"), (event.superHeld, "super")].filter(\.0).map(\.1)
+        let modifiers = [(event.controlHeld, Modifier.ctrl), (event.altHeld, .alt), (event.superHeld, .super)].filter(\.0).map(\.1.rawValue)
         let shifted = event.shiftHeld != (event.capsLock && plain.hasCase)
         let symbol = shifted ? (event.keysyms.shifted ?? plain) : plain
         if modifiers.isEmpty, let character = symbol.character, character.value >= 0x20 {
@@ -104,7 +104,7 @@ public struct DemonstrationGrouper {
             return
         }
         closeText()
-        let keys = modifiers + (event.shiftHeld && !modifiers.isEmpty ? ["shift"] : []) + [modifiers.isEmpty ? name : KeyNames.name(for: plain)]
+        let keys = modifiers + (event.shiftHeld && !modifiers.isEmpty ? [Modifier.shift.rawValue] : []) + [name]
         emit(Action(.key, keys: keys), at: nil, from: nil)
     }
 
