@@ -36,19 +36,21 @@ let package = Package(
         .target(name: "CKernels"),
 
         // MARK: Libraries
+        /// Durations in seconds, milliseconds and nanoseconds, computed once for every target.
+        .target(name: "Units", swiftSettings: strictSettings),
         /// RGB images, geometry, pixel-format conversion and PNG encode/decode.
         .target(name: "Imaging", dependencies: ["CPNG", "CPixels"], swiftSettings: strictSettings),
         /// The X11 session: display connection, monitors, screen capture, XTest input, virtual displays.
         .target(
             name: "Desktop",
-            dependencies: ["CX11", "Imaging", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CX11", "Imaging", "Units", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
 
         /// One protocol for a vision-language model, and its backends (scripted, OpenAI-compatible HTTP).
         .target(
             name: "Models",
             dependencies: [
-                "Imaging", "Qwen3VL", .product(name: "Logging", package: "swift-log"),
+                "Imaging", "Qwen3VL", "Units", .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -56,7 +58,7 @@ let package = Package(
         /// The embedded Qwen3-VL engine: weights, tokenizer, chat template, decoder. Pure computation.
         .target(name: "Qwen3VL", dependencies: ["CKernels", "COpenBLAS", "Imaging"], swiftSettings: strictSettings),
         /// The action table, the step parser, the coordinate contract and the executor.
-        .target(name: "Agent", dependencies: ["Desktop", "Imaging", "Models", "Qwen3VL", .product(name: "Logging", package: "swift-log")],
+        .target(name: "Agent", dependencies: ["Desktop", "Imaging", "Models", "Qwen3VL", "Units", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strictSettings),
 
         // MARK: Executables
@@ -64,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "qwen-agent",
             dependencies: [
-                "Agent", "Desktop", "Imaging", "Models", "Qwen3VL",
+                "Agent", "Desktop", "Imaging", "Models", "Qwen3VL", "Units",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -88,11 +90,11 @@ let package = Package(
             name: "DesktopTests", dependencies: ["Desktop", "Imaging", "TestSupport", "qwen-agent-fixture"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "AgentTests", dependencies: ["Agent", "Desktop", "Imaging", "Qwen3VL", "TestSupport", "qwen-agent-fixture"],
+            name: "AgentTests", dependencies: ["Agent", "Desktop", "Imaging", "Qwen3VL", "TestSupport", "Units", "qwen-agent-fixture"],
             swiftSettings: strictSettings),
         .testTarget(name: "Qwen3VLTests", dependencies: ["Qwen3VL"], swiftSettings: strictSettings),
         .testTarget(
-            name: "ModelsTests", dependencies: ["Models", "Imaging", "Qwen3VL", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            name: "ModelsTests", dependencies: ["Models", "Imaging", "Qwen3VL", "TestSupport", "Units", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
         .testTarget(
             name: "CLITests", dependencies: ["qwen-agent", "qwen-agent-fixture", "TestSupport", "Desktop", "Imaging"],

@@ -2,6 +2,7 @@ internal import CX11
 import Glibc
 public import Imaging
 import Logging
+import Units
 
 /// A pointer button as X numbers it; 4–7 are the wheel.
 public enum MouseButton: UInt32, Sendable, CaseIterable, CustomStringConvertible {
@@ -291,7 +292,7 @@ public final class InputController {
     private func note(_ kind: SentInputEvent.Kind, _ detail: Int, _ point: Point? = nil) {
         let elapsed = ContinuousClock.now - start
         sent.append(SentInputEvent(kind: kind, detail: detail, point: point,
-                                   milliseconds: Int(elapsed.components.seconds) * 1000 + Int(elapsed.components.attoseconds / 1_000_000_000_000_000)))
+                                   milliseconds: elapsed.wholeMilliseconds))
     }
 
     /// The keys and buttons held right now (for tests and diagnostics).

@@ -5,6 +5,7 @@ public import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Units
 
 /// A vision-language model behind an OpenAI-compatible chat-completions server, so the agent can use
 /// a GPU box (or a laptop running llama.cpp or Ollama) instead of the embedded engine.
@@ -417,8 +418,7 @@ public final class OpenAICompatibleModel: VisionLanguageModel {
 
     /// "0.5 s", "2 s".
     private static func seconds(_ duration: Duration) -> String {
-        let (seconds, attoseconds) = duration.components
-        return String(format: "%g s", Double(seconds) + Double(attoseconds) / 1e18)
+        String(format: "%g s", duration.seconds)
     }
 
     private static func displayed(_ url: URL) -> String {
@@ -432,10 +432,3 @@ public final class OpenAICompatibleModel: VisionLanguageModel {
     }
 }
 
-extension Duration {
-    /// Nanoseconds, for SwiftNIO's `TimeAmount`.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds.multipliedReportingOverflow(by: 1_000_000_000).overflow ? .max : seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-}

@@ -3,6 +3,7 @@ import Desktop
 import Foundation
 import Imaging
 import Qwen3VL
+import Units
 
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -128,6 +129,3 @@ func chooseBLASKernels() {
     Qwen3VL.BLAS.chooseKernels { FileHandle.standardError.write(Data("qwen-agent: \($0)\n".utf8)) }
 }
 
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

@@ -5,6 +5,7 @@ import Logging
 import Models
 import TestSupport
 import Testing
+import Units
 
 /// Against a real HTTP server on loopback (`fake_openai_server.py`), whose replies echo the request.
 @Suite("OpenAI-compatible model: the request it sends, the replies it reads, the failures it reports")
@@ -485,6 +486,3 @@ func processCPUTime() -> Double {
     return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

@@ -1,5 +1,6 @@
 import Desktop
 import Foundation
+import Units
 import Imaging
 public import Logging
 public import Models

@@ -1,4 +1,5 @@
 public import Models
+import Units
 
 /// How a run ended.
 public enum Outcome: Sendable, Equatable, CustomStringConvertible {
@@ -66,17 +67,6 @@ public struct StepTimings: Sendable, Equatable, CustomStringConvertible {
         func ms(_ d: Duration) -> String { "\(Int(d.milliseconds.rounded())) ms" }
         return "think \(ms(think)), capture \(ms(capture)), parse \(ms(parse)), act \(ms(act)), settle \(ms(settle))"
     }
-}
-
-extension Duration {
-    /// The duration in milliseconds (fractions kept).
-    public var milliseconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) * 1e3 + Double(attoseconds) / 1e15
-    }
-
-    /// The duration in seconds (fractions kept).
-    public var seconds: Double { milliseconds / 1e3 }
 }
 
 /// What the user answered when asked to confirm an action (`--confirm`).

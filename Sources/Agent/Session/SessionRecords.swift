@@ -1,6 +1,7 @@
 public import Desktop
 public import Imaging
 public import Models
+import Units
 
 // The session format, version 1, as types (README, "Sessions"). `session.jsonl` holds one
 // ``SessionHeader``, one ``StepRecord`` per step and one ``OutcomeRecord`` at the end; keys are
