@@ -33,6 +33,8 @@ struct Record: AsyncParsableCommand {
             let display = try Display(name: desktop.display, logger: logger)
             let area = try monitor.map { try display.monitor(named: $0).bounds } ?? display.screenBounds()
             let screen = X11Desktop(display: display, input: try InputController(display: display), area: area)
+            // A person acts in screen pixels; the screenshots are of `area`.
+            let screenPixels = CoordinateMapping(space: .imagePixels, imageSize: area.size, imageOrigin: area.origin)
             // Ctrl-C is how a recording ends, so it does not cut the last step's settling short.
             let settling = Settling(screen: screen, ceiling: .seconds(2), isAborted: { false }, logger: logger)
             let sessionRecorder: SessionRecorder
@@ -64,7 +66,7 @@ struct Record: AsyncParsableCommand {
                     let verification = Verification(ScreenChange(from: before, to: after), hasTarget: false)
                     var record = StepRecord(step: stepNumber, frames: frames, output: "", status: "ok",
                                             plan: PlanRecord(status: "ok", source: "demonstration", actions: [planned]),
-                                            performed: [PerformedAction(resolved, area: area, withModelPoints: false)])
+                                            performed: [PerformedAction(resolved, mapping: screenPixels, withModelPoints: false)])
                     record.verification = verification.description
                     record.screenChanged = verification != .unchanged
                     try sessionRecorder.append(record)

@@ -45,8 +45,17 @@ public struct CoordinateMapping: Hashable, Sendable, CustomStringConvertible {
 
     /// Model space → root-window pixels.
     public func screenPoint(for point: ModelPoint) throws(CoordinateError) -> Point {
-        let image = try imagePoint(for: point)
-        return Point(x: image.x + imageOrigin.x, y: image.y + imageOrigin.y)
+        screenPoint(forImage: try imagePoint(for: point))
+    }
+
+    /// Image pixel → root-window pixel: the capture's origin added.
+    public func screenPoint(forImage point: Point) -> Point {
+        Point(x: point.x + imageOrigin.x, y: point.y + imageOrigin.y)
+    }
+
+    /// Root-window pixel → image pixel: the capture's origin taken off.
+    public func imagePoint(forScreen point: Point) -> Point {
+        Point(x: point.x - imageOrigin.x, y: point.y - imageOrigin.y)
     }
 
     /// Root-window pixel → model space (the pixel's centre), for replay and round trips.

@@ -158,7 +158,7 @@ public final class AgentLoop {
                     events.acting(step, resolved)
                     try await input.perform(resolved)
                     entry.performed.append(resolved)
-                    target = resolved.point.map { Point(x: $0.x - area.x, y: $0.y - area.y) } ?? target
+                    target = resolved.point.map(mapping.imagePoint(forScreen:)) ?? target
                 }
                 if handedOver { continue }
                 timings.act = clock.now - started
@@ -315,11 +315,10 @@ public final class AgentLoop {
     private func record(_ entry: StepEntry, timings: StepTimings) async throws {
         let events = await input.drainSentEvents()
         guard let recorder else { return }
-        let area = screen.area
         var frames = StepRecord.Frames(before: try recorder.writeFrame(entry.before, name: String(format: "step-%04d-before", entry.step)))
         if let after = entry.after { frames.after = try recorder.writeFrame(after, name: String(format: "step-%04d-after", entry.step)) }
         var record = StepRecord(step: entry.step, frames: frames, output: entry.output, status: entry.status, plan: entry.report.record,
-                                performed: entry.performed.map { PerformedAction($0, area: area) })
+                                performed: entry.performed.map { PerformedAction($0, mapping: entry.report.mapping) })
         record.inputEvents = events.map(InputEventRecord.init)
         record.timingsMs = StepRecord.Timings(timings)
         record.modelCall = entry.cost

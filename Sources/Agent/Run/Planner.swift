@@ -52,12 +52,11 @@ extension PlanResult {
     /// The screenshot with a numbered marker at each planned point and an arrow for each drag.
     public var picture: RGBImage {
         var image = screenshot
-        let origin = report.mapping.imageOrigin
         let colour = RGB(hex: 0xE0301E)
         for (index, resolved) in report.resolved.enumerated() {
-            guard let point = resolved.point.map({ Point(x: $0.x - origin.x, y: $0.y - origin.y) }) else { continue }
+            guard let point = resolved.point.map(report.mapping.imagePoint(forScreen:)) else { continue }
             let start = resolved.startPoint ?? (resolved.action.name == .leftClickDrag ? pointer : nil)
-            if let start = start.map({ Point(x: $0.x - origin.x, y: $0.y - origin.y) }) {
+            if let start = start.map(report.mapping.imagePoint(forScreen:)) {
                 image.drawArrow(from: start, to: point, color: colour)
                 image.drawMarker(at: start, color: colour)
             } else {

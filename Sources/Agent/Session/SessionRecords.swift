@@ -219,14 +219,14 @@ public struct PerformedAction: Codable, Sendable, Equatable {
         public var screen: [Int]
     }
 
-    /// `resolved` as performed in `area`.
-    public init(_ resolved: ResolvedAction, area: Rect, withModelPoints: Bool = true) {
+    /// `resolved` as performed through `mapping` (a demonstration has no model points: a person has no model space).
+    public init(_ resolved: ResolvedAction, mapping: CoordinateMapping, withModelPoints: Bool = true) {
         action = resolved.action.name.rawValue
         description = resolved.description
         func chain(_ model: ModelPoint?, _ screen: Point?) -> PointChain? {
             guard let screen else { return nil }
-            return PointChain(model: withModelPoints ? model.map { [$0.x, $0.y] } : nil,
-                              image: [screen.x - area.x, screen.y - area.y], screen: [screen.x, screen.y])
+            let image = mapping.imagePoint(forScreen: screen)
+            return PointChain(model: withModelPoints ? model.map { [$0.x, $0.y] } : nil, image: [image.x, image.y], screen: [screen.x, screen.y])
         }
         point = chain(resolved.action.point, resolved.point)
         start = chain(resolved.action.startPoint, resolved.startPoint)
