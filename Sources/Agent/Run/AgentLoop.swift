@@ -3,7 +3,7 @@ import Foundation
 import Units
 import Imaging
 public import Logging
-public import Models
+import Models
 
 /// The agent: observe → think → act → settle and verify → record, until the model says it is done,
 /// the budget runs out, or something goes wrong. Every outcome is typed.
