@@ -14,23 +14,35 @@ struct InstalledBinaryTests {
             folder = FileManager.default.temporaryDirectory.appendingPathComponent("installed-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             for product in ["qwen-agent", "qwen-agent-fixture"] {
-                try FileManager.default.copyItem(at: TestProducts.url(of: product), to: folder.appendingPathComponent(product))
+                try Self.copyExecutable(TestProducts.url(of: product), to: folder.appendingPathComponent(product))
             }
         }
 
         deinit { try? FileManager.default.removeItem(at: folder) }
 
+        /// Copies with a close-on-exec descriptor: a child another test spawns meanwhile must not
+        /// inherit the copy open for writing, or running the copy fails with ETXTBSY for as long as
+        /// that child lives.
+        static func copyExecutable(_ source: URL, to destination: URL) throws {
+            let bytes = try Data(contentsOf: source)
+            let fd = open(destination.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+            guard fd >= 0 else { throw CocoaError(.fileWriteUnknown) }
+            defer { close(fd) }
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard written == bytes.count else { throw CocoaError(.fileWriteUnknown) }
+        }
+
         /// Runs the copy with `folder` as the working directory and without a display.
         func run(_ arguments: [String]) throws -> CLIRun {
+            var environment = ProcessInfo.processInfo.environment
+            environment["DISPLAY"] = nil
+            environment["HOME"] = folder.path // no ~/.config/qwen-agent/agents of the user's
+            let out = Pipe(), err = Pipe()
             let process = Process()
             process.executableURL = folder.appendingPathComponent("qwen-agent")
             process.arguments = arguments
             process.currentDirectoryURL = folder
-            var environment = ProcessInfo.processInfo.environment
-            environment["DISPLAY"] = nil
-            environment["HOME"] = folder.path // no ~/.config/qwen-agent/agents of the user's
             process.environment = environment
-            let out = Pipe(), err = Pipe()
             process.standardOutput = out
             process.standardError = err
             try process.run()
