@@ -251,7 +251,7 @@ public final class Replayer {
             var marked = image
             switch focus {
             case .target(let point): marked.drawMarker(at: point)
-            case .changed(let box): marked.drawOutline(of: box, color: RGB(hex: 0xFF2020))
+            case .changed(let box): marked.outlineChange(box)
             case .wholeScreen: break
             }
             canvas.drawLabel(label, at: Point(x: offset + 4, y: 4), color: RGB(hex: 0x333333))

@@ -201,11 +201,10 @@ public struct SessionReport {
         return focus.map { outlined(image, $0) } ?? image
     }
 
-    /// The changed box outlined, a few pixels off so the outline does not touch what changed (typed text).
     private static func outlined(_ image: RGBImage, _ focus: StepFocus) -> RGBImage {
         guard case .changed(let box) = focus else { return image }
         var image = image
-        image.drawOutline(of: Rect(x: box.x - 3, y: box.y - 3, width: box.width + 6, height: box.height + 6), color: RGB(hex: 0xE0301E))
+        image.outlineChange(box)
         return image
     }
 

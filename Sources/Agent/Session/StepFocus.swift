@@ -39,6 +39,13 @@ public enum StepFocus: Sendable, Equatable {
     }
 }
 
+extension RGBImage {
+    /// Outlines a changed box a few pixels off, so the outline covers none of what changed (typed text).
+    mutating func outlineChange(_ box: Rect) {
+        drawOutline(of: Rect(x: box.x - 3, y: box.y - 3, width: box.width + 6, height: box.height + 6), color: RGB(hex: 0xE0301E))
+    }
+}
+
 extension Point {
     /// The pixel of a `live`-sized screenshot whose centre lies where this pixel's centre lies in a
     /// `recorded`-sized one.
