@@ -107,19 +107,24 @@ struct Replay: AsyncParsableCommand {
             print("dry run: \(result.checked) of \(result.steps) step(s) checked, nothing sent")
         case .completed:
             let healed = result.healed > 0 ? " (\(result.healed) re-grounded by the model)" : ""
-            let final = result.finalSimilarity.map { "final screen similarity \(String(format: "%.3f", $0)) to the recording's last frame" }
+            var final = result.finalSimilarity.map { "final screen similarity \(format($0)) to the recording's last frame" }
                 ?? "no recorded after-frame to compare the final screen with"
+            if result.healed > 0, let similarity = result.finalSimilarity, similarity < threshold {
+                final += " (expected: re-grounded steps acted on a screen that had changed)"
+            }
             print("✔ replayed \(result.steps) step(s): \(result.sent) checked and sent\(healed), "
                   + "\(result.steps - result.sent) with nothing to send; \(final)")
         case .mismatch(let step, let similarity, let picture):
-            print("✘ step \(step): the screen does not match the recording (similarity \(String(format: "%.3f", similarity)) < \(threshold)); nothing was sent for it")
+            print("✘ step \(step): the screen does not match the recording (similarity \(format(similarity)) < \(threshold)); nothing was sent for it")
             print("  recorded vs live: \(picture.path)")
             throw ExitCode(1)
         case .finalMismatch(let similarity, let picture):
             print("✘ \(result.sent) step(s) sent, but the final screen does not match the recording's last frame "
-                  + "(similarity \(String(format: "%.3f", similarity)) < \(threshold))")
+                  + "(similarity \(format(similarity)) < \(threshold))")
             print("  recorded vs live: \(picture.path)")
             throw ExitCode(2)
         }
     }
 }
+
+private func format(_ similarity: Double) -> String { String(format: "%.3f", similarity) }

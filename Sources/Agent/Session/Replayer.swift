@@ -90,7 +90,7 @@ public final class Replayer {
         var previousTime: Date?
         // The recording's first before-frame and last after-frame of the range, for the final comparison.
         var firstBefore: RGBImage?, lastAfter: RGBImage?
-        steps: for record in session.steps where (options.from...options.to).contains(record.step) {
+        steps: for record in session.steps where record.step >= options.from && record.step <= options.to {
             let number = record.step
             result.steps += 1
             guard !record.performed.isEmpty else {
@@ -103,7 +103,8 @@ public final class Replayer {
             }
             previousTime = recordedTime
             let recorded = try Self.frame(record.frames.before, in: session.directory)
-            let recordedAfter = try record.frames.after.map { path throws(SessionError) in try Self.frame(path, in: session.directory) }
+            // Only where the step acts is learnt from the after frame: without it the whole screen is compared (and said).
+            let recordedAfter = record.frames.after.flatMap { try? Self.frame($0, in: session.directory) }
             firstBefore = firstBefore ?? recorded
             lastAfter = recordedAfter ?? lastAfter
             let live = try await settling.capture()
@@ -250,7 +251,7 @@ public final class Replayer {
         for (offset, label, image) in [(0, "recorded", scaled), (live.width + gap, "live", live)] {
             var marked = image
             switch focus {
-            case .target(let point): marked.drawMarker(at: point)
+            case .target(let point): marked.drawMarker(at: point, color: .mark)
             case .changed(let box): marked.outlineChange(box)
             case .wholeScreen: break
             }

@@ -133,7 +133,7 @@ public struct SessionReport {
         html += "</div>\n"
         if let before, let focus, let zoom = zoomBox(focus, in: before.bounds) {
             html += "<div class=\"frames zoom\">"
-            html += figure(marked(before, step: step, focus: focus).cropped(to: zoom), path: step.frames.before, caption: "before, zoomed in")
+            html += figure(squared(before, step: step, focus: focus).cropped(to: zoom), path: step.frames.before, caption: "before, zoomed in")
             if let after { html += figure(outlined(after, focus).cropped(to: zoom), path: step.frames.after ?? "", caption: "after, zoomed in") }
             html += "</div>\n"
         }
@@ -190,15 +190,25 @@ public struct SessionReport {
     /// The before frame with every pointer action's target (and drag) marked, or the changed box outlined.
     private static func marked(_ image: RGBImage, step: StepRecord, focus: StepFocus?) -> RGBImage {
         var image = image
-        let red = RGB(hex: 0xE0301E)
         for action in step.performed {
             guard let end = action.point?.image, end.count == 2 else { continue }
             if let from = action.start?.image, from.count == 2 {
-                image.drawArrow(from: Point(x: from[0], y: from[1]), to: Point(x: end[0], y: end[1]), color: red)
+                image.drawArrow(from: Point(x: from[0], y: from[1]), to: Point(x: end[0], y: end[1]), color: .mark)
             }
-            image.drawMarker(at: Point(x: end[0], y: end[1]), color: red)
+            image.drawMarker(at: Point(x: end[0], y: end[1]), color: .mark)
         }
         return focus.map { outlined(image, $0) } ?? image
+    }
+
+    /// The before frame for the zoom: a thin square around each target instead of the marker, so what
+    /// was clicked stays readable when enlarged.
+    private static func squared(_ image: RGBImage, step: StepRecord, focus: StepFocus) -> RGBImage {
+        var image = outlined(image, focus)
+        for action in step.performed {
+            guard let end = action.point?.image, end.count == 2 else { continue }
+            image.drawOutline(of: Rect(x: end[0] - 8, y: end[1] - 8, width: 17, height: 17), color: .mark, thickness: 1)
+        }
+        return image
     }
 
     private static func outlined(_ image: RGBImage, _ focus: StepFocus) -> RGBImage {

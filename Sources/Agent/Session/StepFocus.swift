@@ -39,10 +39,15 @@ public enum StepFocus: Sendable, Equatable {
     }
 }
 
+extension RGB {
+    /// How reports and replay pictures mark where a step acted.
+    static let mark = RGB(hex: 0xE0301E)
+}
+
 extension RGBImage {
     /// Outlines a changed box a few pixels off, so the outline covers none of what changed (typed text).
     mutating func outlineChange(_ box: Rect) {
-        drawOutline(of: Rect(x: box.x - 3, y: box.y - 3, width: box.width + 6, height: box.height + 6), color: RGB(hex: 0xE0301E))
+        drawOutline(of: Rect(x: box.x - 3, y: box.y - 3, width: box.width + 6, height: box.height + 6), color: .mark)
     }
 }
 
