@@ -8,18 +8,29 @@ struct Replay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Re-run a recorded session without a model, checking the screen before each step.",
         discussion: """
-            Before each step the live screen is compared with the step's recorded screenshot in a \
-            160x160 box around where the step acts (the whole screen for keys and typing): the share of \
-            pixels whose channels differ by at most 24 must reach --threshold (default 0.90), so a \
-            blinking cursor or a clock elsewhere does not matter. On a mismatch nothing is sent: replay \
-            stops and writes replay-mismatch-step-N.png (recorded left, live right) into the session.
+            Before each step that sends input, the live screen is compared with the step's recorded \
+            screenshot where the step acts: a 160x160 box around its target, or, for typing and keys, the \
+            box that changed between the step's recorded before and after frames (the whole screen only \
+            when nothing visible changed). The share of pixels whose channels differ by at most 24 must \
+            reach --threshold (default 0.90), so a blinking cursor or a clock elsewhere does not matter. On \
+            a mismatch nothing is sent: replay stops and writes replay-mismatch-step-N.png (recorded left, \
+            live right) into the session. Steps that send nothing (wait, terminate, answer, call_user) are \
+            not checked. After the last step the final screen is compared the same way with the \
+            recording's last after-frame, where the recording changed the screen.
+
+            --dry-run sends nothing, so only the first step that sends input can be checked; it says how \
+            many were.
 
             With --heal and a model (--endpoint/--model or --transcript), a step whose screen no longer \
             matches is sent to the model with the live screenshot and what the step did, and the model's \
-            action is performed instead.
+            action is performed instead. The final screen is then expected to differ: its similarity is \
+            reported, not judged.
 
-            Exit statuses: 0 replayed; 1 the screen did not match; 64 bad arguments (--from past the last \
-            step); 65 the session cannot be read; 69 no display; 75 the model failed (--heal).
+            Exit statuses: 0 replayed (or, with --dry-run, checked); 1 a step's screen did not match, so \
+            nothing was sent for it; 2 every step was replayed but the final screen does not match the \
+            recording's last frame (replay-mismatch-final.png); 64 bad arguments (--from past the last \
+            step); 65 the session cannot be read; 69 no display; 75 the model failed (--heal); 130 \
+            interrupted.
             """)
 
     @Argument(help: "The session folder.") var session: String
@@ -90,15 +101,30 @@ struct Replay: AsyncParsableCommand {
             }
             await x11.releaseAll()
         }
-        switch result {
-        case .completed(let steps, let healed)?:
-            print("✔ replayed \(steps) step(s)\(healed > 0 ? ", \(healed) re-grounded by the model" : "")")
-        case .mismatch(let step, let similarity, let picture)?:
-            print("✘ step \(step): the screen does not match the recording (similarity \(String(format: "%.3f", similarity)) < \(threshold)); nothing was sent for it")
+        guard let result else { return }
+        switch result.ending {
+        case .completed where dryRun:
+            print("dry run: \(result.checked) of \(result.steps) step(s) checked, nothing sent")
+        case .completed:
+            let healed = result.healed > 0 ? " (\(result.healed) re-grounded by the model)" : ""
+            var final = result.finalSimilarity.map { "final screen similarity \(format($0)) to the recording's last frame" }
+                ?? "no recorded after-frame to compare the final screen with"
+            if result.healed > 0, let similarity = result.finalSimilarity, similarity < threshold {
+                final += " (expected: re-grounded steps acted on a screen that had changed)"
+            }
+            print("✔ replayed \(result.steps) step(s): \(result.sent) checked and sent\(healed), "
+                  + "\(result.steps - result.sent) with nothing to send; \(final)")
+        case .mismatch(let step, let similarity, let picture):
+            print("✘ step \(step): the screen does not match the recording (similarity \(format(similarity)) < \(threshold)); nothing was sent for it")
             print("  recorded vs live: \(picture.path)")
             throw ExitCode(1)
-        case nil:
-            break
+        case .finalMismatch(let similarity, let picture):
+            print("✘ \(result.sent) step(s) sent, but the final screen does not match the recording's last frame "
+                  + "(similarity \(format(similarity)) < \(threshold))")
+            print("  recorded vs live: \(picture.path)")
+            throw ExitCode(2)
         }
     }
 }
+
+private func format(_ similarity: Double) -> String { String(format: "%.3f", similarity) }

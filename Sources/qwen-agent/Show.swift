@@ -5,7 +5,12 @@ import Foundation
 
 struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a session as one self-contained HTML page: each step's screenshot with the action marked, the reasoning, the coordinates, verification and timings.")
+        abstract: "Write a session as one self-contained HTML page: each step's screenshot with the action marked, the reasoning, the coordinates, verification and timings.",
+        discussion: """
+            A frame that is missing or not a PNG is drawn as a placeholder and named in a warning on stderr; \
+            the report is still written. Exit statuses: 0 written; 65 the session cannot be read; 73 the \
+            report cannot be written.
+            """)
 
     @Argument(help: "The session folder (printed by `qwen-agent TASK` as `session: …`).") var session: String
 
@@ -14,16 +19,11 @@ struct Show: ParsableCommand {
 
     func run() throws {
         let log: SessionLog
-        let html: String
+        do { log = try SessionLog.read(URL(fileURLWithPath: session)) } catch { try fail(error.message, status: ExitStatus.dataError) }
+        let report = SessionReport(log)
+        for warning in log.warnings + report.warnings { writeErrorLine("warning: \(warning)") }
         do {
-            log = try SessionLog.read(URL(fileURLWithPath: session))
-            html = try SessionReport.html(for: log)
-        } catch {
-            try fail(error.message, status: ExitStatus.dataError)
-        }
-        for warning in log.warnings { FileHandle.standardError.write(Data("qwen-agent: warning: \(warning)\n".utf8)) }
-        do {
-            try Data(html.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+            try Data(report.html.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
         } catch {
             try fail("cannot write \(output): \(error.localizedDescription)", status: ExitStatus.cannotCreate)
         }

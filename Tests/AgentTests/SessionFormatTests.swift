@@ -39,8 +39,8 @@ struct SessionFormatTests {
 
     @Test func bothMakeAReport() throws {
         for name in ["v1-agent-run", "v1-demonstration"] {
-            let html = try SessionReport.html(for: try SessionLog.read(Self.folder.appendingPathComponent(name)))
-            #expect(html.components(separatedBy: "<div class=\"step\">").count > 3, "\(name)")
+            let html = SessionReport(try SessionLog.read(Self.folder.appendingPathComponent(name))).html
+            #expect(html.components(separatedBy: "<div class=\"step card\"").count > 3, "\(name)")
         }
     }
 

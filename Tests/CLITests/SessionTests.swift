@@ -53,7 +53,7 @@ struct SessionTests {
             #expect(show.status == 0, "\(show.stderr)")
             let html = try String(contentsOf: report, encoding: .utf8)
             #expect(html.contains("<span class=\"badge success\">success</span>") && html.contains("scripted"))
-            #expect(html.components(separatedBy: "<div class=\"step\">").count == 4)
+            #expect(html.components(separatedBy: "<div class=\"step card\"").count == 4)
             #expect(html.contains("model (730, 280) → screenshot (934, 224) → screen (934, 224)"))
             #expect(html.contains("data:image/png;base64,"))
         }

@@ -45,6 +45,8 @@ final class FakeDesktop: ScreenSource, InputSink, WindowInspector, Sendable {
     var performed: [ResolvedAction] { state.withLock { $0.performed } }
     var captures: Int { state.withLock { $0.captures } }
     func setWindowClass(_ name: String?) { state.withLock { $0.windowClass = name } }
+    /// Puts `image` (of the desktop's size) on the screen, as if the desktop had been repainted.
+    func show(_ image: RGBImage) { state.withLock { $0.screen = image } }
 
     func capture() async throws -> RGBImage {
         state.withLock { state in
