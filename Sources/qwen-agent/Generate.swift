@@ -67,7 +67,9 @@ struct Generate: ParsableCommand {
                 let tower = try Qwen3VL.VisionTower(folder: folder)
                 var joined = Qwen3VL.VisualInput()
                 for path in images {
-                    let (pixels, grid) = processor.process(try PNG.read(from: URL(fileURLWithPath: path)))
+                    let image = try PNG.read(from: URL(fileURLWithPath: path))
+                    status("reading a \(image.width)×\(image.height) image")
+                    let (pixels, grid) = processor.process(image)
                     let (features, deepstack) = tower.encode(pixelValues: pixels, grid: grid)
                     joined.append(features: features, deepstack: deepstack)
                     grids.append(grid)
@@ -88,6 +90,7 @@ struct Generate: ParsableCommand {
             ?? String(repeating: "<|vision_start|><|image_pad|><|vision_end|>", count: images.count) + prompt
         let text = Qwen3VL.expandImagePads(in: rendered, grids: grids)
         let input = loaded.tokenizer.encode(text)
+        status("reading a prompt of \(input.count) tokens")
         var options = Qwen3VL.SamplingOptions()
         options.maxNewTokens = maxNewTokens
         options.temperature = greedy ? 0 : temperature
@@ -121,6 +124,11 @@ struct Generate: ParsableCommand {
             format: "prefill %d tokens at %.1f tokens/s; decode %d tokens at %.1f tokens/s; peak memory %.0f MB; OpenBLAS %@ kernels\n",
             input.count, Double(input.count) / max(prefill.seconds, 1e-9), max(tokens.count - 1, 0),
             Double(max(tokens.count - 1, 0)) / max(decode.seconds, 1e-9), Double(usage.ru_maxrss) / 1024, Qwen3VL.BLAS.coreName).utf8))
+    }
+
+    /// What the engine reads before the first token, on stderr (seconds on a CPU); not with --json, which scripts read.
+    private func status(_ text: String) {
+        if !json { FileHandle.standardError.write(Data("[\(text)…]\n".utf8)) }
     }
 }
 

@@ -51,6 +51,9 @@ struct GenerateCommandTests {
         let a = try #require(try JSONSerialization.jsonObject(with: Data(textOnly.stdout.utf8)) as? [String: Any])
         let b = try #require(try JSONSerialization.jsonObject(with: Data(withImage.stdout.utf8)) as? [String: Any])
         #expect((a["tokens"] as? [Int]) != (b["tokens"] as? [Int]), "the image changes what the model says")
+        // Without --json a person is told what the engine reads before the first token.
+        let shown = try qwenAgent(base.filter { $0 != "--json" } + ["--image", image], display: nil)
+        #expect(shown.stderr.hasPrefix("[reading a 96×64 image…]\n[reading a prompt of 77 tokens…]\nprefill 77 tokens"), "\(shown.stderr)")
         let missing = try qwenAgent(base + ["--image", "/nonexistent.png"], display: nil)
         #expect(missing.status == 65 && missing.stderr.contains("/nonexistent.png"))
     }
