@@ -30,7 +30,7 @@ extension Qwen3VL {
             precondition(growth > 0, "the cache must grow by at least one token")
             self.model = model
             self.growth = growth
-            cache = KVCache(config: model.config, capacity: 0)
+            cache = KVCache(config: model.config, capacity: 0, precision: model.precision)
             workspace = Workspace(config: model.config)
         }
 

@@ -12,6 +12,8 @@ extension Qwen3VL {
     /// run of `spatialMergeSize²` consecutive patches is one 2×2 window, so the merge is a reshape.
     public final class VisionTower: Sendable {
         public let config: Configuration.Vision
+        /// How the products round their activations.
+        public let precision: Precision
         let patchWeight: Weight // [hidden, 3, T, P, P]
         let patchBias: [Float]
         let positionTable: [Float] // [side², hidden]
@@ -45,16 +47,18 @@ extension Qwen3VL {
         // MARK: Loading
 
         /// Loads the tower from a model folder; the matrices stay in the folder's mapping.
-        public convenience init(folder: ModelFolder) throws {
-            try self.init(config: folder.configuration.vision) { name, shape in
+        public convenience init(folder: ModelFolder, precision: Precision = .fastest) throws {
+            try self.init(config: folder.configuration.vision, precision: precision) { name, shape in
                 Weight(try folder.expect(name, shape: shape))
             }
         }
 
         /// Builds the tower from any source of weights: `weight(name, shape)` returns the tensor with
         /// that checkpoint name (`model.visual.…`).
-        public init(config c: Configuration.Vision, weight: (String, [Int]) throws -> Weight) throws {
+        public init(config c: Configuration.Vision, precision: Precision = .fastest, weight: (String, [Int]) throws -> Weight) throws {
+            try precision.checkSupported()
             config = c
+            self.precision = precision
             func load(_ name: String, _ shape: [Int]) throws -> Weight { try weight("model.visual." + name, shape) }
             func vector(_ name: String, _ shape: [Int]) throws -> [Float] { try load(name, shape).floats() }
             let h = c.hiddenSize, merged = h * c.spatialMergeSize * c.spatialMergeSize
@@ -313,7 +317,7 @@ extension Qwen3VL {
         private func linear(_ x: [Float], _ w: Weight, _ b: [Float], rows: Int, into y: inout [Float], scratch: inout [Float]) {
             let out = w.rows
             for r in 0..<rows { for j in 0..<out { y[r * out + j] = b[j] } }
-            w.multiply(x, rows: rows, into: &y, accumulate: true, scratch: &scratch)
+            w.multiply(x, rows: rows, into: &y, accumulate: true, precision: precision, scratch: &scratch)
         }
     }
 }
