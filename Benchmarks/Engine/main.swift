@@ -4,7 +4,7 @@
 //     QWEN_AGENT_BENCHMARKS=1 swift build -c release --scratch-path .build-bench --product qwen-agent-engine-bench
 //     .build-bench/release/qwen-agent-engine-bench --model DIR --tokenizer DIR --image SCREENSHOT.png \
 //         [--agent Agents/desktop-thinking.json] [--new-tokens 16] [--repeats 1] [--processor-image PNG]... \
-//         [--ids-out ids.json] [--json out.json]
+//         [--ids-out ids.json] [--json out.json] [--precision f32|bf16] [--weights bf16|int8]
 //
 // The prompt is the agent's first step as `AgentLoop` builds it: the profile's system prompt with the
 // computer_use tool, the task, then the screenshot and "What is the next step?". `--ids-out` writes its
@@ -20,6 +20,7 @@ struct Options {
     var agent = "Agents/desktop-thinking.json"
     var newTokens = 16, repeats = 1, processorRepeats = 20
     var idsOut: String?, json: String?
+    var precision = Qwen3VL.Precision.fastest, weights = Qwen3VL.WeightFormat.bf16
     /// Screenshots to time the image processor alone on (besides --image).
     var processorImages: [String] = []
 
@@ -41,10 +42,12 @@ struct Options {
             case "--processor-image": processorImages.append(value(flag))
             case "--ids-out": idsOut = value(flag)
             case "--json": json = value(flag)
+            case "--precision": precision = Qwen3VL.Precision(rawValue: value(flag)) ?? { fail("--precision is f32 or bf16") }()
+            case "--weights": weights = Qwen3VL.WeightFormat(rawValue: value(flag)) ?? { fail("--weights is bf16 or int8") }()
             default: fail("unknown argument \(flag)")
             }
         }
-        if model.isEmpty || image.isEmpty { fail("usage: qwen-agent-engine-bench --model DIR [--tokenizer DIR] --image PNG [--agent FILE] [--new-tokens N] [--repeats N] [--processor-image PNG]... [--ids-out FILE] [--json FILE]") }
+        if model.isEmpty || image.isEmpty { fail("usage: qwen-agent-engine-bench --model DIR [--tokenizer DIR] --image PNG [--agent FILE] [--new-tokens N] [--repeats N] [--processor-image PNG]... [--ids-out FILE] [--json FILE] [--precision f32|bf16] [--weights bf16|int8]") }
     }
 }
 
@@ -94,8 +97,8 @@ var tokenizer: Qwen3VL.Tokenizer!, template: Qwen3VL.ChatTemplate!
 let loadMilliseconds = milliseconds {
     do {
         folder = try Qwen3VL.ModelFolder(contentsOf: folderURL)
-        text = try Qwen3VL.TextModel(folder: folder)
-        vision = try Qwen3VL.VisionTower(folder: folder)
+        text = try Qwen3VL.TextModel(folder: folder, precision: options.precision, weights: options.weights)
+        vision = try Qwen3VL.VisionTower(folder: folder, precision: options.precision, weights: options.weights)
         tokenizer = try Qwen3VL.Tokenizer.load(folder: options.tokenizer.map { URL(fileURLWithPath: $0) } ?? folderURL)
         template = try Qwen3VL.ChatTemplate.load(folder: folderURL)
     } catch {
@@ -182,8 +185,7 @@ for _ in 0..<options.repeats {
 
 // Memory of one agent step: the second step below keeps two KV caches alive at once, for the comparison.
 let memory = residentMemory()
-let c = text.config
-let kvBytes = 2 * c.numHiddenLayers * promptCache.capacity * c.numKeyValueHeads * c.headDim * MemoryLayout<Float>.size
+let kvBytes = promptCache.kvCacheBytes
 
 // MARK: Second step
 
@@ -224,6 +226,7 @@ let freshStep = milliseconds {
 let decodeSeconds = decodeSamples.reduce(0, +) / 1000
 let results: [String: Any] = [
     "engine": "qwen-agent (Swift, OpenBLAS \(Qwen3VL.BLAS.coreName))",
+    "precision": options.precision.rawValue, "weight_format": options.weights.rawValue,
     "image": "\(image.width)x\(image.height)", "image_grid_thw": [grid.t, grid.h, grid.w],
     "prompt_tokens": prompt.count, "image_tokens": vision.tokenCount(grid: grid),
     "load_ms": loadMilliseconds, "processor_images": processorImages,

@@ -419,10 +419,160 @@ int ckernels_gemm_bf16(const struct ckernels_matrix *w, const float *x, long n, 
     free(job.a);
     return 1;
 }
+// MARK: int8 matrix product (prefill with int8 weights)
+
+/// Register tile of the int8 product: MR8 rows × NR output features; per block of 32 the int32 sums
+/// (started at −128 · Σq of the row's block, which takes the weights' +128 back out) meet both scales.
+#define MR8 6
+/// Blocks of 32 per K slice: B's micro-panel is 16 × (1 KB of weights + 128 B of scales), in L1.
+#define KC_BLOCKS 16
+
+struct gemm_q8_job {
+    const struct ckernels_matrix *w;
+    const float *x;
+    float *y;
+    long n, blocks, groups;
+    int accumulate;
+    uint32_t *a;      // [groups][blocks][8 chunks][MR8]: 4 activations (int8) per entry
+    float *a_scales;  // [groups][blocks][MR8]
+    int32_t *a_start; // [groups][blocks][MR8]: −128 · Σq
+};
+
+/// Each row's blocks of 32 quantized (scale max|x| / 127), four consecutive values per 32-bit entry,
+/// MR8 rows interleaved.
+AVX512_VNNI static void pack_q8_activations_part(void *context, int part, int parts) {
+    const struct gemm_q8_job *job = context;
+    const long cols = job->w->cols;
+    long first, last;
+    pool_slice(job->groups, 1, part, parts, &first, &last);
+    for (long g = first; g < last; g++) {
+        for (int r = 0; r < MR8; r++) {
+            const long i = g * MR8 + r;
+            for (long b = 0; b < job->blocks; b++) {
+                const long at = (g * job->blocks + b) * MR8 + r;
+                uint32_t *entries = job->a + ((g * job->blocks + b) * 8) * MR8 + r;
+                const long k = b * Q8_BLOCK, valid = i >= job->n || k >= cols ? 0 : cols - k < Q8_BLOCK ? cols - k : Q8_BLOCK;
+                const __mmask16 m0 = (__mmask16)(valid >= 16 ? 0xffff : (1u << valid) - 1);
+                const __mmask16 m1 = (__mmask16)(valid >= 32 ? 0xffff : valid <= 16 ? 0 : (1u << (valid - 16)) - 1);
+                const float *row = job->x + i * cols + k;
+                const __m512 v0 = _mm512_maskz_loadu_ps(m0, valid ? row : job->x), v1 = _mm512_maskz_loadu_ps(m1, valid > 16 ? row + 16 : job->x);
+                const float peak = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+                const __m512 inverse = _mm512_set1_ps(peak > 0 ? 127 / peak : 0);
+                const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, inverse)), q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, inverse));
+                job->a_scales[at] = peak / 127;
+                job->a_start[at] = -128 * _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+                uint32_t bytes[8];
+                _mm_storeu_si128((__m128i *)bytes, _mm512_cvtsepi32_epi8(q0));
+                _mm_storeu_si128((__m128i *)(bytes + 4), _mm512_cvtsepi32_epi8(q1));
+                for (int c = 0; c < 8; c++) entries[c * MR8] = bytes[c];
+            }
+        }
+    }
+}
+
+/// C[rows, NR] (+)= the int8 product of an A micro-panel and a B micro-panel over `count` blocks.
+AVX512_VNNI static void tile_q8(const struct gemm_q8_job *job, long g, long b0, const uint32_t *bq, const float *bs, long count,
+                                float *c, long ldc, int rows, int cols, int load) {
+    __m512 f[MR8][2];
+    for (int r = 0; r < MR8; r++) f[r][0] = f[r][1] = _mm512_setzero_ps();
+    for (long b = 0; b < count; b++) {
+        const long block = g * job->blocks + b0 + b;
+        const uint32_t *a = job->a + block * 8 * MR8;
+        __m512i acc[MR8][2];
+        for (int r = 0; r < MR8; r++) acc[r][0] = acc[r][1] = _mm512_set1_epi32(job->a_start[block * MR8 + r]);
+        for (int k = 0; k < 8; k++) {
+            const __m512i w0 = _mm512_loadu_si512(bq + (b * 8 + k) * NR), w1 = _mm512_loadu_si512(bq + (b * 8 + k) * NR + 16);
+            for (int r = 0; r < MR8; r++) {
+                const __m512i x = _mm512_set1_epi32((int)a[k * MR8 + r]);
+                acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], w0, x);
+                acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], w1, x);
+            }
+        }
+        const __m512 s0 = _mm512_loadu_ps(bs + b * NR), s1 = _mm512_loadu_ps(bs + b * NR + 16);
+        for (int r = 0; r < MR8; r++) {
+            const __m512 xs = _mm512_set1_ps(job->a_scales[block * MR8 + r]);
+            f[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][0]), _mm512_mul_ps(s0, xs), f[r][0]);
+            f[r][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][1]), _mm512_mul_ps(s1, xs), f[r][1]);
+        }
+    }
+    const __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xffff : (1u << cols) - 1);
+    const __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xffff : cols <= 16 ? 0 : (1u << (cols - 16)) - 1);
+    for (int r = 0; r < MR8; r++) {
+        if (r >= rows) break;
+        float *out = c + r * ldc;
+        if (load) {
+            f[r][0] = _mm512_add_ps(f[r][0], _mm512_maskz_loadu_ps(m0, out));
+            f[r][1] = _mm512_add_ps(f[r][1], _mm512_maskz_loadu_ps(m1, out + 16));
+        }
+        _mm512_mask_storeu_ps(out, m0, f[r][0]);
+        _mm512_mask_storeu_ps(out + 16, m1, f[r][1]);
+    }
+}
+
+/// Output features of the part, NC at a time, K in slices of KC_BLOCKS blocks: the weights' 4-byte
+/// lanes regrouped so NR features sit side by side per block and chunk, their scales widened to float.
+AVX512_VNNI static void gemm_q8_part(void *context, int part, int parts) {
+    const struct gemm_q8_job *job = context;
+    const struct ckernels_matrix *m = job->w;
+    const long padded = ckernels_q8_padded_columns(m->cols);
+    long first, last;
+    pool_slice(m->rows, NR, part, parts, &first, &last);
+    uint32_t *bq = malloc((size_t)NC * KC_BLOCKS * 8 * 4);
+    float *bs = malloc((size_t)NC * KC_BLOCKS * 4);
+    for (long jc = first; jc < last; jc += NC) {
+        const long width = last - jc < NC ? last - jc : NC;
+        for (long kb = 0; kb < job->blocks; kb += KC_BLOCKS) {
+            const long depth = job->blocks - kb < KC_BLOCKS ? job->blocks - kb : KC_BLOCKS;
+            for (long j = 0; j < (width + NR - 1) / NR * NR; j++) {
+                uint32_t *panel = bq + (j / NR) * NR * depth * 8 + j % NR;
+                float *scales = bs + (j / NR) * NR * depth + j % NR;
+                const uint32_t *row = (const uint32_t *)((const unsigned char *)m->values + (jc + j) * padded);
+                for (long b = 0; b < depth; b++) {
+                    const long block = kb + b, group = block / 16, lane = block % 16;
+                    for (int k = 0; k < 8; k++) panel[(b * 8 + k) * NR] = j < width ? row[group * 128 + k * 16 + lane] : 0x80808080u;
+                    scales[b * NR] = j < width ? half_to_float(m->scales[(jc + j) * (padded / Q8_BLOCK) + block]) : 0;
+                }
+            }
+            const int load = job->accumulate || kb > 0;
+            for (long jr = 0; jr < width; jr += NR) {
+                const int cols = (int)(width - jr < NR ? width - jr : NR);
+                for (long g = 0; g < job->groups; g++) {
+                    const int rows = (int)(job->n - g * MR8 < MR8 ? job->n - g * MR8 : MR8);
+                    tile_q8(job, g, kb, bq + (jr / NR) * NR * depth * 8, bs + (jr / NR) * NR * depth, depth,
+                            job->y + g * MR8 * m->rows + jc + jr, m->rows, rows, cols, load);
+                }
+            }
+        }
+    }
+    free(bs);
+    free(bq);
+}
+
+int ckernels_gemm_q8(const struct ckernels_matrix *w, const float *x, long n, float *y, int accumulate) {
+    if (!ckernels_has_int8_dot() || w->format != CKERNELS_Q8 || n <= 0) return 0;
+    const long blocks = ckernels_q8_padded_columns(w->cols) / Q8_BLOCK, groups = (n + MR8 - 1) / MR8;
+    struct gemm_q8_job job = {w, x, y, n, blocks, groups, accumulate, 0, 0, 0};
+    job.a = malloc((size_t)groups * blocks * 8 * MR8 * 4);
+    job.a_scales = malloc((size_t)groups * blocks * MR8 * 4);
+    job.a_start = malloc((size_t)groups * blocks * MR8 * 4);
+    const int ok = job.a && job.a_scales && job.a_start;
+    if (ok) {
+        pool_run(pack_q8_activations_part, &job, groups > 1);
+        pool_run(gemm_q8_part, &job, w->rows >= 2 * NR);
+    }
+    free(job.a);
+    free(job.a_scales);
+    free(job.a_start);
+    return ok;
+}
 #else
 int ckernels_has_bf16_dot(void) { return 0; }
 int ckernels_has_int8_dot(void) { return 0; }
 int ckernels_gemm_bf16(const struct ckernels_matrix *w, const float *x, long n, float *y, int accumulate) {
+    (void)w; (void)x; (void)n; (void)y; (void)accumulate;
+    return 0;
+}
+int ckernels_gemm_q8(const struct ckernels_matrix *w, const float *x, long n, float *y, int accumulate) {
     (void)w; (void)x; (void)n; (void)y; (void)accumulate;
     return 0;
 }

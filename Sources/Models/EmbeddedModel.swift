@@ -1,7 +1,7 @@
 public import Foundation
 import Imaging
 public import Logging
-import Qwen3VL
+public import Qwen3VL
 import Synchronization
 
 /// The in-process Qwen3-VL engine as a ``VisionLanguageModel``: no server, no Python.
@@ -52,13 +52,15 @@ public final class EmbeddedModel: VisionLanguageModel {
     /// Loads a Hugging Face Qwen3-VL folder; `tokenizerFolder` when its tokenizer files live elsewhere.
     /// `minPixels`/`maxPixels` override the folder's preprocessor limits (an agent profile's image limits).
     /// `progress` hears, in a few words, what the engine does before the first token of a reply (on
-    /// a CPU, reading a screenshot takes seconds).
-    public init(folder: URL, tokenizerFolder: URL? = nil, minPixels: Int? = nil, maxPixels: Int? = nil, logger: Logger,
+    /// a CPU, reading a screenshot takes seconds). `precision` and `weights` choose the engine's
+    /// arithmetic (default: the fastest this CPU supports, weights as stored).
+    public init(folder: URL, tokenizerFolder: URL? = nil, minPixels: Int? = nil, maxPixels: Int? = nil,
+                precision: Qwen3VL.Precision = .fastest, weights: Qwen3VL.WeightFormat = .bf16, logger: Logger,
                 progress: @escaping @Sendable (String) -> Void = { _ in }) throws(ModelError) {
         do {
             let model = try Qwen3VL.ModelFolder(contentsOf: folder)
-            text = try Qwen3VL.TextModel(folder: model)
-            vision = try Qwen3VL.VisionTower(folder: model)
+            text = try Qwen3VL.TextModel(folder: model, precision: precision, weights: weights)
+            vision = try Qwen3VL.VisionTower(folder: model, precision: precision, weights: weights)
             tokenizer = try Qwen3VL.Tokenizer.load(folder: tokenizerFolder ?? folder)
             template = try Self.template(in: folder, tokenizerFolder: tokenizerFolder)
             processor = Qwen3VL.ImageProcessor(config: model.preprocessor, minPixels: minPixels, maxPixels: maxPixels)
@@ -72,6 +74,7 @@ public final class EmbeddedModel: VisionLanguageModel {
         self.logger = logger
         self.progress = progress
         logger.info("embedded Qwen3-VL ready", metadata: ["folder": "\(folder.path)", "template": "\(template.variant.rawValue)",
+                                                          "precision": "\(precision.rawValue)", "weights": "\(weights.rawValue)",
                                                           "openblas": "\(Qwen3VL.BLAS.coreName)"])
     }
 

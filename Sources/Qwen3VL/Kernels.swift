@@ -16,6 +16,13 @@ extension Qwen3VL {
             withUnsafePointer(to: w) { ckernels_gemm_bf16($0, x, n, y, accumulate ? 1 : 0) == 1 }
         }
 
+        /// `y[n, rows] (+)= x[n, cols] · Wᵀ` for an int8 matrix with activations quantized like it; false
+        /// on a CPU without AVX512_VNNI. The C call is `ckernels_gemm_q8`.
+        static func gemmInt8(_ w: ckernels_matrix, _ x: UnsafePointer<Float>, rows n: Int, _ y: UnsafeMutablePointer<Float>,
+                             accumulate: Bool) -> Bool {
+            withUnsafePointer(to: w) { ckernels_gemm_q8($0, x, n, y, accumulate ? 1 : 0) == 1 }
+        }
+
         /// An F32 or BF16 matrix in the int8 format. The C call is `ckernels_quantize_q8`.
         static func quantize(_ w: ckernels_matrix) -> Weight.Quantized {
             let padded = ckernels_q8_padded_columns(w.cols)

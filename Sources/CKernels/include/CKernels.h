@@ -67,6 +67,11 @@ int ckernels_gemv(const struct ckernels_matrix *w, const float *x, float *y, int
 /// without AVX512_BF16.
 int ckernels_gemm_bf16(const struct ckernels_matrix *w, const float *x, long n, float *y, int accumulate);
 
+/// `y[n, rows] (+)= x[n, cols] · Wᵀ` for an int8 matrix, x quantized per row and block of 32 like the
+/// weights (`vpdpbusd`, float32 sums across blocks, on every core). Returns 0 without touching `y` for
+/// another format or a CPU without AVX512_VNNI.
+int ckernels_gemm_q8(const struct ckernels_matrix *w, const float *x, long n, float *y, int accumulate);
+
 /// Attention of one new token: `out[h] = softmax(q[h] · Kᵀ / √head_dim) · V` for each of `heads` query
 /// heads, head h reading KV head h / (heads / kv_heads), against `count` BF16 keys and values whose
 /// rows lie `stride` elements apart (KV head g at offset g · head_dim), float32 math, on every core.

@@ -19,6 +19,8 @@ extension Qwen3VL {
         public private(set) var reusedTokens = 0
         /// Tokens the cache has room for now; it grows as a reply needs.
         public var capacity: Int { cache.capacity }
+        /// Bytes of keys and values it holds room for.
+        public var kvCacheBytes: Int { cache.byteCount }
 
         /// A cached position: its token and, for an `<|image_pad|>`, which image it belongs to.
         struct Entry: Equatable {

@@ -81,12 +81,13 @@ extension Qwen3VL {
         /// `y = x · Wᵀ` (or `y += x · Wᵀ` when `accumulate`) for `x` [n, columns] and `y` [n, rows], in
         /// PyTorch's Linear layout.
         ///
-        /// In `bf16` precision: the C kernels with `vdpbf16ps` (or `vpdpbusd` for int8 decode), one row
-        /// of activations (decode) or many (prefill, packed in blocks), on every core. In `f32`: one row
+        /// An int8 matrix multiplies in int8 (`vpdpbusd`, activations quantized per block of 32) in
+        /// either precision. In `bf16` precision, other matrices go to the C kernels with `vdpbf16ps`, one
+        /// row of activations (decode) or many (prefill, packed in blocks), on every core. In `f32`: one row
         /// of a BF16 matrix goes to the C kernel that widens as it multiplies, on every core; otherwise
         /// sgemv for one row (2–3× faster than sgemm with m = 1 here) and sgemm for several, a matrix
         /// that is not float32 widened into `scratch` a block of rows at a time, each block's products
-        /// written to its columns of `y`. An int8 matrix always multiplies one row in int8.
+        /// written to its columns of `y` (also an int8 matrix's, without AVX512_VNNI and BF16).
         func multiply(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false,
                       precision: Precision, scratch: inout [Float]) {
             let out = rows, inner = columns, beta: Float = accumulate ? 1 : 0
@@ -114,6 +115,7 @@ extension Qwen3VL {
                 if n == 1, matrix.format == CKERNELS_Q8 || precision == .bf16 {
                     return Kernels.gemv(matrix, x, y, accumulate: accumulate)
                 }
+                if matrix.format == CKERNELS_Q8, Kernels.gemmInt8(matrix, x, rows: n, y, accumulate: accumulate) { return true }
                 return precision == .bf16 && Kernels.gemmBF16(matrix, x, rows: n, y, accumulate: accumulate)
             }
             if fast == true { return }
