@@ -19,6 +19,8 @@ extension Qwen3VL {
         public private(set) var reusedTokens = 0
         /// Tokens the cache has room for now; it grows as a reply needs.
         public var capacity: Int { cache.capacity }
+        /// The logits of the last token the model ran (after a prefill: the prompt's last position).
+        public var logits: [Float] { workspace.logits }
         /// Bytes of keys and values it holds room for.
         public var kvCacheBytes: Int { cache.byteCount }
 
