@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 // MARK: Scalars
 
@@ -181,6 +182,45 @@ int ckernels_has_int8_dot(void) {
     if (known < 0)
         known = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")
                 && __builtin_cpu_supports("avx512vnni");
+    return known;
+}
+
+/// Instruction throughput of 16 independent chains of `op`, in iterations per second.
+#define PROBE(name, type, zero, op)                                                    \
+    static double name(void) {                                                       \
+        type acc[16];                                                                \
+        for (int i = 0; i < 16; i++) acc[i] = zero;                                  \
+        struct timespec start, end;                                                  \
+        clock_gettime(CLOCK_MONOTONIC, &start);                                      \
+        for (int n = 0; n < 4096; n++)                                               \
+            for (int i = 0; i < 16; i++) acc[i] = op;                                \
+        clock_gettime(CLOCK_MONOTONIC, &end);                                        \
+        float sum = 0;                                                               \
+        for (int i = 0; i < 16; i++) sum += ((float *)&acc[i])[0];                   \
+        probe_sink = sum;                                                            \
+        return 4096.0 * 16 / ((end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) * 1e-9); \
+    }
+static volatile float probe_sink;
+AVX512_BF16 PROBE(dpbf16_rate, __m512, _mm512_setzero_ps(),
+                  _mm512_dpbf16_ps(acc[i], (__m512bh)_mm512_set1_epi32(0x3f803f80), (__m512bh)_mm512_set1_epi32(0x3c003c00)))
+AVX512_BF16 PROBE(fma_rate, __m512, _mm512_setzero_ps(), _mm512_fmadd_ps(acc[i], _mm512_set1_ps(0.5f), _mm512_set1_ps(1e-3f)))
+
+/// Whether `vdpbf16ps` outruns float32 FMA here: it does twice an FMA's multiplications, but some CPUs
+/// (Sapphire Rapids under KVM here: a quarter of the FMA rate) issue it so slowly that OpenBLAS's
+/// float32 sgemm is the faster prefill. Timed once (best of three, about 0.1 ms each), since CPUID
+/// does not tell.
+int ckernels_bf16_gemm_pays(void) {
+    static int known = -1;
+    if (known < 0) {
+        double dot = 0, fma = 0;
+        if (ckernels_has_bf16_dot())
+            for (int round = 0; round < 3; round++) {
+                const double d = dpbf16_rate(), f = fma_rate();
+                dot = d > dot ? d : dot;
+                fma = f > fma ? f : fma;
+            }
+        known = ckernels_has_bf16_dot() && 2 * dot > 1.2 * fma;
+    }
     return known;
 }
 
@@ -568,6 +608,7 @@ int ckernels_gemm_q8(const struct ckernels_matrix *w, const float *x, long n, fl
 #else
 int ckernels_has_bf16_dot(void) { return 0; }
 int ckernels_has_int8_dot(void) { return 0; }
+int ckernels_bf16_gemm_pays(void) { return 0; }
 int ckernels_gemm_bf16(const struct ckernels_matrix *w, const float *x, long n, float *y, int accumulate) {
     (void)w; (void)x; (void)n; (void)y; (void)accumulate;
     return 0;

@@ -23,6 +23,10 @@ extension Qwen3VL {
             withUnsafePointer(to: w) { ckernels_gemm_q8($0, x, n, y, accumulate ? 1 : 0) == 1 }
         }
 
+        /// Whether ``gemmBF16(_:_:rows:_:accumulate:)`` beats float32 sgemm on this CPU (timed once). The C
+        /// call is `ckernels_bf16_gemm_pays`.
+        static var bf16ProductPays: Bool { ckernels_bf16_gemm_pays() != 0 }
+
         /// An F32 or BF16 matrix in the int8 format. The C call is `ckernels_quantize_q8`.
         static func quantize(_ w: ckernels_matrix) -> Weight.Quantized {
             let padded = ckernels_q8_padded_columns(w.cols)

@@ -45,6 +45,10 @@ struct ckernels_matrix {
 int ckernels_has_bf16_dot(void);
 int ckernels_has_int8_dot(void);
 
+/// Whether the BF16 matrix product (`vdpbf16ps`) beats float32 FMA on this CPU, timed once: where it
+/// does not, BF16 precision multiplies many rows in float32 instead.
+int ckernels_bf16_gemm_pays(void);
+
 /// Bytes per row of an int8 matrix: cols rounded up to the 512-weight groups the kernels read.
 long ckernels_q8_padded_columns(long cols);
 

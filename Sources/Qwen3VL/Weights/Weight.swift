@@ -83,7 +83,8 @@ extension Qwen3VL {
         ///
         /// An int8 matrix multiplies in int8 (`vpdpbusd`, activations quantized per block of 32) in
         /// either precision. In `bf16` precision, other matrices go to the C kernels with `vdpbf16ps`, one
-        /// row of activations (decode) or many (prefill, packed in blocks), on every core. In `f32`: one row
+        /// row of activations (decode) or many (prefill, packed in blocks, where that beats float32 FMA
+        /// on this CPU), on every core. In `f32`: one row
         /// of a BF16 matrix goes to the C kernel that widens as it multiplies, on every core; otherwise
         /// sgemv for one row (2–3× faster than sgemm with m = 1 here) and sgemm for several, a matrix
         /// that is not float32 widened into `scratch` a block of rows at a time, each block's products
@@ -116,7 +117,7 @@ extension Qwen3VL {
                     return Kernels.gemv(matrix, x, y, accumulate: accumulate)
                 }
                 if matrix.format == CKERNELS_Q8, Kernels.gemmInt8(matrix, x, rows: n, y, accumulate: accumulate) { return true }
-                return precision == .bf16 && Kernels.gemmBF16(matrix, x, rows: n, y, accumulate: accumulate)
+                return precision == .bf16 && Kernels.bf16ProductPays && Kernels.gemmBF16(matrix, x, rows: n, y, accumulate: accumulate)
             }
             if fast == true { return }
             switch storage {
@@ -144,7 +145,7 @@ extension Qwen3VL {
 
         /// The matrix as the C kernels describe it, valid inside `body`; nil for F16 matrices, which have
         /// no such form.
-        private func withMatrix<Result>(_ body: (ckernels_matrix) -> Result) -> Result? {
+        func withMatrix<Result>(_ body: (ckernels_matrix) -> Result) -> Result? {
             let (out, inner) = (Int(rows), Int(columns))
             switch storage {
             case .floats(let values):
