@@ -111,6 +111,7 @@ def section(runs, references, command, processor_reference=None, large=None):
     row("decode tokens/s", [f"**{r['decode_tokens_per_second']:.2f}**" for r in ours], [f"**{r['decode_tokens_per_second']:.2f}**" for r in references])
     row("KV cache (prompt + new tokens)", [f"{r['kv_cache_bytes'] / mb:.0f} MB" for r in ours], ["–" for _ in references])
     row("peak resident memory", [f"{r['peak_rss_mb']:.0f} MB" for r in ours], [f"{r['peak_rss_mb']:.0f} MB" for r in references])
+    row("peak / (checkpoint file + KV cache)", [f"{r['peak_over_weights_plus_kv']:.2f} ×" for r in ours], ["–" for _ in references])
     if any("second_step" in r for r in ours):
         row("second step, first token with the prompt cache", [f"{r['second_step']['time_to_first_token_with_cache_ms'] / 1000:.1f} s"
                                                                 if "second_step" in r else "–" for r in ours], ["–" for _ in references])
