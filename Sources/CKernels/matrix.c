@@ -65,6 +65,9 @@ struct quantize_job {
     unsigned short *scales;
 };
 
+/// Row `r` of a BF16 matrix with whole blocks, vectorised; false when the CPU or matrix does not allow it.
+static int quantize_row_avx512(const struct ckernels_matrix *m, long r, unsigned char *row, unsigned short *scales);
+
 /// Rows of the job's part: each block of 32 gets scale = max|w| / 127 (stored as F16, and the F16 value
 /// is the one divided by), weights round(w / scale) + 128. Padding columns are zero with scale zero.
 static void quantize_part(void *context, int part, int parts) {
@@ -75,6 +78,7 @@ static void quantize_part(void *context, int part, int parts) {
     pool_slice(m->rows, 1, part, parts, &first, &last);
     for (long r = first; r < last; r++) {
         unsigned char *row = job->quants + r * padded;
+        if (quantize_row_avx512(m, r, row, job->scales + r * blocks)) continue;
         for (long b = 0; b < blocks; b++) {
             float values[Q8_BLOCK], peak = 0;
             for (long e = 0; e < Q8_BLOCK; e++) {
@@ -183,6 +187,31 @@ int ckernels_has_int8_dot(void) {
         known = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")
                 && __builtin_cpu_supports("avx512vnni");
     return known;
+}
+
+AVX512_VNNI static int quantize_row_avx512(const struct ckernels_matrix *m, long r, unsigned char *row, unsigned short *scales) {
+    if (!ckernels_has_int8_dot() || m->format != CKERNELS_BF16 || m->cols % Q8_BLOCK != 0) return 0;
+    const long padded = ckernels_q8_padded_columns(m->cols);
+    const uint16_t *source = (const uint16_t *)m->values + r * m->cols;
+    memset(row, 128, (size_t)padded); // padding blocks: zero weights
+    memset(scales, 0, (size_t)(padded / Q8_BLOCK) * 2);
+    for (long b = 0; b < m->cols / Q8_BLOCK; b++) {
+        const __m512 v0 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(source + b * 32))), 16));
+        const __m512 v1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(source + b * 32 + 16))), 16));
+        const float peak = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        const uint16_t scale = float_to_half(peak / 127);
+        scales[b] = scale;
+        const __m512 inverse = _mm512_set1_ps(half_to_float(scale) > 0 ? 1 / half_to_float(scale) : 0);
+        const __m512i low = _mm512_set1_epi32(-127), high = _mm512_set1_epi32(127), offset = _mm512_set1_epi32(128);
+        const __m512i q0 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v0, inverse)), low), high), offset);
+        const __m512i q1 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v1, inverse)), low), high), offset);
+        uint32_t bytes[8];
+        _mm_storeu_si128((__m128i *)bytes, _mm512_cvtepi32_epi8(q0));
+        _mm_storeu_si128((__m128i *)(bytes + 4), _mm512_cvtepi32_epi8(q1));
+        uint32_t *lanes = (uint32_t *)(row + (b / 16) * Q8_GROUP) + b % 16; // 4 bytes per 64-byte chunk
+        for (int c = 0; c < 8; c++) lanes[c * 16] = bytes[c];
+    }
+    return 1;
 }
 
 /// Instruction throughput of 16 independent chains of `op`, in iterations per second.
@@ -609,6 +638,10 @@ int ckernels_gemm_q8(const struct ckernels_matrix *w, const float *x, long n, fl
 int ckernels_has_bf16_dot(void) { return 0; }
 int ckernels_has_int8_dot(void) { return 0; }
 int ckernels_bf16_gemm_pays(void) { return 0; }
+static int quantize_row_avx512(const struct ckernels_matrix *m, long r, unsigned char *row, unsigned short *scales) {
+    (void)m; (void)r; (void)row; (void)scales;
+    return 0;
+}
 int ckernels_gemm_bf16(const struct ckernels_matrix *w, const float *x, long n, float *y, int accumulate) {
     (void)w; (void)x; (void)n; (void)y; (void)accumulate;
     return 0;
