@@ -4,7 +4,7 @@
 //     QWEN_AGENT_BENCHMARKS=1 swift build -c release --scratch-path .build-bench --product qwen-agent-engine-bench
 //     .build-bench/release/qwen-agent-engine-bench --model DIR --tokenizer DIR --image SCREENSHOT.png \
 //         [--agent Agents/desktop-thinking.json] [--new-tokens 16] [--repeats 1] [--processor-image PNG]... \
-//         [--ids-out ids.json] [--json out.json] [--precision f32|bf16] [--weights bf16|int8] [--logits-out FILE] [--no-second-step]
+//         [--ids-out ids.json] [--json out.json] [--precision f32|bf16] [--weights bf16|int8] [--logits-out FILE] [--no-second-step] [--steps N]
 //
 // The prompt is the agent's first step as `AgentLoop` builds it: the profile's system prompt with the
 // computer_use tool, the task, then the screenshot and "What is the next step?". `--ids-out` writes its
@@ -21,6 +21,8 @@ struct Options {
     var newTokens = 16, repeats = 1, processorRepeats = 20
     var idsOut: String?, json: String?, logitsOut: String?
     var secondStep = true
+    /// Agent steps to run one after another through one prompt cache (0: none).
+    var steps = 0
     var precision = Qwen3VL.Precision.fastest, weights = Qwen3VL.WeightFormat.bf16
     /// Screenshots to time the image processor alone on (besides --image).
     var processorImages: [String] = []
@@ -44,13 +46,14 @@ struct Options {
             case "--ids-out": idsOut = value(flag)
             case "--logits-out": logitsOut = value(flag)
             case "--no-second-step": secondStep = false
+            case "--steps": steps = max(0, Int(value(flag)) ?? 0)
             case "--json": json = value(flag)
             case "--precision": precision = Qwen3VL.Precision(rawValue: value(flag)) ?? { fail("--precision is f32 or bf16") }()
             case "--weights": weights = Qwen3VL.WeightFormat(rawValue: value(flag)) ?? { fail("--weights is bf16 or int8") }()
             default: fail("unknown argument \(flag)")
             }
         }
-        if model.isEmpty || image.isEmpty { fail("usage: qwen-agent-engine-bench --model DIR [--tokenizer DIR] --image PNG [--agent FILE] [--new-tokens N] [--repeats N] [--processor-image PNG]... [--ids-out FILE] [--json FILE] [--precision f32|bf16] [--weights bf16|int8] [--logits-out FILE] [--no-second-step]") }
+        if model.isEmpty || image.isEmpty { fail("usage: qwen-agent-engine-bench --model DIR [--tokenizer DIR] --image PNG [--agent FILE] [--new-tokens N] [--repeats N] [--processor-image PNG]... [--ids-out FILE] [--json FILE] [--precision f32|bf16] [--weights bf16|int8] [--logits-out FILE] [--no-second-step] [--steps N]") }
     }
 }
 
@@ -200,6 +203,12 @@ let kvBytes = promptCache.kvCacheBytes
 // The agent's next step: the first screenshot, the reply, feedback, and a new screenshot (the
 // sign-in button pressed). With the prompt cache, the system prompt and task are not recomputed and
 // the first screenshot is not encoded again; without it, everything is.
+func joined(_ first: Qwen3VL.VisualInput, _ second: Qwen3VL.VisualInput) -> Qwen3VL.VisualInput {
+    var both = first
+    both.append(features: second.embeddings, deepstack: second.deepstack)
+    return both
+}
+
 /// The second step's prompt size, reused tokens and time to the first token with and without the cache.
 @MainActor func secondStep() -> [String: Any] {
     var after = image
@@ -213,11 +222,6 @@ let kvBytes = promptCache.kvCacheBytes
     var afterPixels: [Float] = []
     let afterGrid = processor.process(after, into: &afterPixels)
     let stepTwoPrompt = tokenizer.encode(Qwen3VL.expandImagePads(in: template.render(stepTwo, addGenerationPrompt: true), grids: [grid, afterGrid]))
-    func joined(_ first: Qwen3VL.VisualInput, _ second: Qwen3VL.VisualInput) -> Qwen3VL.VisualInput {
-        var both = first
-        both.append(features: second.embeddings, deepstack: second.deepstack)
-        return both
-    }
     var reusedStep = (milliseconds: 0.0, reusedTokens: 0)
     reusedStep.milliseconds = milliseconds {
         let visualAfter = encode(afterPixels, afterGrid) // the first screenshot's rows are kept from step 1
@@ -236,6 +240,41 @@ let kvBytes = promptCache.kvCacheBytes
     ]
 }
 let stepTwo = options.secondStep ? secondStep() : nil
+
+/// `count` agent steps through one prompt cache, as the agent runs them: each step's prompt is the
+/// system prompt and task, the previous screenshot with the reply to it and feedback, then a new
+/// screenshot (a button pressed somewhere else each time); each new screenshot goes through the
+/// processor and the vision tower, the previous one's rows are kept. Returns each step's time to its
+/// last token (`newTokens` greedy tokens).
+@MainActor func agentSteps(_ count: Int) -> [Double] {
+    let cache = Qwen3VL.PromptCache(model: text)
+    var previous: (key: Int, visual: Qwen3VL.VisualInput, grid: (t: Int, h: Int, w: Int), reply: String)?
+    return (1...count).map { step in
+        milliseconds {
+            var screen = image
+            screen.fillRect(Rect(x: 40 + 53 * step % max(1, image.width - 100), y: 300, width: 50, height: 30), color: RGB(hex: 0x1F4E9A))
+            var pixels: [Float] = []
+            let screenGrid = processor.process(screen, into: &pixels)
+            let current = encode(pixels, screenGrid)
+            var conversation = Array(messages.prefix(2))
+            var visual = current, grids = [screenGrid], keys = [screen.hashValue]
+            if let previous {
+                conversation += [
+                    .init(role: "user", content: .parts([.image])), .init(role: "assistant", content: .parts([.text(previous.reply)])),
+                    .init(role: "user", content: .parts([.text("Step \(step - 1): clicked; the screen changed near the target.")])),
+                ]
+                visual = joined(previous.visual, current)
+                grids = [previous.grid, screenGrid]
+                keys = [previous.key, screen.hashValue]
+            }
+            conversation.append(.init(role: "user", content: .parts([.image, .text("What is the next step?")])))
+            let prompt = tokenizer.encode(Qwen3VL.expandImagePads(in: template.render(conversation, addGenerationPrompt: true), grids: grids))
+            let reply = generate(prompt, visual: visual, grids: grids, keys: keys, newTokens: options.newTokens, cache: cache).tokens
+            previous = (screen.hashValue, current, screenGrid, tokenizer.decode(reply))
+        }
+    }
+}
+let stepTimes = options.steps > 0 ? agentSteps(options.steps) : []
 
 // MARK: Report
 
@@ -259,6 +298,12 @@ let results: [String: Any] = [
 ]
 var report = results
 report["second_step"] = stepTwo
+if !stepTimes.isEmpty {
+    // The first step has an empty cache; the others are what a running agent pays per step.
+    let later = Array(stepTimes.dropFirst())
+    report["agent_steps"] = ["count": stepTimes.count, "new_tokens": options.newTokens, "step_ms": stepTimes,
+                             "mean_later_step_ms": later.isEmpty ? 0 : later.reduce(0, +) / Double(later.count)]
+}
 let encoded = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
 if let path = options.json { try encoded.write(to: URL(fileURLWithPath: path)) } else { print(String(decoding: encoded, as: UTF8.self)) }
 FileHandle.standardError.write(Data(String(

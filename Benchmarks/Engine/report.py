@@ -75,7 +75,7 @@ def fidelity(run, baseline, run_logits, baseline_logits):
     return f"{worst / scale:.2e}", tokens
 
 
-def section(runs, references, command, processor_reference=None, large=None):
+def section(runs, references, command, processor_reference=None, large=None, steps=None):
     """`runs`: (our JSON, our first-token logits or None) per mode, float32 first when it ran."""
     mb = 1024 * 1024
     ours = [run for run, _ in runs]
@@ -138,6 +138,11 @@ def section(runs, references, command, processor_reference=None, large=None):
                       f"{mode(large)}: vision tower {large['vision_ms'] / 1000:.1f} s, prefill {large['prefill_ms'] / 1000:.1f} s, "
                       f"time to first token **{large['time_to_first_token_ms'] / 1000:.1f} s**, decode {large['decode_tokens_per_second']:.2f} tokens/s, "
                       f"peak {large['peak_rss_mb']:.0f} MB."]
+    if steps:
+        run = steps["agent_steps"]
+        lines += ["", f"An agent run of {run['count']} steps through the prompt cache ({mode(steps)}; each step: a new {steps['image']} "
+                      f"screenshot through the vision tower, the previous one kept, {run['new_tokens']} reply tokens): "
+                      f"**{run['mean_later_step_ms'] / 1000:.1f} s** per step after the first ({run['step_ms'][0] / 1000:.1f} s)."]
     for r in references:
         same = r["greedy_ids"][: len(first["greedy_ids"])] == first["greedy_ids"][: len(r["greedy_ids"])]
         lines.append(f"Greedy tokens, ours ({mode(first)}) vs transformers {r['dtype']}: {'identical' if same else 'different'} "
@@ -153,6 +158,7 @@ def main():
     parser.add_argument("--ours", action="append", required=True, help="our JSON, one per mode (float32 first)")
     parser.add_argument("--ours-logits", action="append", default=[], help="each mode's first-token logits, in --ours order")
     parser.add_argument("--large", help="our JSON for the large screenshot")
+    parser.add_argument("--steps", help="our JSON of an agent run (--steps N)")
     parser.add_argument("--reference", action="append", default=[])
     parser.add_argument("--processor-reference")
     parser.add_argument("--command", default="scripts/benchmark-engine")
@@ -160,9 +166,10 @@ def main():
     args = parser.parse_args()
     runs = [(json.load(open(path)), logits(args.ours_logits[i] if i < len(args.ours_logits) else None)) for i, path in enumerate(args.ours)]
     large = json.load(open(args.large)) if args.large else None
+    steps = json.load(open(args.steps)) if args.steps else None
     references = [json.load(open(path)) for path in args.reference]
     processor_reference = json.load(open(args.processor_reference)) if args.processor_reference else None
-    text = section(runs, references, args.command, processor_reference, large)
+    text = section(runs, references, args.command, processor_reference, large, steps)
     print(text)
     if args.write:
         document = open(args.write).read()
