@@ -183,6 +183,29 @@ void ckernels_softmax(float *row, long n) {
     softmax_scalar(row, n);
 }
 
+struct softmax_rows_job {
+    float *scores;
+    long rows, width;
+    int causal;
+};
+
+static void softmax_rows_part(void *context, int part, int parts) {
+    const struct softmax_rows_job *job = context;
+    long first, last;
+    pool_slice(job->rows, 1, part, parts, &first, &last);
+    for (long r = first; r < last; r++) {
+        float *row = job->scores + r * job->width;
+        const long seen = job->causal ? job->width - (job->rows - 1 - r) : job->width;
+        ckernels_softmax(row, seen);
+        for (long t = seen; t < job->width; t++) row[t] = 0;
+    }
+}
+
+void ckernels_softmax_rows(float *scores, long rows, long width, int causal) {
+    struct softmax_rows_job job = {scores, rows, width, causal};
+    pool_run(softmax_rows_part, &job, rows > 1 && rows * width >= (1L << 15));
+}
+
 void ckernels_gelu_tanh(float *x, long n) {
     DISPATCH(gelu_tanh_avx2, x, n)
     for (long i = 0; i < n; i++) x[i] = gelu_tanh_one(x[i]);

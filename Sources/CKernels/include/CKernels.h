@@ -8,6 +8,11 @@
 /// Softmax of `row[0..<n]` in place: exp(x − max) / Σ.
 void ckernels_softmax(float *row, long n);
 
+/// Softmax of each of `rows` rows of `width` scores, on every core. With `causal`, row r keeps only its
+/// first `width − (rows − 1 − r)` entries (the others become 0): the rows are consecutive queries whose
+/// last one sees all `width` keys.
+void ckernels_softmax_rows(float *scores, long rows, long width, int causal);
+
 /// GELU, tanh form (`gelu_pytorch_tanh`): x · sigmoid(2·√(2/π)·(x + 0.044715·x³)), which equals
 /// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) without its cancellation for negative x.
 void ckernels_gelu_tanh(float *x, long n);
