@@ -32,7 +32,7 @@ let package = Package(
 
         /// Pixel-conversion kernels that need CPU instructions Swift cannot emit on baseline x86-64.
         .target(name: "CPixels"),
-        /// Element-wise float kernels of the engine (softmax, GELU, SiLU, BF16 widening) in AVX2 + FMA, chosen at run time.
+        /// The engine's C kernels, chosen at run time: element-wise loops (AVX2 + FMA), BF16 and int8 matrix products and decode attention (AVX-512).
         .target(name: "CKernels"),
 
         // MARK: Libraries

@@ -4,7 +4,7 @@
 //     QWEN_AGENT_BENCHMARKS=1 swift build -c release --scratch-path .build-bench --product qwen-agent-engine-bench
 //     .build-bench/release/qwen-agent-engine-bench --model DIR --tokenizer DIR --image SCREENSHOT.png \
 //         [--agent Agents/desktop-thinking.json] [--new-tokens 16] [--repeats 1] [--processor-image PNG]... \
-//         [--ids-out ids.json] [--json out.json]
+//         [--ids-out ids.json] [--json out.json] [--precision f32|bf16] [--weights bf16|int8] [--logits-out FILE] [--no-second-step] [--steps N]
 //
 // The prompt is the agent's first step as `AgentLoop` builds it: the profile's system prompt with the
 // computer_use tool, the task, then the screenshot and "What is the next step?". `--ids-out` writes its
@@ -19,7 +19,11 @@ struct Options {
     var model = "", tokenizer: String?, image = ""
     var agent = "Agents/desktop-thinking.json"
     var newTokens = 16, repeats = 1, processorRepeats = 20
-    var idsOut: String?, json: String?
+    var idsOut: String?, json: String?, logitsOut: String?
+    var secondStep = true
+    /// Agent steps to run one after another through one prompt cache (0: none).
+    var steps = 0
+    var precision = Qwen3VL.Precision.fastest, weights = Qwen3VL.WeightFormat.bf16
     /// Screenshots to time the image processor alone on (besides --image).
     var processorImages: [String] = []
 
@@ -40,11 +44,16 @@ struct Options {
             case "--processor-repeats": processorRepeats = max(1, Int(value(flag)) ?? 20)
             case "--processor-image": processorImages.append(value(flag))
             case "--ids-out": idsOut = value(flag)
+            case "--logits-out": logitsOut = value(flag)
+            case "--no-second-step": secondStep = false
+            case "--steps": steps = max(0, Int(value(flag)) ?? 0)
             case "--json": json = value(flag)
+            case "--precision": precision = Qwen3VL.Precision(rawValue: value(flag)) ?? { fail("--precision is f32 or bf16") }()
+            case "--weights": weights = Qwen3VL.WeightFormat(rawValue: value(flag)) ?? { fail("--weights is bf16 or int8") }()
             default: fail("unknown argument \(flag)")
             }
         }
-        if model.isEmpty || image.isEmpty { fail("usage: qwen-agent-engine-bench --model DIR [--tokenizer DIR] --image PNG [--agent FILE] [--new-tokens N] [--repeats N] [--processor-image PNG]... [--ids-out FILE] [--json FILE]") }
+        if model.isEmpty || image.isEmpty { fail("usage: qwen-agent-engine-bench --model DIR [--tokenizer DIR] --image PNG [--agent FILE] [--new-tokens N] [--repeats N] [--processor-image PNG]... [--ids-out FILE] [--json FILE] [--precision f32|bf16] [--weights bf16|int8] [--logits-out FILE] [--no-second-step] [--steps N]") }
     }
 }
 
@@ -94,8 +103,8 @@ var tokenizer: Qwen3VL.Tokenizer!, template: Qwen3VL.ChatTemplate!
 let loadMilliseconds = milliseconds {
     do {
         folder = try Qwen3VL.ModelFolder(contentsOf: folderURL)
-        text = try Qwen3VL.TextModel(folder: folder)
-        vision = try Qwen3VL.VisionTower(folder: folder)
+        text = try Qwen3VL.TextModel(folder: folder, precision: options.precision, weights: options.weights)
+        vision = try Qwen3VL.VisionTower(folder: folder, precision: options.precision, weights: options.weights)
         tokenizer = try Qwen3VL.Tokenizer.load(folder: options.tokenizer.map { URL(fileURLWithPath: $0) } ?? folderURL)
         template = try Qwen3VL.ChatTemplate.load(folder: folderURL)
     } catch {
@@ -146,20 +155,22 @@ if let idsOut = options.idsOut {
 /// Greedy generation through the prompt cache, as the agent's embedded backend runs it: the time to
 /// the first token is the prefill (and whatever the cache could not supply), then one time per token.
 @MainActor func generate(_ prompt: [Int32], visual: Qwen3VL.VisualInput, grids: [(t: Int, h: Int, w: Int)], keys: [Int], newTokens: Int,
-              cache: Qwen3VL.PromptCache) -> (tokens: [Int32], prefill: Double, decode: [Double]) {
+              cache: Qwen3VL.PromptCache) -> (tokens: [Int32], prefill: Double, decode: [Double], firstLogits: [Float]) {
     var greedy = Qwen3VL.SamplingOptions()
     greedy.maxNewTokens = newTokens
     greedy.temperature = 0
     greedy.stopTokens = []
     var stamps: [ContinuousClock.Instant] = []
+    var firstLogits: [Float] = []
     let start = ContinuousClock.now
     let tokens = Qwen3VL.Generator(model: text).generate(prompt, visual: visual, imageGrids: grids, imageKeys: keys,
                                                          mergeSize: vision.config.spatialMergeSize, options: greedy, promptCache: cache) { _ in
         stamps.append(.now)
+        if firstLogits.isEmpty { firstLogits = cache.logits } // the prefill's, before the first decode step
         return true
     }
     func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) / 1e15 }
-    return (tokens, ms(stamps[0] - start), zip(stamps.dropFirst(), stamps).map { ms($0 - $1) })
+    return (tokens, ms(stamps[0] - start), zip(stamps.dropFirst(), stamps).map { ms($0 - $1) }, firstLogits)
 }
 
 @MainActor func encode(_ pixels: [Float], _ grid: (t: Int, h: Int, w: Int)) -> Qwen3VL.VisualInput {
@@ -178,52 +189,99 @@ for _ in 0..<options.repeats {
     let run = generate(prompt, visual: visual, grids: [grid], keys: [image.hashValue], newTokens: options.newTokens, cache: promptCache)
     prefillSamples.append(run.prefill)
     (generated, decodeSamples) = (run.tokens, run.decode)
+    if let path = options.logitsOut {
+        try run.firstLogits.withUnsafeBytes { Data($0) }.write(to: URL(fileURLWithPath: path))
+    }
 }
 
 // Memory of one agent step: the second step below keeps two KV caches alive at once, for the comparison.
 let memory = residentMemory()
-let c = text.config
-let kvBytes = 2 * c.numHiddenLayers * promptCache.capacity * c.numKeyValueHeads * c.headDim * MemoryLayout<Float>.size
+let kvBytes = promptCache.kvCacheBytes
 
 // MARK: Second step
 
 // The agent's next step: the first screenshot, the reply, feedback, and a new screenshot (the
 // sign-in button pressed). With the prompt cache, the system prompt and task are not recomputed and
 // the first screenshot is not encoded again; without it, everything is.
-var after = image
-after.fillRect(Rect(x: 270, y: 336, width: 120, height: 36), color: RGB(hex: 0x1F4E9A))
-let stepTwo: [Qwen3VL.ChatTemplate.Message] = Array(messages.prefix(2)) + [
-    .init(role: "user", content: .parts([.image])),
-    .init(role: "assistant", content: .parts([.text(tokenizer.decode(generated))])),
-    .init(role: "user", content: .parts([.text("Step 1: clicked (330, 354); the screen changed near the target.")])),
-    .init(role: "user", content: .parts([.image, .text("What is the next step?")])),
-]
-var afterPixels: [Float] = []
-let afterGrid = processor.process(after, into: &afterPixels)
-let stepTwoPrompt = tokenizer.encode(Qwen3VL.expandImagePads(in: template.render(stepTwo, addGenerationPrompt: true), grids: [grid, afterGrid]))
 func joined(_ first: Qwen3VL.VisualInput, _ second: Qwen3VL.VisualInput) -> Qwen3VL.VisualInput {
     var both = first
     both.append(features: second.embeddings, deepstack: second.deepstack)
     return both
 }
-var reusedStep = (milliseconds: 0.0, reusedTokens: 0)
-reusedStep.milliseconds = milliseconds {
-    let visualAfter = encode(afterPixels, afterGrid) // the first screenshot's rows are kept from step 1
-    _ = generate(stepTwoPrompt, visual: joined(visual, visualAfter), grids: [grid, afterGrid], keys: [image.hashValue, after.hashValue],
-                 newTokens: 1, cache: promptCache)
+
+/// The second step's prompt size, reused tokens and time to the first token with and without the cache.
+@MainActor func secondStep() -> [String: Any] {
+    var after = image
+    after.fillRect(Rect(x: 270, y: 336, width: 120, height: 36), color: RGB(hex: 0x1F4E9A))
+    let stepTwo: [Qwen3VL.ChatTemplate.Message] = Array(messages.prefix(2)) + [
+        .init(role: "user", content: .parts([.image])),
+        .init(role: "assistant", content: .parts([.text(tokenizer.decode(generated))])),
+        .init(role: "user", content: .parts([.text("Step 1: clicked (330, 354); the screen changed near the target.")])),
+        .init(role: "user", content: .parts([.image, .text("What is the next step?")])),
+    ]
+    var afterPixels: [Float] = []
+    let afterGrid = processor.process(after, into: &afterPixels)
+    let stepTwoPrompt = tokenizer.encode(Qwen3VL.expandImagePads(in: template.render(stepTwo, addGenerationPrompt: true), grids: [grid, afterGrid]))
+    var reusedStep = (milliseconds: 0.0, reusedTokens: 0)
+    reusedStep.milliseconds = milliseconds {
+        let visualAfter = encode(afterPixels, afterGrid) // the first screenshot's rows are kept from step 1
+        _ = generate(stepTwoPrompt, visual: joined(visual, visualAfter), grids: [grid, afterGrid], keys: [image.hashValue, after.hashValue],
+                     newTokens: 1, cache: promptCache)
+    }
+    reusedStep.reusedTokens = promptCache.reusedTokens
+    let freshStep = milliseconds {
+        let both = joined(encode(pixelValues, grid), encode(afterPixels, afterGrid))
+        _ = generate(stepTwoPrompt, visual: both, grids: [grid, afterGrid], keys: [image.hashValue, after.hashValue], newTokens: 1,
+                     cache: Qwen3VL.PromptCache(model: text))
+    }
+    return [
+        "prompt_tokens": stepTwoPrompt.count, "reused_tokens": reusedStep.reusedTokens, "images": 2,
+        "time_to_first_token_with_cache_ms": reusedStep.milliseconds, "time_to_first_token_without_cache_ms": freshStep,
+    ]
 }
-reusedStep.reusedTokens = promptCache.reusedTokens
-let freshStep = milliseconds {
-    let both = joined(encode(pixelValues, grid), encode(afterPixels, afterGrid))
-    _ = generate(stepTwoPrompt, visual: both, grids: [grid, afterGrid], keys: [image.hashValue, after.hashValue], newTokens: 1,
-                 cache: Qwen3VL.PromptCache(model: text))
+let stepTwo = options.secondStep ? secondStep() : nil
+
+/// `count` agent steps through one prompt cache, as the agent runs them: each step's prompt is the
+/// system prompt and task, the previous screenshot with the reply to it and feedback, then a new
+/// screenshot (a button pressed somewhere else each time); each new screenshot goes through the
+/// processor and the vision tower, the previous one's rows are kept. Returns each step's time to its
+/// last token (`newTokens` greedy tokens).
+@MainActor func agentSteps(_ count: Int) -> [Double] {
+    let cache = Qwen3VL.PromptCache(model: text)
+    var previous: (key: Int, visual: Qwen3VL.VisualInput, grid: (t: Int, h: Int, w: Int), reply: String)?
+    return (1...count).map { step in
+        milliseconds {
+            var screen = image
+            screen.fillRect(Rect(x: 40 + 53 * step % max(1, image.width - 100), y: 300, width: 50, height: 30), color: RGB(hex: 0x1F4E9A))
+            var pixels: [Float] = []
+            let screenGrid = processor.process(screen, into: &pixels)
+            let current = encode(pixels, screenGrid)
+            var conversation = Array(messages.prefix(2))
+            var visual = current, grids = [screenGrid], keys = [screen.hashValue]
+            if let previous {
+                conversation += [
+                    .init(role: "user", content: .parts([.image])), .init(role: "assistant", content: .parts([.text(previous.reply)])),
+                    .init(role: "user", content: .parts([.text("Step \(step - 1): clicked; the screen changed near the target.")])),
+                ]
+                visual = joined(previous.visual, current)
+                grids = [previous.grid, screenGrid]
+                keys = [previous.key, screen.hashValue]
+            }
+            conversation.append(.init(role: "user", content: .parts([.image, .text("What is the next step?")])))
+            let prompt = tokenizer.encode(Qwen3VL.expandImagePads(in: template.render(conversation, addGenerationPrompt: true), grids: grids))
+            let reply = generate(prompt, visual: visual, grids: grids, keys: keys, newTokens: options.newTokens, cache: cache).tokens
+            previous = (screen.hashValue, current, screenGrid, tokenizer.decode(reply))
+        }
+    }
 }
+let stepTimes = options.steps > 0 ? agentSteps(options.steps) : []
 
 // MARK: Report
 
 let decodeSeconds = decodeSamples.reduce(0, +) / 1000
 let results: [String: Any] = [
     "engine": "qwen-agent (Swift, OpenBLAS \(Qwen3VL.BLAS.coreName))",
+    "precision": options.precision.rawValue, "weight_format": options.weights.rawValue,
     "image": "\(image.width)x\(image.height)", "image_grid_thw": [grid.t, grid.h, grid.w],
     "prompt_tokens": prompt.count, "image_tokens": vision.tokenCount(grid: grid),
     "load_ms": loadMilliseconds, "processor_images": processorImages,
@@ -234,15 +292,19 @@ let results: [String: Any] = [
     "decode_tokens_per_second": Double(decodeSamples.count) / max(decodeSeconds, 1e-9),
     "decode_ms_per_token_median": decodeSamples.isEmpty ? 0 : median(decodeSamples),
     "greedy_ids": generated.map(Int.init),
-    "second_step": [
-        "prompt_tokens": stepTwoPrompt.count, "reused_tokens": reusedStep.reusedTokens, "images": 2,
-        "time_to_first_token_with_cache_ms": reusedStep.milliseconds, "time_to_first_token_without_cache_ms": freshStep,
-    ],
     "weights_bytes": weightBytes, "kv_cache_bytes": kvBytes,
     "rss_after_load_mb": afterLoad.now, "peak_rss_mb": memory.peak,
     "peak_over_weights_plus_kv": memory.peak * 1_048_576 / Double(weightBytes + kvBytes),
 ]
-let encoded = try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
+var report = results
+report["second_step"] = stepTwo
+if !stepTimes.isEmpty {
+    // The first step has an empty cache; the others are what a running agent pays per step.
+    let later = Array(stepTimes.dropFirst())
+    report["agent_steps"] = ["count": stepTimes.count, "new_tokens": options.newTokens, "step_ms": stepTimes,
+                             "mean_later_step_ms": later.isEmpty ? 0 : later.reduce(0, +) / Double(later.count)]
+}
+let encoded = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
 if let path = options.json { try encoded.write(to: URL(fileURLWithPath: path)) } else { print(String(decoding: encoded, as: UTF8.self)) }
 FileHandle.standardError.write(Data(String(
     format: "%@: %d-token prompt (%d image tokens, grid %dx%d): processor %.1f ms, vision %.0f ms, prefill %.0f ms (%.1f tokens/s), decode %.2f tokens/s; peak RSS %.0f MB = %.2f × (weights %.0f MB + KV %.0f MB)\n",
@@ -250,6 +312,9 @@ FileHandle.standardError.write(Data(String(
     median(processorSamples), median(visionSamples), median(prefillSamples), Double(prompt.count) / median(prefillSamples) * 1000,
     Double(decodeSamples.count) / max(decodeSeconds, 1e-9), memory.peak, memory.peak * 1_048_576 / Double(weightBytes + kvBytes),
     Double(weightBytes) / 1_048_576, Double(kvBytes) / 1_048_576).utf8))
-FileHandle.standardError.write(Data(String(
-    format: "second step: %d-token prompt, 2 screenshots: first token after %.1f s with the prompt cache (%d tokens and 1 screenshot reused), %.1f s without\n",
-    stepTwoPrompt.count, reusedStep.milliseconds / 1000, reusedStep.reusedTokens, freshStep / 1000).utf8))
+if let stepTwo {
+    FileHandle.standardError.write(Data(String(
+        format: "second step: %d-token prompt, 2 screenshots: first token after %.1f s with the prompt cache (%d tokens and 1 screenshot reused), %.1f s without\n",
+        stepTwo["prompt_tokens"] as? Int ?? 0, (stepTwo["time_to_first_token_with_cache_ms"] as? Double ?? 0) / 1000,
+        stepTwo["reused_tokens"] as? Int ?? 0, (stepTwo["time_to_first_token_without_cache_ms"] as? Double ?? 0) / 1000).utf8))
+}

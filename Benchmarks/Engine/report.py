@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Writes the engine benchmark's results into BENCHMARKS.md, between the ENGINE markers.
 
-    python3 Benchmarks/Engine/report.py --ours ours.json [--reference ref-float32.json ...] [--processor-reference p.json]
+    python3 Benchmarks/Engine/report.py --ours ours-f32.json [--ours ours-bf16.json ...] [--ours-logits f32.logits ...]
+        [--large ours-1920x1080.json] [--reference ref-float32.json ...] [--processor-reference p.json]
         [--command CMD] [--write BENCHMARKS.md]
 
-ours.json comes from qwen-agent-engine-bench --json, each reference from transformers_reference.py --json,
+Each ours*.json comes from qwen-agent-engine-bench --json (one per precision and weight format; the
+float32 one first, as the baseline the others' fidelity is measured against), its logits from --logits-out, each reference from transformers_reference.py --json,
 the processor reference from processor_reference.py --json.
 """
 import argparse
+import array
 import datetime
 import json
 import os
@@ -49,70 +52,124 @@ def processor_table(ours, reference):
     return lines
 
 
-def section(ours, references, command, processor_reference=None):
+def mode(run):
+    return f"{run.get('precision', 'f32')} precision, {run.get('weight_format', 'bf16')} weights"
+
+
+def logits(path):
+    return array.array("f", open(path, "rb").read()) if path and os.path.exists(path) else None
+
+
+def fidelity(run, baseline, run_logits, baseline_logits):
+    """Max |Δlogit| / max |logit| of the prefill's logits, and the leading greedy tokens equal to float32's."""
+    agree = 0
+    for a, b in zip(run["greedy_ids"], baseline["greedy_ids"]):
+        if a != b:
+            break
+        agree += 1
+    tokens = f"{agree} of {min(len(run['greedy_ids']), len(baseline['greedy_ids']))}"
+    if run_logits is None or baseline_logits is None:
+        return "–", tokens
+    scale = max(abs(v) for v in baseline_logits)
+    worst = max(abs(a - b) for a, b in zip(run_logits, baseline_logits))
+    return f"{worst / scale:.2e}", tokens
+
+
+def section(runs, references, command, processor_reference=None, large=None, steps=None):
+    """`runs`: (our JSON, our first-token logits or None) per mode, float32 first when it ran."""
     mb = 1024 * 1024
+    ours = [run for run, _ in runs]
+    first = ours[0]
     lines = [
         BEGIN, "", "### Latest engine results", "",
         f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"- Command: `{command}`",
         f"- Machine: {machine()}",
-        f"- Ours: {ours['engine']}, {swift_version()}, release build",
+        f"- Ours: {first['engine']}, {swift_version()}, release build; modes: " + "; ".join(mode(r) for r in ours),
         f"- Reference: " + "; ".join(
             f"transformers {r['transformers']} (torch {r['torch']}, {r['dtype']}, {r['threads']} threads, {r['attn_implementation']})"
             for r in references) if references else "- Reference: not run (--no-reference)",
-        f"- Input: a {ours['image']} screenshot (grid {ours['image_grid_thw'][1]}×{ours['image_grid_thw'][2]} patches, "
-        f"{ours['image_tokens']} image tokens) in the desktop-thinking agent's first step: {ours['prompt_tokens']} prompt tokens, "
+        f"- Input: a {first['image']} screenshot (grid {first['image_grid_thw'][1]}×{first['image_grid_thw'][2]} patches, "
+        f"{first['image_tokens']} image tokens) in the desktop-thinking agent's first step: {first['prompt_tokens']} prompt tokens, "
         "the same token ids for every engine",
-        f"- Weights: {ours['weights_bytes'] / mb:.0f} MB of BF16 safetensors; KV cache for prompt + new tokens: {ours['kv_cache_bytes'] / mb:.0f} MB (float32)",
+        f"- Weights: {first['weights_bytes'] / mb:.0f} MB of BF16 safetensors",
         "",
-        "| | " + " | ".join(["qwen-agent (BF16 weights, float32 math)"] + [f"transformers {r['dtype']}" for r in references]) + " |",
-        "| --- | " + " | ".join(["---:"] * (1 + len(references))) + " |",
+        "| | " + " | ".join([f"qwen-agent {mode(r)}" for r in ours] + [f"transformers {r['dtype']}" for r in references]) + " |",
+        "| --- | " + " | ".join(["---:"] * (len(ours) + len(references))) + " |",
     ]
 
-    def row(name, ours_value, reference_values):
-        lines.append(f"| {name} | " + " | ".join([ours_value] + reference_values) + " |")
+    def row(name, ours_values, reference_values):
+        lines.append(f"| {name} | " + " | ".join(ours_values + reference_values) + " |")
 
-    row("load (mmap / from_pretrained)", f"{ours['load_ms']:.0f} ms", [f"{r['load_ms']:.0f} ms" for r in references])
-    row("image processor", f"{ours['processor_ms']:.1f} ms", [f"{r['processor_ms']:.1f} ms" for r in references])
-    row("vision tower", f"{ours['vision_ms'] / 1000:.1f} s", [f"{r['vision_ms'] / 1000:.1f} s" for r in references])
-    row("time to first token (processor + vision + prefill)", f"**{ours['time_to_first_token_ms'] / 1000:.1f} s**",
+    row("load (mmap, int8: + quantize / from_pretrained)", [f"{r['load_ms']:.0f} ms" for r in ours], [f"{r['load_ms']:.0f} ms" for r in references])
+    row("image processor", [f"{r['processor_ms']:.1f} ms" for r in ours], [f"{r['processor_ms']:.1f} ms" for r in references])
+    row("vision tower", [f"{r['vision_ms'] / 1000:.1f} s" for r in ours], [f"{r['vision_ms'] / 1000:.1f} s" for r in references])
+    row("time to first token (processor + vision + prefill)", [f"**{r['time_to_first_token_ms'] / 1000:.1f} s**" for r in ours],
         [f"**{(r['processor_ms'] + r['prefill_ms']) / 1000:.1f} s**" for r in references])
-    row("text prefill (transformers: its prefill − its vision tower)", f"{ours['prefill_ms'] / 1000:.1f} s",
+    row("text prefill (transformers: its prefill − its vision tower)", [f"{r['prefill_ms'] / 1000:.1f} s" for r in ours],
         [f"{(r['prefill_ms'] - r['vision_ms']) / 1000:.1f} s" for r in references])
-    row("decode tokens/s", f"**{ours['decode_tokens_per_second']:.2f}**", [f"**{r['decode_tokens_per_second']:.2f}**" for r in references])
-    row("peak resident memory", f"{ours['peak_rss_mb']:.0f} MB", [f"{r['peak_rss_mb']:.0f} MB" for r in references])
-    lines += [
-        "",
-        f"Memory goal (peak RSS under 1.3 × (weights + KV cache)): {ours['peak_rss_mb']:.0f} MB = "
-        f"**{ours['peak_over_weights_plus_kv']:.2f} ×** — {'met' if ours['peak_over_weights_plus_kv'] < 1.3 else 'not met'}.",
-    ]
-    if "second_step" in ours:
-        step = ours["second_step"]
-        lines.append(f"Second agent step ({step['images']} screenshots, {step['prompt_tokens']} prompt tokens), ours: first token after "
-                     f"**{step['time_to_first_token_with_cache_ms'] / 1000:.1f} s** with the prompt cache ({step['reused_tokens']} tokens "
-                     f"and the earlier screenshot's vision rows reused), {step['time_to_first_token_without_cache_ms'] / 1000:.1f} s without.")
+    row("decode tokens/s", [f"**{r['decode_tokens_per_second']:.2f}**" for r in ours], [f"**{r['decode_tokens_per_second']:.2f}**" for r in references])
+    row("KV cache (prompt + new tokens)", [f"{r['kv_cache_bytes'] / mb:.0f} MB" for r in ours], ["–" for _ in references])
+    row("peak resident memory", [f"{r['peak_rss_mb']:.0f} MB" for r in ours], [f"{r['peak_rss_mb']:.0f} MB" for r in references])
+    row("peak / (checkpoint file + KV cache)", [f"{r['peak_over_weights_plus_kv']:.2f} ×" for r in ours], ["–" for _ in references])
+    if any("second_step" in r for r in ours):
+        row("second step, first token with the prompt cache", [f"{r['second_step']['time_to_first_token_with_cache_ms'] / 1000:.1f} s"
+                                                                if "second_step" in r else "–" for r in ours], ["–" for _ in references])
+        row("second step, without it", [f"{r['second_step']['time_to_first_token_without_cache_ms'] / 1000:.1f} s"
+                                        if "second_step" in r else "–" for r in ours], ["–" for _ in references])
+    baseline = next(((r, l) for r, l in runs if r.get("precision", "f32") == "f32" and r.get("weight_format", "bf16") == "bf16"), None)
+    if baseline:
+        measured = [fidelity(r, baseline[0], l, baseline[1]) for r, l in runs]
+        row("first token's logits: max \\|Δ\\| / max \\|logit\\| against our float32", [m[0] for m in measured], ["–" for _ in references])
+        row("greedy tokens equal to our float32's", [m[1] for m in measured], ["–" for _ in references])
+    lines.append("")
+    bf16_reference = next((r for r in references if r["dtype"] == "bfloat16"), None)
+    if bf16_reference:
+        reference_ttft = bf16_reference["processor_ms"] + bf16_reference["prefill_ms"]
+        for r in ours:
+            lines.append(f"- {mode(r)}: time to first token **{r['time_to_first_token_ms'] / reference_ttft:.2f} ×** transformers bfloat16's, "
+                         f"decode **{r['decode_tokens_per_second'] / bf16_reference['decode_tokens_per_second']:.2f} ×** its tokens/s.")
+    by_format = {r.get("weight_format"): r for r in ours if r.get("precision") == "bf16"}
+    if "int8" in by_format and "bf16" in by_format:
+        lines.append(f"- Peak memory, int8 weights against BF16 weights (bf16 precision): "
+                     f"**{by_format['int8']['peak_rss_mb'] / by_format['bf16']['peak_rss_mb']:.2f} ×**.")
+    if large:
+        lines += ["", f"A {large['image']} screenshot ({large['prompt_tokens']} prompt tokens, {large['image_tokens']} image tokens), "
+                      f"{mode(large)}: vision tower {large['vision_ms'] / 1000:.1f} s, prefill {large['prefill_ms'] / 1000:.1f} s, "
+                      f"time to first token **{large['time_to_first_token_ms'] / 1000:.1f} s**, decode {large['decode_tokens_per_second']:.2f} tokens/s, "
+                      f"peak {large['peak_rss_mb']:.0f} MB."]
+    if steps:
+        run = steps["agent_steps"]
+        lines += ["", f"An agent run of {run['count']} steps through the prompt cache ({mode(steps)}; each step: a new {steps['image']} "
+                      f"screenshot through the vision tower, the previous one kept, {run['new_tokens']} reply tokens): "
+                      f"**{run['mean_later_step_ms'] / 1000:.1f} s** per step after the first ({run['step_ms'][0] / 1000:.1f} s)."]
     for r in references:
-        same = r["greedy_ids"][: len(ours["greedy_ids"])] == ours["greedy_ids"][: len(r["greedy_ids"])]
-        lines.append(f"Greedy tokens, ours vs transformers {r['dtype']}: {'identical' if same else 'different'} "
-                     f"({len(ours['greedy_ids'])} and {len(r['greedy_ids'])} tokens).")
+        same = r["greedy_ids"][: len(first["greedy_ids"])] == first["greedy_ids"][: len(r["greedy_ids"])]
+        lines.append(f"Greedy tokens, ours ({mode(first)}) vs transformers {r['dtype']}: {'identical' if same else 'different'} "
+                     f"({len(first['greedy_ids'])} and {len(r['greedy_ids'])} tokens).")
     if processor_reference:
-        lines += processor_table(ours, processor_reference)
+        lines += processor_table(first, processor_reference)
     lines += ["", END]
     return "\n".join(lines)
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--ours", required=True)
+    parser.add_argument("--ours", action="append", required=True, help="our JSON, one per mode (float32 first)")
+    parser.add_argument("--ours-logits", action="append", default=[], help="each mode's first-token logits, in --ours order")
+    parser.add_argument("--large", help="our JSON for the large screenshot")
+    parser.add_argument("--steps", help="our JSON of an agent run (--steps N)")
     parser.add_argument("--reference", action="append", default=[])
     parser.add_argument("--processor-reference")
     parser.add_argument("--command", default="scripts/benchmark-engine")
     parser.add_argument("--write")
     args = parser.parse_args()
-    ours = json.load(open(args.ours))
+    runs = [(json.load(open(path)), logits(args.ours_logits[i] if i < len(args.ours_logits) else None)) for i, path in enumerate(args.ours)]
+    large = json.load(open(args.large)) if args.large else None
+    steps = json.load(open(args.steps)) if args.steps else None
     references = [json.load(open(path)) for path in args.reference]
     processor_reference = json.load(open(args.processor_reference)) if args.processor_reference else None
-    text = section(ours, references, args.command, processor_reference)
+    text = section(runs, references, args.command, processor_reference, large, steps)
     print(text)
     if args.write:
         document = open(args.write).read()

@@ -1,9 +1,8 @@
 #include "CKernels.h"
+#include "pool.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdint.h>
-#include <unistd.h>
 
 // MARK: Portable versions (also the tails of the vector loops)
 
@@ -184,6 +183,29 @@ void ckernels_softmax(float *row, long n) {
     softmax_scalar(row, n);
 }
 
+struct softmax_rows_job {
+    float *scores;
+    long rows, width;
+    int causal;
+};
+
+static void softmax_rows_part(void *context, int part, int parts) {
+    const struct softmax_rows_job *job = context;
+    long first, last;
+    pool_slice(job->rows, 1, part, parts, &first, &last);
+    for (long r = first; r < last; r++) {
+        float *row = job->scores + r * job->width;
+        const long seen = job->causal ? job->width - (job->rows - 1 - r) : job->width;
+        ckernels_softmax(row, seen);
+        for (long t = seen; t < job->width; t++) row[t] = 0;
+    }
+}
+
+void ckernels_softmax_rows(float *scores, long rows, long width, int causal) {
+    struct softmax_rows_job job = {scores, rows, width, causal};
+    pool_run(softmax_rows_part, &job, rows > 1 && rows * width >= (1L << 15));
+}
+
 void ckernels_gelu_tanh(float *x, long n) {
     DISPATCH(gelu_tanh_avx2, x, n)
     for (long i = 0; i < n; i++) x[i] = gelu_tanh_one(x[i]);
@@ -195,96 +217,30 @@ void ckernels_silu_mul(float *gate, const float *up, long n) {
 }
 
 #if defined(__x86_64__)
-// MARK: Worker threads for the matrix-vector product
-
-/// Decode streams gigabytes of weights per token: one core cannot pull them from memory fast enough,
-/// so the rows are split over every core. The helpers are this file's own threads, sleeping on a
-/// condition variable between products, not a shared pool's: a product must not queue behind other
-/// work (or hold up timers and I/O queued on a shared pool), and it must not wait for a free worker.
-#define MAX_WORKERS 63
-
-static struct {
-    pthread_once_t once;
-    pthread_mutex_t caller; // one product at a time uses the helpers; a second caller computes alone
-    pthread_mutex_t lock;
-    pthread_cond_t wake, done;
-    int workers;            // helper threads (cores − 1)
-    unsigned long round;    // bumped for each product
-    int pending;            // helpers still working on this round
+struct gemv_bf16_job {
     const unsigned short *w;
     const float *x;
     float *y;
     long rows, cols;
     int accumulate;
-} pool = {PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-          PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+};
 
-/// Rows [first, last) of part `part` of `parts`, in fours.
-static void slice(long rows, int part, int parts, long *first, long *last) {
-    *first = rows * part / parts / 4 * 4;
-    *last = part == parts - 1 ? rows : rows * (part + 1) / parts / 4 * 4;
+static void gemv_bf16_part(void *context, int part, int parts) {
+    const struct gemv_bf16_job *job = context;
+    long first, last;
+    pool_slice(job->rows, 4, part, parts, &first, &last);
+    gemv_bf16_avx2(job->w + first * job->cols, job->x, job->y + first, last - first, job->cols, job->accumulate);
 }
-
-static void *worker(void *argument) {
-    const int index = (int)(intptr_t)argument; // part `index`; the caller does part 0
-    unsigned long seen = 0;
-    for (;;) {
-        pthread_mutex_lock(&pool.lock);
-        while (pool.round == seen) pthread_cond_wait(&pool.wake, &pool.lock);
-        seen = pool.round;
-        pthread_mutex_unlock(&pool.lock);
-        long first, last;
-        slice(pool.rows, index, pool.workers + 1, &first, &last);
-        gemv_bf16_avx2(pool.w + first * pool.cols, pool.x, pool.y + first, last - first, pool.cols, pool.accumulate);
-        pthread_mutex_lock(&pool.lock);
-        if (--pool.pending == 0) pthread_cond_signal(&pool.done);
-        pthread_mutex_unlock(&pool.lock);
-    }
-    return 0;
-}
-
-static void start_workers(void) {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int wanted = (int)(cores > 1 ? cores - 1 : 0);
-    if (wanted > MAX_WORKERS) wanted = MAX_WORKERS;
-    for (int i = 0; i < wanted; i++) {
-        pthread_t thread;
-        if (pthread_create(&thread, 0, worker, (void *)(intptr_t)(i + 1)) != 0) break;
-        pthread_detach(thread);
-        pool.workers++;
-    }
-}
+#endif
 
 /// Below this many weights (256 KB of BF16), waking a helper costs more than it saves.
 #define PARALLEL_MINIMUM (1L << 17)
 
-static void gemv_bf16_parallel(const unsigned short *w, const float *x, float *y, long rows, long cols, int accumulate) {
-    pthread_once(&pool.once, start_workers);
-    if (pool.workers == 0 || rows * cols < PARALLEL_MINIMUM || rows < 8 * (pool.workers + 1)
-        || pthread_mutex_trylock(&pool.caller) != 0) {
-        gemv_bf16_avx2(w, x, y, rows, cols, accumulate);
-        return;
-    }
-    pthread_mutex_lock(&pool.lock);
-    pool.w = w; pool.x = x; pool.y = y; pool.rows = rows; pool.cols = cols; pool.accumulate = accumulate;
-    pool.pending = pool.workers;
-    pool.round++;
-    pthread_cond_broadcast(&pool.wake);
-    pthread_mutex_unlock(&pool.lock);
-    long first, last;
-    slice(rows, 0, pool.workers + 1, &first, &last);
-    gemv_bf16_avx2(w + first * cols, x, y + first, last - first, cols, accumulate);
-    pthread_mutex_lock(&pool.lock);
-    while (pool.pending > 0) pthread_cond_wait(&pool.done, &pool.lock);
-    pthread_mutex_unlock(&pool.lock);
-    pthread_mutex_unlock(&pool.caller);
-}
-#endif
-
 int ckernels_gemv_bf16(const unsigned short *w, const float *x, float *y, long rows, long cols, int accumulate) {
 #if defined(__x86_64__)
     if (has_avx2()) {
-        gemv_bf16_parallel(w, x, y, rows, cols, accumulate);
+        struct gemv_bf16_job job = {w, x, y, rows, cols, accumulate};
+        pool_run(gemv_bf16_part, &job, rows * cols >= PARALLEL_MINIMUM && rows >= 16);
         return 1;
     }
 #endif

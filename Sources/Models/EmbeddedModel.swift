@@ -33,11 +33,14 @@ public final class EmbeddedModel: VisionLanguageModel {
 
     /// Loads a Hugging Face Qwen3-VL folder; `tokenizerFolder` when its tokenizer files live elsewhere.
     /// `minPixels`/`maxPixels` override the folder's preprocessor limits (an agent profile's image limits).
-    public init(folder: URL, tokenizerFolder: URL? = nil, minPixels: Int? = nil, maxPixels: Int? = nil, logger: Logger) throws(ModelError) {
+    /// `precision` and `weights` choose the engine's arithmetic (default: the fastest this CPU
+    /// supports, weights as stored).
+    public init(folder: URL, tokenizerFolder: URL? = nil, minPixels: Int? = nil, maxPixels: Int? = nil,
+                precision: Qwen3VL.Precision = .fastest, weights: Qwen3VL.WeightFormat = .bf16, logger: Logger) throws(ModelError) {
         do {
             let model = try Qwen3VL.ModelFolder(contentsOf: folder)
-            text = try Qwen3VL.TextModel(folder: model)
-            vision = try Qwen3VL.VisionTower(folder: model)
+            text = try Qwen3VL.TextModel(folder: model, precision: precision, weights: weights)
+            vision = try Qwen3VL.VisionTower(folder: model, precision: precision, weights: weights)
             tokenizer = try Qwen3VL.Tokenizer.load(folder: tokenizerFolder ?? folder)
             template = try Self.template(in: folder, tokenizerFolder: tokenizerFolder)
             processor = Qwen3VL.ImageProcessor(config: model.preprocessor, minPixels: minPixels, maxPixels: maxPixels)
@@ -50,6 +53,7 @@ public final class EmbeddedModel: VisionLanguageModel {
         identity = ModelIdentity(kind: .embedded, name: folder.path)
         self.logger = logger
         logger.info("embedded Qwen3-VL ready", metadata: ["folder": "\(folder.path)", "template": "\(template.variant.rawValue)",
+                                                          "precision": "\(precision.rawValue)", "weights": "\(weights.rawValue)",
                                                           "openblas": "\(Qwen3VL.BLAS.coreName)"])
     }
 

@@ -28,11 +28,8 @@ extension Qwen3VL {
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(visible), hd, scale, q, Int32(queryStride),
                                 keys, kv, 0, scores, Int32(visible))
                 }
-                for r in 0..<m {
-                    let row = scores + r * visible, seen = causalPast.map { $0 + first + r + 1 } ?? visible
-                    ckernels_softmax(row, seen)
-                    for t in seen..<visible { row[t] = 0 } // later tokens of the block
-                }
+                // Row r sees its first `visible − (m − 1 − r)` keys when causal (the later tokens of the block are zeroed).
+                ckernels_softmax_rows(scores, m, visible, causalPast == nil ? 0 : 1)
                 if m == 1 {
                     cblas_sgemv(CblasRowMajor, CblasTrans, Int32(visible), hd, 1, values, kv, scores, 1, 0, o, 1)
                 } else {

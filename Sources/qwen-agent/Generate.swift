@@ -13,7 +13,7 @@ struct Generate: ParsableCommand {
             such as Qwen/Qwen3-VL-2B-Thinking from the local Hugging Face cache (nothing is downloaded). \
             The prompt is one user turn in the folder's own chat template, after the --image pictures \
             (Thinking models: the generation prompt ends with <think>); --raw feeds it as it is. A timing \
-            line goes to stderr.
+            line, which names the precision and weight format, goes to stderr.
             """)
 
     @Option(help: ArgumentHelp("The model folder, or a Hugging Face repo id in the local cache (default: $QWEN_AGENT_MODEL).",
@@ -33,7 +33,14 @@ struct Generate: ParsableCommand {
     @Option(help: "Random seed for sampling.") var seed: UInt64 = 0
     @Option(help: "Most tokens to generate.") var maxNewTokens = 256
     @Option(help: "Most reasoning tokens before </think> is forced.") var thinkingBudget: Int?
-    @Flag(help: "Print one JSON object with the generated token ids (tokens) and the text (text).") var json = false
+    @Flag(help: "Print one JSON object with the generated token ids (tokens), the text (text) and the mode (precision, weights).")
+    var json = false
+    @Option(help: "Arithmetic: f32 (matches transformers float32) or bf16 (needs AVX512_BF16). Default: the fastest this CPU supports.",
+            transform: oneOf(Qwen3VL.Precision.self))
+    var precision: Qwen3VL.Precision = .fastest
+    @Option(help: "Decoder and vision weights: bf16 (as stored) or int8 (quantized at load, blocks of 32).",
+            transform: oneOf(Qwen3VL.WeightFormat.self))
+    var weights: Qwen3VL.WeightFormat = .bf16
 
     func validate() throws {
         if maxNewTokens < 1 { throw ValidationError("--max-new-tokens must be at least 1, not \(maxNewTokens)") }
@@ -60,11 +67,11 @@ struct Generate: ParsableCommand {
         do {
             let folder = try Qwen3VL.ModelFolder(contentsOf: folderURL)
             let tokens = try Qwen3VL.Tokenizer.load(folder: tokenizerURL ?? folderURL)
-            loaded = (try Qwen3VL.TextModel(folder: folder), tokens, raw ? nil : try Qwen3VL.ChatTemplate.load(folder: folderURL))
+            loaded = (try Qwen3VL.TextModel(folder: folder, precision: precision, weights: weights), tokens, raw ? nil : try Qwen3VL.ChatTemplate.load(folder: folderURL))
             if !images.isEmpty {
                 // Each image: processor → vision tower; their rows and DeepStack features are joined in order.
                 let processor = Qwen3VL.ImageProcessor(config: folder.preprocessor)
-                let tower = try Qwen3VL.VisionTower(folder: folder)
+                let tower = try Qwen3VL.VisionTower(folder: folder, precision: precision, weights: weights)
                 var joined = Qwen3VL.VisualInput()
                 for path in images {
                     let image = try PNG.read(from: URL(fileURLWithPath: path))
@@ -112,7 +119,8 @@ struct Generate: ParsableCommand {
             return true
         }
         if json {
-            let object: [String: Any] = ["tokens": tokens.map(Int.init), "text": loaded.tokenizer.decode(tokens)]
+            let object: [String: Any] = ["tokens": tokens.map(Int.init), "text": loaded.tokenizer.decode(tokens),
+                                         "precision": precision.rawValue, "weights": weights.rawValue]
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
         } else {
             print(decoder.finish())
@@ -121,9 +129,10 @@ struct Generate: ParsableCommand {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         FileHandle.standardError.write(Data(String(
-            format: "prefill %d tokens at %.1f tokens/s; decode %d tokens at %.1f tokens/s; peak memory %.0f MB; OpenBLAS %@ kernels\n",
+            format: "prefill %d tokens at %.1f tokens/s; decode %d tokens at %.1f tokens/s; peak memory %.0f MB; OpenBLAS %@ kernels; %@ precision, %@ weights\n",
             input.count, Double(input.count) / max(prefill.seconds, 1e-9), max(tokens.count - 1, 0),
-            Double(max(tokens.count - 1, 0)) / max(decode.seconds, 1e-9), Double(usage.ru_maxrss) / 1024, Qwen3VL.BLAS.coreName).utf8))
+            Double(max(tokens.count - 1, 0)) / max(decode.seconds, 1e-9), Double(usage.ru_maxrss) / 1024, Qwen3VL.BLAS.coreName,
+            precision.rawValue, weights.rawValue).utf8))
     }
 
     /// What the engine reads before the first token, on stderr (seconds on a CPU); not with --json, which scripts read.
@@ -137,3 +146,13 @@ func chooseBLASKernels() {
     Qwen3VL.BLAS.chooseKernels { FileHandle.standardError.write(Data("qwen-agent: \($0)\n".utf8)) }
 }
 
+/// Parses an option's value as one of an enum's raw values.
+private func oneOf<Choice: RawRepresentable & CaseIterable & SendableMetatype>(_: Choice.Type) -> @Sendable (String) throws -> Choice
+where Choice.RawValue == String {
+    { value in
+        guard let choice = Choice(rawValue: value) else {
+            throw ValidationError("'\(value)' is not one of \(Choice.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return choice
+    }
+}

@@ -9,12 +9,13 @@ struct GenerateCommandTests {
         let model = Self.root.appendingPathComponent("Fixtures/Golden/tiny-tied").path
         let tokenizer = Self.root.appendingPathComponent("Fixtures/QwenTokenizer").path
         let run = try qwenAgent(["generate", "--model", model, "--tokenizer", tokenizer, "--raw", "Hello, world!", "--greedy",
-                                 "--max-new-tokens", "12", "--json"], display: nil)
+                                 "--max-new-tokens", "12", "--json", "--precision", "f32"], display: nil)
         #expect(run.status == 0, "\(run.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         // transformers' greedy continuation of "Hello, world!" for this checkpoint (Fixtures/Golden/tiny-tied/golden.json).
         #expect(object["tokens"] as? [Int] == [121743, 56439, 66256, 134519, 140097, 87411, 86276, 69173, 66256, 56623, 88240, 79922])
-        #expect(run.stderr.contains("decode 11 tokens at"))
+        #expect(run.stderr.contains("decode 11 tokens at") && run.stderr.contains("f32 precision, bf16 weights"))
+        #expect(object["precision"] as? String == "f32" && object["weights"] as? String == "bf16")
     }
 
     /// The CLI picks OpenBLAS kernels for the CPU even when the environment names weaker ones, and

@@ -18,11 +18,11 @@ struct MultimodalGoldenTests {
         let processor = Qwen3VL.ImageProcessor(config: folder.preprocessor, minPixels: 1024, maxPixels: 1_048_576)
         let (pixels, grid) = processor.process(image)
         #expect([grid.t, grid.h, grid.w] == json["grid_thw"] as? [Int])
-        let (features, deepstack) = try Qwen3VL.VisionTower(folder: folder).encode(pixelValues: pixels, grid: grid)
+        let (features, deepstack) = try Qwen3VL.VisionTower(folder: folder, precision: .f32).encode(pixelValues: pixels, grid: grid)
         let visual = Qwen3VL.VisualInput(embeddings: features, deepstack: deepstack)
 
         let ids = (json["input_ids"] as? [Int] ?? []).map(Int32.init)
-        let model = try Qwen3VL.TextModel(folder: folder)
+        let model = try Qwen3VL.TextModel(folder: folder, precision: .f32)
         let (positions, _) = Qwen3VL.positionIDs(for: ids, imageGrids: [grid], mergeSize: 2)
         let cache = Qwen3VL.KVCache(config: model.config, capacity: ids.count)
         let workspace = Qwen3VL.Workspace(config: model.config)

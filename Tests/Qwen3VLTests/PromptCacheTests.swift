@@ -8,7 +8,7 @@ import Testing
 @Suite("Prompt cache and blocked prefill")
 struct PromptCacheTests {
     static let model = try! Qwen3VL.TextModel(folder: Qwen3VL.ModelFolder(
-        contentsOf: TextModelGoldenTests.golden.appendingPathComponent("tiny-tied")))
+        contentsOf: TextModelGoldenTests.golden.appendingPathComponent("tiny-tied")), precision: .f32)
     static let grid = (t: 1, h: 4, w: 6) // 6 pads per image
 
     /// Text, image A, text, image B, text: 57 tokens.

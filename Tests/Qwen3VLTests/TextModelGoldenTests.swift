@@ -28,7 +28,7 @@ struct TextModelGoldenTests {
     @Test(arguments: ["tiny-tied", "tiny-untied"])
     func lastPositionLogitsMatch(model: String) throws {
         let folder = try Qwen3VL.ModelFolder(contentsOf: Self.golden.appendingPathComponent(model))
-        let decoder = try Qwen3VL.TextModel(folder: folder)
+        let decoder = try Qwen3VL.TextModel(folder: folder, precision: .f32)
         let prompts = try Self.prompts(model)
         #expect(prompts.count == 3)
         for prompt in prompts {
@@ -46,7 +46,7 @@ struct TextModelGoldenTests {
     @Test(arguments: ["tiny-tied", "tiny-untied"])
     func greedyContinuationsAreIdentical(model: String) throws {
         let folder = try Qwen3VL.ModelFolder(contentsOf: Self.golden.appendingPathComponent(model))
-        let generator = Qwen3VL.Generator(model: try Qwen3VL.TextModel(folder: folder))
+        let generator = Qwen3VL.Generator(model: try Qwen3VL.TextModel(folder: folder, precision: .f32))
         for prompt in try Self.prompts(model) {
             var options = Qwen3VL.SamplingOptions()
             options.maxNewTokens = prompt.greedy.count
@@ -96,7 +96,7 @@ struct RealisticWidthGoldenTests {
         let golden = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: Self.folder.appendingPathComponent("golden.json"))) as? [String: Any])
         let weights = Self.weights(order: golden["weight_order"] as? [String] ?? [])
         let configuration = try Qwen3VL.Configuration(contentsOf: Self.folder.appendingPathComponent("config.json"))
-        let model = try Qwen3VL.TextModel(config: configuration.text, tiedOutput: true) { name, shape in
+        let model = try Qwen3VL.TextModel(config: configuration.text, tiedOutput: true, precision: .f32) { name, shape in
             let values = try #require(weights[name], "no generated weight \(name)")
             #expect(values.count == shape.reduce(1, *), "\(name)")
             return Qwen3VL.Weight(values, shape: shape)
@@ -124,7 +124,7 @@ struct RealisticWidthGoldenTests {
 struct SamplingTests {
     static let generator: Qwen3VL.Generator = {
         let folder = try! Qwen3VL.ModelFolder(contentsOf: TextModelGoldenTests.golden.appendingPathComponent("tiny-tied"))
-        return Qwen3VL.Generator(model: try! Qwen3VL.TextModel(folder: folder))
+        return Qwen3VL.Generator(model: try! Qwen3VL.TextModel(folder: folder, precision: .f32))
     }()
     static let prompt: [Int32] = [9707, 11, 1879, 0]
 

@@ -27,7 +27,7 @@ struct VisionTowerTests {
     static let processor = Qwen3VL.ImageProcessor(config: Qwen3VL.PreprocessorConfig(), minPixels: 1024, maxPixels: 1_048_576)
 
     static func tower() throws -> Qwen3VL.VisionTower {
-        try Qwen3VL.VisionTower(folder: Qwen3VL.ModelFolder(contentsOf: golden.appendingPathComponent("tiny-tied")))
+        try Qwen3VL.VisionTower(folder: Qwen3VL.ModelFolder(contentsOf: golden.appendingPathComponent("tiny-tied")), precision: .f32)
     }
 
     /// max |a − b| / max |b|.

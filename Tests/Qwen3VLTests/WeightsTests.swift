@@ -69,7 +69,7 @@ struct WeightsTests {
                 let x = (0..<n * columns).map { _ in Float(random.next(below: 2001)) / 1000 - 1 }
                 var y = [Float](repeating: accumulate ? 1 : 12_345, count: n * rows) // overwritten unless accumulating
                 var scratch: [Float] = []
-                weight.multiply(x, rows: n, into: &y, accumulate: accumulate, scratch: &scratch)
+                weight.multiply(x, rows: n, into: &y, accumulate: accumulate, precision: .f32, scratch: &scratch)
                 if accumulate { y = y.map { $0 - 1 } }
                 var worst: Double = 0
                 for r in 0..<n {
@@ -88,6 +88,55 @@ struct WeightsTests {
             var row = [Float](repeating: .nan, count: columns)
             weight.copyRow(rows - 1, to: &row)
             #expect(row == Array(values[(rows - 1) * columns ..< rows * columns]), "\(name): last row")
+        }
+    }
+
+    /// The BF16 and int8 products against exact sums, for one row (decode kernels) and several
+    /// (blocked BF16 or int8 GEMM), on widths that are and are not multiples of the kernels' blocks: each stays within
+    /// its bound relative to Σ|x·w| (BF16 activations: 2⁻⁸ per product; int8: weights and activations
+    /// to 1/254 of their block's largest value).
+    @Test(arguments: [(Qwen3VL.Precision.bf16, Qwen3VL.WeightFormat.bf16, 4e-3), (.f32, .int8, 2e-2), (.bf16, .int8, 2e-2)])
+    func fastProductsStayWithinTheirBounds(precision: Qwen3VL.Precision, format: Qwen3VL.WeightFormat, bound: Double) throws {
+        let seed: UInt64 = 11
+        var random = SplitMix64(seed: seed)
+        let shapes = [(70, 2048), (37, 1000), (5, 33)]
+        let folder = try TemporaryFolder()
+        let url = try folder.write("w.safetensors", SafetensorsFile(tensors: shapes.enumerated().map { index, shape in
+            .bits("w\(index)", dtype: "BF16", shape: [shape.0, shape.1], (0..<shape.0 * shape.1).map { _ in
+                UInt16(0x3C00 + random.next(below: 0x0600)) ^ (random.next(below: 2) == 0 ? 0 : 0x8000)
+            })
+        }).bytes(headerPadding: 0))
+        let file = try Qwen3VL.Safetensors(contentsOf: url)
+        for (index, (rows, columns)) in shapes.enumerated() {
+            let stored = Qwen3VL.Weight(try file.tensor(named: "w\(index)")) // BF16, in the mapping
+            let weight = format == .int8 ? stored.quantized() : stored
+            let exactValues = stored.floats()
+            for (n, accumulate) in [(1, false), (1, true), (29, false), (29, true)] {
+                let x = (0..<n * columns).map { _ in Float(random.next(below: 2001)) / 1000 - 1 }
+                var y = [Float](repeating: accumulate ? 1 : 12_345, count: n * rows)
+                var scratch: [Float] = []
+                if precision == .bf16, n > 1, format == .bf16 {
+                    // The BF16 matrix product itself, which `multiply` leaves to sgemm where float32 FMA is faster.
+                    #expect(weight.withMatrix { Qwen3VL.Kernels.gemmBF16($0, x, rows: n, &y, accumulate: accumulate) } == true)
+                } else {
+                    weight.multiply(x, rows: n, into: &y, accumulate: accumulate, precision: precision, scratch: &scratch)
+                }
+                if accumulate { y = y.map { $0 - 1 } }
+                var worst: Double = 0
+                for r in 0..<n {
+                    for o in 0..<rows {
+                        var exact: Double = 0, magnitude: Double = 0
+                        for k in 0..<columns {
+                            let product = Double(x[r * columns + k]) * Double(exactValues[o * columns + k])
+                            exact += product
+                            magnitude += abs(product)
+                        }
+                        worst = max(worst, abs(exact - Double(y[r * rows + o])) / magnitude)
+                    }
+                }
+                print("\(precision) products, \(format) weights, [\(rows), \(columns)] × \(n) rows: error \(worst) of Σ|x·w| (bound \(bound))")
+                #expect(worst < bound, "seed \(seed): \(precision)/\(format) [\(rows), \(columns)], \(n) rows, accumulate \(accumulate): error \(worst)")
+            }
         }
     }
 

@@ -1,12 +1,17 @@
 #ifndef CKERNELS_H
 #define CKERNELS_H
 
-/// Element-wise float kernels of the engine's hot loops, vectorised with AVX2 and FMA when the CPU has
+/// Kernels of the engine's hot loops. Element-wise float kernels, vectorised with AVX2 and FMA when the CPU has
 /// them (checked at run time) and plain C with libm otherwise: Swift cannot emit those instructions on
 /// baseline x86-64, and these loops run billions of times per screenshot.
 
 /// Softmax of `row[0..<n]` in place: exp(x − max) / Σ.
 void ckernels_softmax(float *row, long n);
+
+/// Softmax of each of `rows` rows of `width` scores, on every core. With `causal`, row r keeps only its
+/// first `width − (rows − 1 − r)` entries (the others become 0): the rows are consecutive queries whose
+/// last one sees all `width` keys.
+void ckernels_softmax_rows(float *scores, long rows, long width, int causal);
 
 /// GELU, tanh form (`gelu_pytorch_tanh`): x · sigmoid(2·√(2/π)·(x + 0.044715·x³)), which equals
 /// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) without its cancellation for negative x.
@@ -23,5 +28,66 @@ void ckernels_widen_bf16(const unsigned short *source, float *destination, long 
 /// split over every core (this library's own helper threads; concurrent callers are safe). Returns 0
 /// without touching `y` when the CPU lacks AVX2/FMA (the caller widens and uses BLAS instead).
 int ckernels_gemv_bf16(const unsigned short *w, const float *x, float *y, long rows, long cols, int accumulate);
+
+// MARK: Matrices in BF16 and int8
+
+/// How a matrix's values are stored.
+#define CKERNELS_F32 0
+#define CKERNELS_BF16 1
+/// Block-quantized int8 (see ckernels_quantize_q8): `values` holds rows × ckernels_q8_padded_columns(cols)
+/// bytes, `scales` one F16 scale per 32 of them.
+#define CKERNELS_Q8 2
+
+/// A row-major [rows, cols] weight matrix in PyTorch's Linear layout (one output feature per row).
+struct ckernels_matrix {
+    int format;
+    const void *values;
+    const unsigned short *scales;
+    long rows, cols;
+};
+
+/// Whether this CPU has AVX512_BF16 (`vdpbf16ps`) and AVX512_VNNI (`vpdpbusd`), which the fast kernels need.
+int ckernels_has_bf16_dot(void);
+int ckernels_has_int8_dot(void);
+
+/// Whether the BF16 matrix product (`vdpbf16ps`) beats float32 FMA on this CPU, timed once: where it
+/// does not, BF16 precision multiplies many rows in float32 instead.
+int ckernels_bf16_gemm_pays(void);
+
+/// Bytes per row of an int8 matrix: cols rounded up to the 512-weight groups the kernels read.
+long ckernels_q8_padded_columns(long cols);
+
+/// Quantizes an F32 or BF16 matrix into blocks of 32 weights with one F16 scale (max |w| / 127), like
+/// llama.cpp's Q8_0, into `quants` (rows × padded columns bytes, stored +128 in an interleaved order)
+/// and `scales` (rows × padded columns / 32), on every core.
+void ckernels_quantize_q8(const struct ckernels_matrix *source, unsigned char *quants, unsigned short *scales);
+
+/// Rows [first_row, first_row + rows) of an int8 matrix as float32, `cols` per row, into `out`.
+void ckernels_dequantize_q8(const struct ckernels_matrix *m, long first_row, long rows, float *out);
+
+/// `y (+)= W · x` for one activation vector, on every core: a BF16 matrix with x rounded to BF16
+/// (`vdpbf16ps`, float32 sums), an int8 matrix with x quantized per block of 32 (`vpdpbusd`, or plain C
+/// without AVX512_VNNI). Returns 0 without touching `y` for other formats or a BF16 matrix on a CPU
+/// without AVX512_BF16.
+int ckernels_gemv(const struct ckernels_matrix *w, const float *x, float *y, int accumulate);
+
+/// `y[n, rows] (+)= x[n, cols] · Wᵀ` with x rounded to BF16 and float32 sums (`vdpbf16ps` over packed
+/// blocks, on every core), for a matrix in any of the formats. Returns 0 without touching `y` on a CPU
+/// without AVX512_BF16.
+int ckernels_gemm_bf16(const struct ckernels_matrix *w, const float *x, long n, float *y, int accumulate);
+
+/// `y[n, rows] (+)= x[n, cols] · Wᵀ` for an int8 matrix, x quantized per row and block of 32 like the
+/// weights (`vpdpbusd`, float32 sums across blocks, on every core). Returns 0 without touching `y` for
+/// another format or a CPU without AVX512_VNNI.
+int ckernels_gemm_q8(const struct ckernels_matrix *w, const float *x, long n, float *y, int accumulate);
+
+/// Attention of one new token: `out[h] = softmax(q[h] · Kᵀ / √head_dim) · V` for each of `heads` query
+/// heads, head h reading KV head h / (heads / kv_heads), against `count` BF16 keys and values whose
+/// rows lie `stride` elements apart (KV head g at offset g · head_dim), float32 math, on every core.
+void ckernels_attend_bf16(const float *q, long heads, long kv_heads, long head_dim, const unsigned short *keys,
+                          const unsigned short *values, long stride, long count, float *out);
+
+/// Float32 to BF16, rounding to nearest even.
+void ckernels_narrow_bf16(const float *source, unsigned short *destination, long n);
 
 #endif

@@ -19,6 +19,10 @@ extension Qwen3VL {
         public private(set) var reusedTokens = 0
         /// Tokens the cache has room for now; it grows as a reply needs.
         public var capacity: Int { cache.capacity }
+        /// The logits of the last token the model ran (after a prefill: the prompt's last position).
+        public var logits: [Float] { workspace.logits }
+        /// Bytes of keys and values it holds room for.
+        public var kvCacheBytes: Int { cache.byteCount }
 
         /// A cached position: its token and, for an `<|image_pad|>`, which image it belongs to.
         struct Entry: Equatable {
@@ -30,7 +34,7 @@ extension Qwen3VL {
             precondition(growth > 0, "the cache must grow by at least one token")
             self.model = model
             self.growth = growth
-            cache = KVCache(config: model.config, capacity: 0)
+            cache = KVCache(config: model.config, capacity: 0, precision: model.precision)
             workspace = Workspace(config: model.config)
         }
 

@@ -7,11 +7,14 @@ extension Qwen3VL {
     /// RMSNorm → SwiGLU MLP → residual] → RMSNorm → logits. Matrix work goes to OpenBLAS.
     public final class TextModel: Sendable {
         public let config: Configuration.Text
-        let embedding: Weight // [vocab, hidden]
+        /// How products round their activations, and the KV cache's element type (``PromptCache``'s).
+        public let precision: Precision
+        public let weightFormat: WeightFormat
+        let embedding: Weight // [vocab, hidden], as stored: rows are looked up
         let layers: [Layer]
         let finalNorm: [Float]
-        /// Nil when the output projection is tied to the embedding.
-        let outputWeight: Weight?
+        /// `lm_head`: the embedding when tied (quantized apart from it for int8 weights).
+        let output: Weight
         /// `1 / θ^(2j / head_dim)` for each frequency slot j, in float32 as transformers computes it.
         let inverseFrequencies: [Float]
 
@@ -23,23 +26,32 @@ extension Qwen3VL {
 
         // MARK: Loading
 
-        /// Loads the language model from a model folder; the matrices stay in the folder's mapping.
-        public convenience init(folder: ModelFolder) throws {
+        /// Loads the language model from a model folder; the matrices stay in the folder's mapping (or
+        /// are quantized from it, for int8 weights).
+        public convenience init(folder: ModelFolder, precision: Precision = .fastest, weights: WeightFormat = .bf16) throws {
             let tied = folder.configuration.tieWordEmbeddings && !folder.contains("lm_head.weight")
-            try self.init(config: folder.configuration.text, tiedOutput: tied) { name, shape in
+            try self.init(config: folder.configuration.text, tiedOutput: tied, precision: precision, weights: weights) { name, shape in
                 Weight(try folder.expect(name, shape: shape))
             }
         }
 
         /// Builds the model from any source of weights: `weight(name, shape)` returns the tensor with
-        /// that checkpoint name (`model.language_model.…`, `lm_head.weight`).
-        public init(config c: Configuration.Text, tiedOutput: Bool, weight: (String, [Int]) throws -> Weight) throws {
+        /// that checkpoint name (`model.language_model.…`, `lm_head.weight`). Throws for a precision
+        /// this CPU does not support.
+        public init(config c: Configuration.Text, tiedOutput: Bool, precision: Precision = .fastest, weights: WeightFormat = .bf16,
+                    weight: (String, [Int]) throws -> Weight) throws {
+            try precision.checkSupported()
             config = c
+            self.precision = precision
+            weightFormat = weights
             let prefix = "model.language_model."
-            func load(_ name: String, _ shape: [Int]) throws -> Weight { try weight(prefix + name, shape) }
-            func vector(_ name: String, _ count: Int) throws -> [Float] { try load(name, [count]).floats() }
+            func vector(_ name: String, _ count: Int) throws -> [Float] { try weight(prefix + name, [count]).floats() }
+            func load(_ name: String, _ shape: [Int]) throws -> Weight {
+                let loaded = try weight(prefix + name, shape)
+                return weights == .int8 ? loaded.quantized() : loaded
+            }
             let q = c.numAttentionHeads * c.headDim, kv = c.numKeyValueHeads * c.headDim
-            embedding = try load("embed_tokens.weight", [c.vocabSize, c.hiddenSize])
+            embedding = try weight(prefix + "embed_tokens.weight", [c.vocabSize, c.hiddenSize])
             layers = try (0..<c.numHiddenLayers).map { i in
                 let p = "layers.\(i)."
                 return Layer(
@@ -56,7 +68,12 @@ extension Qwen3VL {
                     down: try load(p + "mlp.down_proj.weight", [c.hiddenSize, c.intermediateSize]))
             }
             finalNorm = try vector("norm.weight", c.hiddenSize)
-            outputWeight = tiedOutput ? nil : try weight("lm_head.weight", [c.vocabSize, c.hiddenSize])
+            if tiedOutput {
+                output = weights == .int8 ? embedding.quantized() : embedding
+            } else {
+                let head = try weight("lm_head.weight", [c.vocabSize, c.hiddenSize])
+                output = weights == .int8 ? head.quantized() : head
+            }
             inverseFrequencies = (0..<c.headDim / 2).map { j in 1 / powf(Float(c.ropeTheta), Float(2 * j) / Float(c.headDim)) }
         }
 
@@ -88,13 +105,13 @@ extension Qwen3VL {
             for (index, layer) in layers.enumerated() {
                 rmsNorm(w.h, layer.inputNorm, rows: n, into: &w.x)
                 attention(layer, layer: index, cache: cache, workspace: w, rows: n)
-                layer.output.multiply(w.attended, rows: n, into: &w.projected, scratch: &w.widened)
+                layer.output.multiply(w.attended, rows: n, into: &w.projected, precision: precision, scratch: &w.widened)
                 for i in 0..<n * d { w.h[i] += w.projected[i] }
                 rmsNorm(w.h, layer.postAttentionNorm, rows: n, into: &w.x)
-                layer.gate.multiply(w.x, rows: n, into: &w.gate, scratch: &w.widened)
-                layer.up.multiply(w.x, rows: n, into: &w.up, scratch: &w.widened)
+                layer.gate.multiply(w.x, rows: n, into: &w.gate, precision: precision, scratch: &w.widened)
+                layer.up.multiply(w.x, rows: n, into: &w.up, precision: precision, scratch: &w.widened)
                 ckernels_silu_mul(&w.gate, w.up, n * config.intermediateSize) // SiLU(gate) ⊙ up
-                layer.down.multiply(w.gate, rows: n, into: &w.projected, scratch: &w.widened)
+                layer.down.multiply(w.gate, rows: n, into: &w.projected, precision: precision, scratch: &w.widened)
                 for i in 0..<n * d { w.h[i] += w.projected[i] }
                 // DeepStack: the vision tower's intermediate features join after the first layers.
                 if let visual, index < visual.deepstack.count {
@@ -107,35 +124,53 @@ extension Qwen3VL {
             let first = allLogits ? 0 : n - 1, rows = n - first
             for i in 0..<rows * d { w.projected[i] = w.h[first * d + i] }
             rmsNorm(w.projected, finalNorm, rows: rows, into: &w.x)
-            (outputWeight ?? embedding).multiply(w.x, rows: rows, into: &w.logits, scratch: &w.widened)
+            output.multiply(w.x, rows: rows, into: &w.logits, precision: precision, scratch: &w.widened)
         }
 
         /// Attention for `rows` new tokens against the cache: q/k RMSNorm per head, MRoPE, causal, GQA.
         private func attention(_ layer: Layer, layer index: Int, cache: KVCache, workspace w: Workspace, rows n: Int) {
             let c = config, hd = c.headDim, heads = c.numAttentionHeads, kvHeads = c.numKeyValueHeads
-            layer.query.multiply(w.x, rows: n, into: &w.projected, scratch: &w.widened)
+            layer.query.multiply(w.x, rows: n, into: &w.projected, precision: precision, scratch: &w.widened)
             rmsNorm(w.projected, layer.queryNorm, rows: n * heads, into: &w.q)
-            layer.key.multiply(w.x, rows: n, into: &w.projected, scratch: &w.widened)
+            layer.key.multiply(w.x, rows: n, into: &w.projected, precision: precision, scratch: &w.widened)
             rmsNorm(w.projected, layer.keyNorm, rows: n * kvHeads, into: &w.k)
-            layer.value.multiply(w.x, rows: n, into: &w.v, scratch: &w.widened)
+            layer.value.multiply(w.x, rows: n, into: &w.v, precision: precision, scratch: &w.widened)
             applyRotary(&w.q, w, rows: n, heads: heads)
             applyRotary(&w.k, w, rows: n, heads: kvHeads)
             cache.store(layer: index, keys: w.k, values: w.v, at: cache.count, rows: n)
 
             // Each head against the cache, which now holds this batch too; GQA: heads share KV heads in groups.
-            let group = heads / kvHeads, queryStride = heads * hd
-            cache.keys.withUnsafeBufferPointer { keys in
-                cache.values.withUnsafeBufferPointer { values in
-                    w.q.withUnsafeBufferPointer { queries in
-                        w.attended.withUnsafeMutableBufferPointer { out in
-                            w.scores.withUnsafeMutableBufferPointer { scores in
-                                for head in 0..<heads {
-                                    let kvOffset = cache.keyOffset(layer: index, position: 0, head: head / group)
-                                    Attention.head(queries: queries.baseAddress! + head * hd, queryStride: queryStride, count: n,
-                                                   keys: keys.baseAddress! + kvOffset, values: values.baseAddress! + kvOffset,
-                                                   keyStride: kvHeads * hd, keyCount: cache.count + n, causalPast: cache.count,
-                                                   headDim: hd, out: out.baseAddress! + head * hd, outStride: queryStride,
-                                                   scores: scores.baseAddress!)
+            let group = heads / kvHeads, queryStride = heads * hd, keyCount = cache.count + n
+            if cache.precision == .bf16 && n == 1 {
+                let layerStart = cache.keyOffset(layer: index, position: 0, head: 0)
+                cache.keys16.withUnsafeBufferPointer { keys in
+                    cache.values16.withUnsafeBufferPointer { values in
+                        ckernels_attend_bf16(w.q, heads, kvHeads, hd, keys.baseAddress! + layerStart, values.baseAddress! + layerStart,
+                                             kvHeads * hd, keyCount, &w.attended)
+                    }
+                }
+                return
+            }
+            for kvHead in 0..<kvHeads {
+                let kvOffset = cache.keyOffset(layer: index, position: 0, head: kvHead)
+                // A BF16 cache's head is widened once for the batch's queries (prefill).
+                let (keys, values, keyStride) = cache.precision == .f32
+                    ? (cache.keys, cache.values, kvHeads * hd)
+                    : (cache.widened(\.keys16, from: kvOffset, count: keyCount, into: &w.wideKeys),
+                       cache.widened(\.values16, from: kvOffset, count: keyCount, into: &w.wideValues), hd)
+                let start = cache.precision == .f32 ? kvOffset : 0
+                keys.withUnsafeBufferPointer { keys in
+                    values.withUnsafeBufferPointer { values in
+                        w.q.withUnsafeBufferPointer { queries in
+                            w.attended.withUnsafeMutableBufferPointer { out in
+                                w.scores.withUnsafeMutableBufferPointer { scores in
+                                    for head in kvHead * group..<(kvHead + 1) * group {
+                                        Attention.head(queries: queries.baseAddress! + head * hd, queryStride: queryStride, count: n,
+                                                       keys: keys.baseAddress! + start, values: values.baseAddress! + start,
+                                                       keyStride: keyStride, keyCount: keyCount, causalPast: cache.count,
+                                                       headDim: hd, out: out.baseAddress! + head * hd, outStride: queryStride,
+                                                       scores: scores.baseAddress!)
+                                    }
                                 }
                             }
                         }
@@ -203,6 +238,8 @@ extension Qwen3VL {
         var h: [Float] = [], x: [Float] = [], q: [Float] = [], k: [Float] = [], v: [Float] = []
         var attended: [Float] = [], projected: [Float] = [], gate: [Float] = [], up: [Float] = []
         var scores: [Float] = [], cos: [Float] = [], sin: [Float] = []
+        /// One KV head of a BF16 cache widened for prefill attention.
+        var wideKeys: [Float] = [], wideValues: [Float] = []
         /// Blocks of BF16/F16 weights widened for a product (``Weight/multiply(_:rows:into:accumulate:scratch:)``).
         var widened: [Float] = []
         /// The logits of the last forward pass: `vocab_size` per kept token.
@@ -239,27 +276,40 @@ extension Qwen3VL {
         }
     }
 
-    /// Keys and values of every layer for the tokens seen so far, in one contiguous buffer per kind.
+    /// Keys and values of every layer for the tokens seen so far, in one contiguous buffer per kind:
+    /// float32 (`keys`, `values`) in `f32` precision, BF16 (`keys16`, `values16`: half the memory and
+    /// half the bytes decode attention reads) in `bf16`.
     public final class KVCache {
         public let capacity: Int
+        public let precision: Precision
         /// Tokens stored.
         public internal(set) var count = 0
-        var keys: [Float]
-        var values: [Float]
+        var keys: [Float] = [], values: [Float] = []
+        var keys16: [UInt16] = [], values16: [UInt16] = []
         private let config: Configuration.Text
         private let layerStride: Int
         private let positionStride: Int
         private let headDim: Int
 
-        public init(config: Configuration.Text, capacity: Int) {
+        public init(config: Configuration.Text, capacity: Int, precision: Precision = .f32) {
             self.config = config
             self.capacity = capacity
+            self.precision = precision
             headDim = config.headDim
             positionStride = config.numKeyValueHeads * config.headDim
             layerStride = capacity * positionStride
-            keys = [Float](repeating: 0, count: config.numHiddenLayers * layerStride)
-            values = keys
+            switch precision {
+            case .f32:
+                keys = [Float](repeating: 0, count: config.numHiddenLayers * layerStride)
+                values = keys
+            case .bf16:
+                keys16 = [UInt16](repeating: 0, count: config.numHiddenLayers * layerStride)
+                values16 = keys16
+            }
         }
+
+        /// Bytes the cache holds.
+        public var byteCount: Int { keys.count * 8 + keys16.count * 4 }
 
         func keyOffset(layer: Int, position: Int, head: Int) -> Int {
             layer * layerStride + position * positionStride + head * headDim
@@ -267,25 +317,49 @@ extension Qwen3VL {
 
         /// A cache of another capacity holding this one's first `count` tokens.
         func resized(to newCapacity: Int) -> KVCache {
-            let copy = KVCache(config: config, capacity: newCapacity)
+            let copy = KVCache(config: config, capacity: newCapacity, precision: precision)
             copy.count = min(count, newCapacity)
             let kept = copy.count * positionStride
             for layer in 0..<config.numHiddenLayers {
                 let from = layer * layerStride, to = layer * copy.layerStride
-                for i in 0..<kept {
-                    copy.keys[to + i] = keys[from + i]
-                    copy.values[to + i] = values[from + i]
+                switch precision {
+                case .f32:
+                    copy.keys[to..<to + kept] = keys[from..<from + kept]
+                    copy.values[to..<to + kept] = values[from..<from + kept]
+                case .bf16:
+                    copy.keys16[to..<to + kept] = keys16[from..<from + kept]
+                    copy.values16[to..<to + kept] = values16[from..<from + kept]
                 }
             }
             return copy
         }
 
         func store(layer: Int, keys k: [Float], values v: [Float], at start: Int, rows: Int) {
-            let base = layer * layerStride + start * positionStride
-            for i in 0..<(rows * positionStride) {
-                keys[base + i] = k[i]
-                values[base + i] = v[i]
+            let base = layer * layerStride + start * positionStride, count = rows * positionStride
+            switch precision {
+            case .f32:
+                for i in 0..<count {
+                    keys[base + i] = k[i]
+                    values[base + i] = v[i]
+                }
+            case .bf16:
+                keys16.withUnsafeMutableBufferPointer { ckernels_narrow_bf16(k, $0.baseAddress! + base, count) }
+                values16.withUnsafeMutableBufferPointer { ckernels_narrow_bf16(v, $0.baseAddress! + base, count) }
             }
+        }
+
+        /// `count` positions of one KV head of a BF16 cache (starting at `offset`) widened into
+        /// `buffer`, `headDim` floats per position.
+        func widened(_ half: KeyPath<KVCache, [UInt16]>, from offset: Int, count: Int, into buffer: inout [Float]) -> [Float] {
+            if buffer.count < count * headDim { buffer = [Float](repeating: 0, count: count * headDim) }
+            self[keyPath: half].withUnsafeBufferPointer { source in
+                buffer.withUnsafeMutableBufferPointer { out in
+                    for t in 0..<count {
+                        ckernels_widen_bf16(source.baseAddress! + offset + t * positionStride, out.baseAddress! + t * headDim, headDim)
+                    }
+                }
+            }
+            return buffer
         }
     }
 }

@@ -12,6 +12,8 @@ extension Qwen3VL {
     /// run of `spatialMergeSize²` consecutive patches is one 2×2 window, so the merge is a reshape.
     public final class VisionTower: Sendable {
         public let config: Configuration.Vision
+        /// How the products round their activations.
+        public let precision: Precision
         let patchWeight: Weight // [hidden, 3, T, P, P]
         let patchBias: [Float]
         let positionTable: [Float] // [side², hidden]
@@ -45,18 +47,24 @@ extension Qwen3VL {
         // MARK: Loading
 
         /// Loads the tower from a model folder; the matrices stay in the folder's mapping.
-        public convenience init(folder: ModelFolder) throws {
-            try self.init(config: folder.configuration.vision) { name, shape in
+        public convenience init(folder: ModelFolder, precision: Precision = .fastest, weights: WeightFormat = .bf16) throws {
+            try self.init(config: folder.configuration.vision, precision: precision, weights: weights) { name, shape in
                 Weight(try folder.expect(name, shape: shape))
             }
         }
 
         /// Builds the tower from any source of weights: `weight(name, shape)` returns the tensor with
         /// that checkpoint name (`model.visual.…`).
-        public init(config c: Configuration.Vision, weight: (String, [Int]) throws -> Weight) throws {
+        public init(config c: Configuration.Vision, precision: Precision = .fastest, weights: WeightFormat = .bf16,
+                    weight: (String, [Int]) throws -> Weight) throws {
+            try precision.checkSupported()
             config = c
-            func load(_ name: String, _ shape: [Int]) throws -> Weight { try weight("model.visual." + name, shape) }
-            func vector(_ name: String, _ shape: [Int]) throws -> [Float] { try load(name, shape).floats() }
+            self.precision = precision
+            func vector(_ name: String, _ shape: [Int]) throws -> [Float] { try weight("model.visual." + name, shape).floats() }
+            func load(_ name: String, _ shape: [Int]) throws -> Weight {
+                let loaded = try weight("model.visual." + name, shape)
+                return weights == .int8 ? loaded.quantized() : loaded
+            }
             let h = c.hiddenSize, merged = h * c.spatialMergeSize * c.spatialMergeSize
             guard h % c.numHeads == 0, (h / c.numHeads) % 4 == 0 else {
                 throw WeightsError(.invalidConfig, "vision hidden_size \(h) does not split into \(c.numHeads) heads with a head size divisible by 4")
@@ -313,7 +321,7 @@ extension Qwen3VL {
         private func linear(_ x: [Float], _ w: Weight, _ b: [Float], rows: Int, into y: inout [Float], scratch: inout [Float]) {
             let out = w.rows
             for r in 0..<rows { for j in 0..<out { y[r * out + j] = b[j] } }
-            w.multiply(x, rows: rows, into: &y, accumulate: true, scratch: &scratch)
+            w.multiply(x, rows: rows, into: &y, accumulate: true, precision: precision, scratch: &scratch)
         }
     }
 }

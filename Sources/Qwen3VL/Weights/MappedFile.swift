@@ -57,6 +57,15 @@ extension Qwen3VL {
             munmap(UnsafeMutableRawPointer(mutating: address), size)
         }
 
+        /// Drops the whole pages inside `bytes` of a read-only file mapping from memory; they load again
+        /// from the file when touched.
+        static func releasePages(_ bytes: UnsafeRawBufferPointer) {
+            guard let base = bytes.baseAddress else { return }
+            let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+            let first = (Int(bitPattern: base) + page - 1) / page * page, end = (Int(bitPattern: base) + bytes.count) / page * page
+            if end > first { _ = madvise(UnsafeMutableRawPointer(bitPattern: first), end - first, MADV_DONTNEED) }
+        }
+
         static func close(_ fd: Int32) {
             _ = Glibc.close(fd)
         }

@@ -191,6 +191,12 @@ extension Qwen3VL {
             }
         }
 
+        /// Lets the kernel drop the tensor's resident pages (they load again from the file if read):
+        /// for a tensor whose values were copied into another form. The C call is `madvise(MADV_DONTNEED)`.
+        func releasePages() {
+            withUnsafeBytes { POSIX.releasePages($0) }
+        }
+
         /// The elements converted to `Float` (exact for all three dtypes: BF16 and F16 both widen losslessly).
         public func floats() -> [Float] {
             let count = elementCount

@@ -11,11 +11,18 @@ extension Qwen3VL {
     /// tensors (norms, biases, tables) are read once with ``floats()``.
     public struct Weight: Sendable {
         public let shape: [Int]
-        private let storage: Storage
+        private var storage: Storage
 
         private enum Storage: Sendable {
             case floats([Float])
             case mapped(TensorView)
+            case quantized(Quantized)
+        }
+
+        /// An int8 matrix: `rows × ckernels_q8_padded_columns(columns)` bytes and one F16 scale per 32.
+        struct Quantized: Sendable {
+            let quants: [UInt8]
+            let scales: [UInt16]
         }
 
         /// Rows of a widened block when one row of activations is multiplied (decode: about 1 MB, so
@@ -49,6 +56,11 @@ extension Qwen3VL {
             switch storage {
             case .floats(let values): values
             case .mapped(let view): view.floats()
+            case .quantized:
+                [Float](unsafeUninitializedCapacity: rows * columns) { buffer, initialized in
+                    _ = withMatrix { Kernels.dequantize($0, rows: 0..<rows, into: buffer.baseAddress!) }
+                    initialized = rows * columns
+                }
             }
         }
 
@@ -61,16 +73,24 @@ extension Qwen3VL {
                 view.withUnsafeBytes { bytes in
                     Self.widen(bytes.baseAddress! + index * columns * view.dtype.byteSize, view.dtype, count: columns, to: destination)
                 }
+            case .quantized:
+                _ = withMatrix { Kernels.dequantize($0, rows: index..<index + 1, into: destination) }
             }
         }
 
         /// `y = x · Wᵀ` (or `y += x · Wᵀ` when `accumulate`) for `x` [n, columns] and `y` [n, rows], in
-        /// PyTorch's Linear layout. One row of a BF16 matrix (decode) goes to the C kernel that widens as
-        /// it multiplies, on every core; otherwise sgemv for one row (2–3× faster than sgemm with m = 1
-        /// here) and sgemm for several, a matrix that is not float32 widened into `scratch` a block of
-        /// rows at a time, each block's products written to its columns of `y`.
+        /// PyTorch's Linear layout.
+        ///
+        /// An int8 matrix multiplies in int8 (`vpdpbusd`, activations quantized per block of 32) in
+        /// either precision. In `bf16` precision, other matrices go to the C kernels with `vdpbf16ps`, one
+        /// row of activations (decode) or many (prefill, packed in blocks, where that beats float32 FMA
+        /// on this CPU), on every core. In `f32`: one row
+        /// of a BF16 matrix goes to the C kernel that widens as it multiplies, on every core; otherwise
+        /// sgemv for one row (2–3× faster than sgemm with m = 1 here) and sgemm for several, a matrix
+        /// that is not float32 widened into `scratch` a block of rows at a time, each block's products
+        /// written to its columns of `y` (also an int8 matrix's, without AVX512_VNNI and BF16).
         func multiply(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false,
-                      scratch: inout [Float]) {
+                      precision: Precision, scratch: inout [Float]) {
             let out = rows, inner = columns, beta: Float = accumulate ? 1 : 0
             func product(_ w: UnsafePointer<Float>, rows first: Int, count: Int) {
                 if n == 1 {
@@ -80,9 +100,31 @@ extension Qwen3VL {
                                 w, Int32(inner), beta, y + first, Int32(out))
                 }
             }
+            /// `product` over blocks of rows widened by `widen(first, count, into)`.
+            func blocked(_ widen: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
+                let block = max(1, min(out, (n == 1 ? Self.vectorBlockFloats : Self.matrixBlockFloats) / inner))
+                if scratch.count < block * inner { scratch = [Float](repeating: 0, count: block * inner) }
+                scratch.withUnsafeMutableBufferPointer { buffer in
+                    for first in stride(from: 0, to: out, by: block) {
+                        let count = min(block, out - first)
+                        widen(first, count, buffer.baseAddress!)
+                        product(buffer.baseAddress!, rows: first, count: count)
+                    }
+                }
+            }
+            let fast = withMatrix { matrix in
+                if n == 1, matrix.format == CKERNELS_Q8 || precision == .bf16 {
+                    return Kernels.gemv(matrix, x, y, accumulate: accumulate)
+                }
+                if matrix.format == CKERNELS_Q8, Kernels.gemmInt8(matrix, x, rows: n, y, accumulate: accumulate) { return true }
+                return precision == .bf16 && Kernels.bf16ProductPays && Kernels.gemmBF16(matrix, x, rows: n, y, accumulate: accumulate)
+            }
+            if fast == true { return }
             switch storage {
             case .floats(let values):
                 values.withUnsafeBufferPointer { product($0.baseAddress!, rows: 0, count: out) }
+            case .quantized:
+                _ = withMatrix { matrix in blocked { first, count, buffer in Kernels.dequantize(matrix, rows: first..<first + count, into: buffer) } }
             case .mapped(let view):
                 view.withUnsafeBytes { bytes in
                     let base = bytes.baseAddress!
@@ -94,17 +136,50 @@ extension Qwen3VL {
                        ckernels_gemv_bf16(base.assumingMemoryBound(to: UInt16.self), x, y, out, inner, accumulate ? 1 : 0) == 1 {
                         return
                     }
-                    let block = max(1, min(out, (n == 1 ? Self.vectorBlockFloats : Self.matrixBlockFloats) / inner))
-                    if scratch.count < block * inner { scratch = [Float](repeating: 0, count: block * inner) }
-                    scratch.withUnsafeMutableBufferPointer { buffer in
-                        for first in stride(from: 0, to: out, by: block) {
-                            let count = min(block, out - first)
-                            Self.widen(base + first * inner * view.dtype.byteSize, view.dtype, count: count * inner, to: buffer.baseAddress!)
-                            product(buffer.baseAddress!, rows: first, count: count)
-                        }
+                    blocked { first, count, buffer in
+                        Self.widen(base + first * inner * view.dtype.byteSize, view.dtype, count: count * inner, to: buffer)
                     }
                 }
             }
+        }
+
+        /// The matrix as the C kernels describe it, valid inside `body`; nil for F16 matrices, which have
+        /// no such form.
+        func withMatrix<Result>(_ body: (ckernels_matrix) -> Result) -> Result? {
+            let (out, inner) = (Int(rows), Int(columns))
+            switch storage {
+            case .floats(let values):
+                return values.withUnsafeBufferPointer {
+                    body(ckernels_matrix(format: CKERNELS_F32, values: $0.baseAddress, scales: nil, rows: out, cols: inner))
+                }
+            case .quantized(let q):
+                return q.quants.withUnsafeBufferPointer { quants in
+                    q.scales.withUnsafeBufferPointer { scales in
+                        body(ckernels_matrix(format: CKERNELS_Q8, values: quants.baseAddress, scales: scales.baseAddress, rows: out, cols: inner))
+                    }
+                }
+            case .mapped(let view):
+                let format: Int32
+                switch view.dtype {
+                case .f32: format = CKERNELS_F32
+                case .bf16: format = CKERNELS_BF16
+                case .f16: return nil
+                }
+                return view.withUnsafeBytes {
+                    body(ckernels_matrix(format: format, values: $0.baseAddress, scales: nil, rows: out, cols: inner))
+                }
+            }
+        }
+
+        /// This matrix in the int8 format (``WeightFormat/int8``); a mapped one then gives its pages back
+        /// to the kernel, so the BF16 copy does not stay resident next to the int8 one. F16 matrices,
+        /// which no kernel reads, stay as they are.
+        func quantized() -> Weight {
+            var result = self
+            guard let quantized = withMatrix(Kernels.quantize) else { return self }
+            result.storage = .quantized(quantized)
+            if case .mapped(let view) = storage { view.releasePages() }
+            return result
         }
 
         /// `count` elements of `dtype` at `source` (aligned to the element size) as float32.

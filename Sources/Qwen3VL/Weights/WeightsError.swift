@@ -22,6 +22,8 @@ extension Qwen3VL {
             public static let invalidConfig = Code(name: "invalid config")
             /// config.json describes a model other than Qwen3-VL.
             public static let wrongModelType = Code(name: "wrong model type")
+            /// The requested precision needs CPU instructions this machine lacks.
+            public static let unsupportedPrecision = Code(name: "unsupported precision")
             public var description: String { name }
         }
 

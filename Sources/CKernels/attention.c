@@ -1,0 +1,100 @@
+// Decode attention against a BF16 KV cache: one new token's query heads, every cached position.
+#include "CKernels.h"
+#include "pool.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+static inline float widen_one(uint16_t half) {
+    union { uint32_t bits; float value; } v = {(uint32_t)half << 16};
+    return v.value;
+}
+
+struct attend_job {
+    const float *q;
+    long heads, kv_heads, head_dim;
+    const unsigned short *keys, *values;
+    long stride, count;
+    float *out;
+};
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define AVX512 __attribute__((target("avx512f,avx512bw")))
+
+AVX512 static inline __m512 widen16(const unsigned short *source) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)source)), 16));
+}
+
+AVX512 static float dot_avx512(const float *q, const unsigned short *k, long n) {
+    __m512 acc = _mm512_setzero_ps();
+    for (long d = 0; d < n; d += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + d), widen16(k + d), acc);
+    return _mm512_reduce_add_ps(acc);
+}
+
+AVX512 static void axpy_avx512(float p, const unsigned short *v, float *out, long n) {
+    const __m512 scale = _mm512_set1_ps(p);
+    for (long d = 0; d < n; d += 16) _mm512_storeu_ps(out + d, _mm512_fmadd_ps(scale, widen16(v + d), _mm512_loadu_ps(out + d)));
+}
+
+static int use_avx512(long head_dim) {
+    static int known = -1;
+    if (known < 0) known = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+    return known && head_dim % 16 == 0;
+}
+#else
+static int use_avx512(long head_dim) { (void)head_dim; return 0; }
+#endif
+
+static float dot(const float *q, const unsigned short *k, long n) {
+#if defined(__x86_64__)
+    if (use_avx512(n)) return dot_avx512(q, k, n);
+#endif
+    float sum = 0;
+    for (long d = 0; d < n; d++) sum += q[d] * widen_one(k[d]);
+    return sum;
+}
+
+static void axpy(float p, const unsigned short *v, float *out, long n) {
+#if defined(__x86_64__)
+    if (use_avx512(n)) {
+        axpy_avx512(p, v, out, n);
+        return;
+    }
+#endif
+    for (long d = 0; d < n; d++) out[d] += p * widen_one(v[d]);
+}
+
+/// The KV heads of the part, each with the query heads that share it (GQA), so each cached key and
+/// value is read once per token.
+static void attend_part(void *context, int part, int parts) {
+    const struct attend_job *job = context;
+    const long group = job->heads / job->kv_heads, hd = job->head_dim, count = job->count;
+    const float scale = 1 / sqrtf((float)hd);
+    long first, last;
+    pool_slice(job->kv_heads, 1, part, parts, &first, &last);
+    float *scores = malloc((size_t)(group * count) * sizeof(float));
+    for (long g = first; g < last; g++) {
+        for (long t = 0; t < count; t++) {
+            const unsigned short *k = job->keys + t * job->stride + g * hd;
+            for (long i = 0; i < group; i++) scores[i * count + t] = dot(job->q + (g * group + i) * hd, k, hd) * scale;
+        }
+        for (long i = 0; i < group; i++) {
+            float *out = job->out + (g * group + i) * hd;
+            ckernels_softmax(scores + i * count, count);
+            for (long d = 0; d < hd; d++) out[d] = 0;
+        }
+        for (long t = 0; t < count; t++) {
+            const unsigned short *v = job->values + t * job->stride + g * hd;
+            for (long i = 0; i < group; i++) axpy(scores[i * count + t], v, job->out + (g * group + i) * hd, hd);
+        }
+    }
+    free(scores);
+}
+
+void ckernels_attend_bf16(const float *q, long heads, long kv_heads, long head_dim, const unsigned short *keys,
+                          const unsigned short *values, long stride, long count, float *out) {
+    struct attend_job job = {q, heads, kv_heads, head_dim, keys, values, stride, count, out};
+    pool_run(attend_part, &job, kv_heads > 1 && count * kv_heads * head_dim >= (1L << 15));
+}

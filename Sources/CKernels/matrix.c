@@ -1,0 +1,710 @@
+// Matrix products in BF16 (AVX512_BF16 `vdpbf16ps`) and int8 (AVX512_VNNI `vpdpbusd`), with the
+// block-quantized int8 weight format they read. Chosen at run time from CPUID; the Swift side asks
+// ckernels_has_bf16_dot / ckernels_has_int8_dot and keeps its float32 path on other CPUs. The int8
+// kernels also have a portable version, so an int8 model runs (slowly) anywhere.
+#include "CKernels.h"
+#include "pool.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+// MARK: Scalars
+
+static inline float widen(uint16_t half) {
+    union { uint32_t bits; float value; } v = {(uint32_t)half << 16};
+    return v.value;
+}
+
+/// float32 → BF16, rounding to nearest even (as `vcvtneps2bf16` and torch do); NaN stays NaN.
+static inline uint16_t narrow(float value) {
+    union { float value; uint32_t bits; } v = {value};
+    if ((v.bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((v.bits >> 16) | 0x40);
+    return (uint16_t)((v.bits + 0x7fffu + ((v.bits >> 16) & 1)) >> 16);
+}
+
+static inline float half_to_float(uint16_t bits) {
+    _Float16 h;
+    memcpy(&h, &bits, 2);
+    return (float)h;
+}
+
+static inline uint16_t float_to_half(float value) {
+    _Float16 h = (_Float16)value;
+    uint16_t bits;
+    memcpy(&bits, &h, 2);
+    return bits;
+}
+
+void ckernels_narrow_bf16(const float *source, unsigned short *destination, long n) {
+    for (long i = 0; i < n; i++) destination[i] = narrow(source[i]);
+}
+
+// MARK: The int8 format
+
+/// Weights per scale, and blocks per interleaved group: a group is 16 blocks of 32 weights stored so
+/// that 4-byte lane l of each 64-byte chunk holds 4 weights of block l. One `vpdpbusd` per chunk then
+/// adds into each block's own 32-bit lane, and a group's 16 block sums meet their 16 scales in one
+/// vector, with no horizontal sums inside the row.
+#define Q8_BLOCK 32
+#define Q8_GROUP 512
+
+long ckernels_q8_padded_columns(long columns) { return (columns + Q8_GROUP - 1) / Q8_GROUP * Q8_GROUP; }
+
+/// Byte offset, inside a padded row, of the weight in column `k`.
+static inline long q8_offset(long k) {
+    const long group = k / Q8_GROUP, within = k % Q8_GROUP, block = within / Q8_BLOCK, element = within % Q8_BLOCK;
+    return group * Q8_GROUP + (element / 4) * 64 + block * 4 + element % 4;
+}
+
+struct quantize_job {
+    const struct ckernels_matrix *source;
+    unsigned char *quants;
+    unsigned short *scales;
+};
+
+/// Row `r` of a BF16 matrix with whole blocks, vectorised; false when the CPU or matrix does not allow it.
+static int quantize_row_avx512(const struct ckernels_matrix *m, long r, unsigned char *row, unsigned short *scales);
+
+/// Rows of the job's part: each block of 32 gets scale = max|w| / 127 (stored as F16, and the F16 value
+/// is the one divided by), weights round(w / scale) + 128. Padding columns are zero with scale zero.
+static void quantize_part(void *context, int part, int parts) {
+    const struct quantize_job *job = context;
+    const struct ckernels_matrix *m = job->source;
+    const long padded = ckernels_q8_padded_columns(m->cols), blocks = padded / Q8_BLOCK;
+    long first, last;
+    pool_slice(m->rows, 1, part, parts, &first, &last);
+    for (long r = first; r < last; r++) {
+        unsigned char *row = job->quants + r * padded;
+        if (quantize_row_avx512(m, r, row, job->scales + r * blocks)) continue;
+        for (long b = 0; b < blocks; b++) {
+            float values[Q8_BLOCK], peak = 0;
+            for (long e = 0; e < Q8_BLOCK; e++) {
+                const long k = b * Q8_BLOCK + e;
+                float v = 0;
+                if (k < m->cols) {
+                    v = m->format == CKERNELS_BF16 ? widen(((const uint16_t *)m->values)[r * m->cols + k])
+                                                   : ((const float *)m->values)[r * m->cols + k];
+                }
+                values[e] = v;
+                peak = fabsf(v) > peak ? fabsf(v) : peak;
+            }
+            const uint16_t scale = float_to_half(peak / 127);
+            job->scales[r * blocks + b] = scale;
+            const float inverse = half_to_float(scale) > 0 ? 1 / half_to_float(scale) : 0;
+            for (long e = 0; e < Q8_BLOCK; e++) {
+                float q = nearbyintf(values[e] * inverse);
+                q = q > 127 ? 127 : q < -127 ? -127 : q;
+                row[q8_offset(b * Q8_BLOCK + e)] = (unsigned char)((int)q + 128);
+            }
+        }
+    }
+}
+
+void ckernels_quantize_q8(const struct ckernels_matrix *source, unsigned char *quants, unsigned short *scales) {
+    struct quantize_job job = {source, quants, scales};
+    pool_run(quantize_part, &job, source->rows >= 64);
+}
+
+void ckernels_dequantize_q8(const struct ckernels_matrix *m, long first_row, long rows, float *out) {
+    const long padded = ckernels_q8_padded_columns(m->cols), blocks = padded / Q8_BLOCK;
+    const unsigned char *quants = m->values;
+    for (long r = first_row; r < first_row + rows; r++) {
+        for (long k = 0; k < m->cols; k++) {
+            const float scale = half_to_float(m->scales[r * blocks + k / Q8_BLOCK]);
+            out[(r - first_row) * m->cols + k] = (float)((int)quants[r * padded + q8_offset(k)] - 128) * scale;
+        }
+    }
+}
+
+/// One activation vector quantized like the weights (scale per block of 32 as float32, same byte
+/// order, signed), with 128 · Σq per block: the weights carry +128, which that sum takes back out.
+struct q8_activation {
+    int8_t *values;
+    float *scales;
+    int32_t *offsets;
+};
+
+static void quantize_activation(const float *x, long cols, long padded, struct q8_activation a) {
+    for (long b = 0; b < padded / Q8_BLOCK; b++) {
+        float peak = 0;
+        for (long k = b * Q8_BLOCK; k < (b + 1) * Q8_BLOCK && k < cols; k++) peak = fabsf(x[k]) > peak ? fabsf(x[k]) : peak;
+        const float scale = peak / 127, inverse = peak > 0 ? 127 / peak : 0;
+        int32_t sum = 0;
+        for (long e = 0; e < Q8_BLOCK; e++) {
+            const long k = b * Q8_BLOCK + e;
+            float q = k < cols ? nearbyintf(x[k] * inverse) : 0;
+            q = q > 127 ? 127 : q < -127 ? -127 : q;
+            a.values[q8_offset(k)] = (int8_t)q;
+            sum += (int32_t)q;
+        }
+        a.scales[b] = scale;
+        a.offsets[b] = 128 * sum;
+    }
+}
+
+/// Portable int8 rows: per block, Σ (stored − 128) · q over its 32 bytes, scaled.
+static void gemv_q8_portable(const unsigned char *quants, const unsigned short *scales, long padded, struct q8_activation a,
+                             float *y, long rows, int accumulate) {
+    const long blocks = padded / Q8_BLOCK;
+    for (long r = 0; r < rows; r++) {
+        const unsigned char *row = quants + r * padded;
+        float total = 0;
+        for (long g = 0; g < padded / Q8_GROUP; g++) {
+            int32_t sums[16] = {0};
+            for (long i = 0; i < Q8_GROUP; i++) {
+                const long at = g * Q8_GROUP + i;
+                sums[(i / 4) % 16] += (int32_t)row[at] * a.values[at];
+            }
+            for (int l = 0; l < 16; l++) {
+                const long b = g * 16 + l;
+                total += (float)(sums[l] - a.offsets[b]) * half_to_float(scales[r * blocks + b]) * a.scales[b];
+            }
+        }
+        y[r] = accumulate ? y[r] + total : total;
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+#define AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+
+int ckernels_has_bf16_dot(void) {
+    static int known = -1;
+    if (known < 0)
+        known = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")
+                && __builtin_cpu_supports("avx512bf16");
+    return known;
+}
+
+int ckernels_has_int8_dot(void) {
+    static int known = -1;
+    if (known < 0)
+        known = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")
+                && __builtin_cpu_supports("avx512vnni");
+    return known;
+}
+
+AVX512_VNNI static int quantize_row_avx512(const struct ckernels_matrix *m, long r, unsigned char *row, unsigned short *scales) {
+    if (!ckernels_has_int8_dot() || m->format != CKERNELS_BF16 || m->cols % Q8_BLOCK != 0) return 0;
+    const long padded = ckernels_q8_padded_columns(m->cols);
+    const uint16_t *source = (const uint16_t *)m->values + r * m->cols;
+    memset(row, 128, (size_t)padded); // padding blocks: zero weights
+    memset(scales, 0, (size_t)(padded / Q8_BLOCK) * 2);
+    for (long b = 0; b < m->cols / Q8_BLOCK; b++) {
+        const __m512 v0 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(source + b * 32))), 16));
+        const __m512 v1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(source + b * 32 + 16))), 16));
+        const float peak = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        const uint16_t scale = float_to_half(peak / 127);
+        scales[b] = scale;
+        const __m512 inverse = _mm512_set1_ps(half_to_float(scale) > 0 ? 1 / half_to_float(scale) : 0);
+        const __m512i low = _mm512_set1_epi32(-127), high = _mm512_set1_epi32(127), offset = _mm512_set1_epi32(128);
+        const __m512i q0 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v0, inverse)), low), high), offset);
+        const __m512i q1 = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v1, inverse)), low), high), offset);
+        uint32_t bytes[8];
+        _mm_storeu_si128((__m128i *)bytes, _mm512_cvtepi32_epi8(q0));
+        _mm_storeu_si128((__m128i *)(bytes + 4), _mm512_cvtepi32_epi8(q1));
+        uint32_t *lanes = (uint32_t *)(row + (b / 16) * Q8_GROUP) + b % 16; // 4 bytes per 64-byte chunk
+        for (int c = 0; c < 8; c++) lanes[c * 16] = bytes[c];
+    }
+    return 1;
+}
+
+/// Instruction throughput of 16 independent chains of `op`, in iterations per second.
+#define PROBE(name, type, zero, op)                                                    \
+    static double name(void) {                                                       \
+        type acc[16];                                                                \
+        for (int i = 0; i < 16; i++) acc[i] = zero;                                  \
+        struct timespec start, end;                                                  \
+        clock_gettime(CLOCK_MONOTONIC, &start);                                      \
+        for (int n = 0; n < 4096; n++)                                               \
+            for (int i = 0; i < 16; i++) acc[i] = op;                                \
+        clock_gettime(CLOCK_MONOTONIC, &end);                                        \
+        float sum = 0;                                                               \
+        for (int i = 0; i < 16; i++) sum += ((float *)&acc[i])[0];                   \
+        probe_sink = sum;                                                            \
+        return 4096.0 * 16 / ((end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) * 1e-9); \
+    }
+static volatile float probe_sink;
+AVX512_BF16 PROBE(dpbf16_rate, __m512, _mm512_setzero_ps(),
+                  _mm512_dpbf16_ps(acc[i], (__m512bh)_mm512_set1_epi32(0x3f803f80), (__m512bh)_mm512_set1_epi32(0x3c003c00)))
+AVX512_BF16 PROBE(fma_rate, __m512, _mm512_setzero_ps(), _mm512_fmadd_ps(acc[i], _mm512_set1_ps(0.5f), _mm512_set1_ps(1e-3f)))
+
+/// Whether `vdpbf16ps` outruns float32 FMA here: it does twice an FMA's multiplications, but some CPUs
+/// (Sapphire Rapids under KVM here: a quarter of the FMA rate) issue it so slowly that OpenBLAS's
+/// float32 sgemm is the faster prefill. Timed once (best of three, about 0.1 ms each), since CPUID
+/// does not tell.
+int ckernels_bf16_gemm_pays(void) {
+    static int known = -1;
+    if (known < 0) {
+        double dot = 0, fma = 0;
+        if (ckernels_has_bf16_dot())
+            for (int round = 0; round < 3; round++) {
+                const double d = dpbf16_rate(), f = fma_rate();
+                dot = d > dot ? d : dot;
+                fma = f > fma ? f : fma;
+            }
+        known = ckernels_has_bf16_dot() && 2 * dot > 1.2 * fma;
+    }
+    return known;
+}
+
+/// Four rows at a time, so each load of the activations serves four rows; per group of 512 weights,
+/// eight `vpdpbusd` per row into one vector of 16 block sums, then one FMA with the 16 scales.
+AVX512_VNNI static void gemv_q8_vnni(const unsigned char *quants, const unsigned short *scales, long padded,
+                                     struct q8_activation a, float *y, long rows, int accumulate) {
+    const long groups = padded / Q8_GROUP, blocks = padded / Q8_BLOCK;
+    long r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        const unsigned char *w = quants + r * padded;
+        const unsigned short *s = scales + r * blocks;
+        __m512 f0 = _mm512_setzero_ps(), f1 = f0, f2 = f0, f3 = f0;
+        for (long g = 0; g < groups; g++) {
+            __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+            const long at = g * Q8_GROUP;
+            for (int c = 0; c < 8; c++) {
+                const __m512i x = _mm512_loadu_si512(a.values + at + c * 64);
+                a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(w + at + c * 64), x);
+                a1 = _mm512_dpbusd_epi32(a1, _mm512_loadu_si512(w + padded + at + c * 64), x);
+                a2 = _mm512_dpbusd_epi32(a2, _mm512_loadu_si512(w + 2 * padded + at + c * 64), x);
+                a3 = _mm512_dpbusd_epi32(a3, _mm512_loadu_si512(w + 3 * padded + at + c * 64), x);
+            }
+            const __m512i offsets = _mm512_loadu_si512(a.offsets + g * 16);
+            const __m512 xs = _mm512_loadu_ps(a.scales + g * 16);
+#define Q8_SCALE(i) _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(s + (i) * blocks + g * 16))), xs)
+            f0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a0, offsets)), Q8_SCALE(0), f0);
+            f1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a1, offsets)), Q8_SCALE(1), f1);
+            f2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a2, offsets)), Q8_SCALE(2), f2);
+            f3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a3, offsets)), Q8_SCALE(3), f3);
+#undef Q8_SCALE
+        }
+        float s0 = _mm512_reduce_add_ps(f0), s1 = _mm512_reduce_add_ps(f1), s2 = _mm512_reduce_add_ps(f2), s3 = _mm512_reduce_add_ps(f3);
+        if (accumulate) { s0 += y[r]; s1 += y[r + 1]; s2 += y[r + 2]; s3 += y[r + 3]; }
+        y[r] = s0; y[r + 1] = s1; y[r + 2] = s2; y[r + 3] = s3;
+    }
+    if (r < rows) gemv_q8_portable(quants + r * padded, scales + r * blocks, padded, a, y + r, rows - r, accumulate);
+}
+
+/// `y[r] (+)= Σ_k w[r·cols + k] · x[k]` with x rounded to BF16: 32 products per `vdpbf16ps`, four
+/// rows at a time; the tail of a row (cols not a multiple of 32) through masked loads.
+AVX512_BF16 static void gemv_bf16_dot(const unsigned short *w, const unsigned short *x, float *y, long rows, long cols,
+                                      int accumulate) {
+    const long whole = cols & ~31L;
+    const __mmask32 tail = (__mmask32)((1ull << (cols - whole)) - 1);
+    const __m512bh xt = (__m512bh)_mm512_maskz_loadu_epi16(tail, x + whole);
+    long r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        const unsigned short *w0 = w + r * cols, *w1 = w0 + cols, *w2 = w1 + cols, *w3 = w2 + cols;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (long k = 0; k < whole; k += 32) {
+            const __m512bh xv = (__m512bh)_mm512_loadu_si512(x + k);
+            a0 = _mm512_dpbf16_ps(a0, (__m512bh)_mm512_loadu_si512(w0 + k), xv);
+            a1 = _mm512_dpbf16_ps(a1, (__m512bh)_mm512_loadu_si512(w1 + k), xv);
+            a2 = _mm512_dpbf16_ps(a2, (__m512bh)_mm512_loadu_si512(w2 + k), xv);
+            a3 = _mm512_dpbf16_ps(a3, (__m512bh)_mm512_loadu_si512(w3 + k), xv);
+        }
+        if (tail) {
+            a0 = _mm512_dpbf16_ps(a0, (__m512bh)_mm512_maskz_loadu_epi16(tail, w0 + whole), xt);
+            a1 = _mm512_dpbf16_ps(a1, (__m512bh)_mm512_maskz_loadu_epi16(tail, w1 + whole), xt);
+            a2 = _mm512_dpbf16_ps(a2, (__m512bh)_mm512_maskz_loadu_epi16(tail, w2 + whole), xt);
+            a3 = _mm512_dpbf16_ps(a3, (__m512bh)_mm512_maskz_loadu_epi16(tail, w3 + whole), xt);
+        }
+        float s0 = _mm512_reduce_add_ps(a0), s1 = _mm512_reduce_add_ps(a1), s2 = _mm512_reduce_add_ps(a2), s3 = _mm512_reduce_add_ps(a3);
+        if (accumulate) { s0 += y[r]; s1 += y[r + 1]; s2 += y[r + 2]; s3 += y[r + 3]; }
+        y[r] = s0; y[r + 1] = s1; y[r + 2] = s2; y[r + 3] = s3;
+    }
+    for (; r < rows; r++) {
+        const unsigned short *row = w + r * cols;
+        __m512 a0 = _mm512_setzero_ps();
+        for (long k = 0; k < whole; k += 32)
+            a0 = _mm512_dpbf16_ps(a0, (__m512bh)_mm512_loadu_si512(row + k), (__m512bh)_mm512_loadu_si512(x + k));
+        if (tail) a0 = _mm512_dpbf16_ps(a0, (__m512bh)_mm512_maskz_loadu_epi16(tail, row + whole), xt);
+        const float s = _mm512_reduce_add_ps(a0);
+        y[r] = accumulate ? y[r] + s : s;
+    }
+}
+
+// MARK: BF16 matrix product (prefill, vision tower)
+
+/// Register tile: MR rows of activations × NR output features, 24 accumulators of 16 floats. The
+/// panels hold BF16 pairs (two consecutive products' operands in 32 bits), as `vdpbf16ps` reads them.
+#define MR 12
+#define NR 32
+/// Pairs per K block (B's micro-panel, NR × KC_PAIRS × 4 bytes = 16 KB, stays in L1) and output
+/// features per packed B block (128 KB, in L2).
+#define KC_PAIRS 128
+#define NC 256
+
+/// Position of pair `p` of the product's pair order in the matrix's columns: the matrix's byte order
+/// for int8 (whose panels are filled straight from its interleaved bytes), else the identity.
+static inline long source_pair(const struct ckernels_matrix *m, long p) {
+    if (m->format != CKERNELS_Q8) return p;
+    const long group = p / (Q8_GROUP / 2), within = p % (Q8_GROUP / 2);
+    const long chunk = within / 32, lane = (within / 2) % 16, half = within % 2;
+    return group * (Q8_GROUP / 2) + lane * 16 + chunk * 2 + half;
+}
+
+/// Pairs in the product's pair order: the padded width for int8, else the columns rounded up to even.
+static inline long pair_count(const struct ckernels_matrix *m) {
+    return m->format == CKERNELS_Q8 ? ckernels_q8_padded_columns(m->cols) / 2 : (m->cols + 1) / 2;
+}
+
+/// Row `r` of `m`, pairs [first, first + count) in the product's pair order, as BF16 pairs.
+AVX512_BF16 static void pairs_of_row(const struct ckernels_matrix *m, long r, long first, long count, uint32_t *out) {
+    if (m->format == CKERNELS_Q8) {
+        const long padded = ckernels_q8_padded_columns(m->cols);
+        const unsigned char *bytes = (const unsigned char *)m->values + r * padded + 2 * first;
+        const unsigned short *scales = m->scales + r * (padded / Q8_BLOCK);
+        for (long i = 0; i < 2 * count; i += 16) {
+            // 16 bytes: four 4-byte lanes of one chunk, lanes l..l+3 of the group.
+            const long at = 2 * first + i, group = at / Q8_GROUP, lane = (at % 64) / 4;
+            const __m512 scale = _mm512_permutexvar_ps(
+                _mm512_add_epi32(_mm512_set1_epi32((int)lane), _mm512_srli_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 2)),
+                _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(scales + group * 16))));
+            const __m512i q = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(bytes + i))), _mm512_set1_epi32(128));
+            const __m256bh narrowed = _mm512_cvtneps_pbh(_mm512_mul_ps(_mm512_cvtepi32_ps(q), scale));
+            _mm256_storeu_si256((__m256i *)(out + i / 2), (__m256i)narrowed);
+        }
+        return;
+    }
+    if (m->format == CKERNELS_BF16 && m->cols % 2 == 0) {
+        memcpy(out, (const uint16_t *)m->values + r * m->cols + 2 * first, (size_t)count * 4);
+        return;
+    }
+    for (long p = 0; p < count; p++) {
+        uint16_t pair[2] = {0, 0};
+        for (int h = 0; h < 2; h++) {
+            const long k = 2 * (first + p) + h;
+            if (k >= m->cols) continue;
+            pair[h] = m->format == CKERNELS_BF16 ? ((const uint16_t *)m->values)[r * m->cols + k]
+                                                 : narrow(((const float *)m->values)[r * m->cols + k]);
+        }
+        out[p] = (uint32_t)pair[0] | (uint32_t)pair[1] << 16;
+    }
+}
+
+struct gemm_job {
+    const struct ckernels_matrix *w;
+    const float *x;
+    float *y;
+    long n, pairs, groups;
+    int accumulate;
+    uint32_t *a; // [groups][pairs][MR]
+};
+
+/// Activations to BF16 pairs, MR rows interleaved per pair, in the weight's pair order.
+static void pack_activations_part(void *context, int part, int parts) {
+    const struct gemm_job *job = context;
+    const struct ckernels_matrix *m = job->w;
+    long first, last;
+    pool_slice(job->groups, 1, part, parts, &first, &last);
+    uint16_t *row = malloc((size_t)job->pairs * 4);
+    for (long g = first; g < last; g++) {
+        uint32_t *panel = job->a + g * job->pairs * MR;
+        for (int r = 0; r < MR; r++) {
+            const long i = g * MR + r;
+            if (i >= job->n) {
+                for (long p = 0; p < job->pairs; p++) panel[p * MR + r] = 0;
+                continue;
+            }
+            for (long k = 0; k < 2 * job->pairs; k++) row[k] = k < m->cols ? narrow(job->x[i * m->cols + k]) : 0;
+            const uint32_t *pairs = (const uint32_t *)row;
+            for (long p = 0; p < job->pairs; p++) panel[p * MR + r] = pairs[source_pair(m, p)];
+        }
+    }
+    free(row);
+}
+
+/// C[rows, NR] (+)= A-panel · B-panel over `count` pairs; only `rows` × `cols` of the tile are real.
+AVX512_BF16 static void tile(const uint32_t *a, const uint32_t *b, long count, float *c, long ldc, int rows, int cols, int load) {
+    __m512 acc[MR][2];
+    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (long p = 0; p < count; p++) {
+        const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b + p * NR), b1 = (__m512bh)_mm512_loadu_si512(b + p * NR + 16);
+        for (int r = 0; r < MR; r++) {
+            const __m512bh broadcast = (__m512bh)_mm512_set1_epi32((int)a[p * MR + r]);
+            acc[r][0] = _mm512_dpbf16_ps(acc[r][0], broadcast, b0);
+            acc[r][1] = _mm512_dpbf16_ps(acc[r][1], broadcast, b1);
+        }
+    }
+    const __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xffff : (1u << cols) - 1);
+    const __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xffff : cols <= 16 ? 0 : (1u << (cols - 16)) - 1);
+    for (int r = 0; r < MR; r++) { // a constant trip count keeps the accumulators in registers
+        if (r >= rows) break;
+        float *out = c + r * ldc;
+        if (load) {
+            acc[r][0] = _mm512_add_ps(acc[r][0], _mm512_maskz_loadu_ps(m0, out));
+            acc[r][1] = _mm512_add_ps(acc[r][1], _mm512_maskz_loadu_ps(m1, out + 16));
+        }
+        _mm512_mask_storeu_ps(out, m0, acc[r][0]);
+        _mm512_mask_storeu_ps(out + 16, m1, acc[r][1]);
+    }
+}
+
+/// Output features of the part, NC at a time: each K block of B packed once (NR features interleaved
+/// per pair), then every row group of A against each NR-wide micro-panel.
+static void gemm_part(void *context, int part, int parts) {
+    const struct gemm_job *job = context;
+    const struct ckernels_matrix *m = job->w;
+    long first, last;
+    pool_slice(m->rows, NR, part, parts, &first, &last);
+    uint32_t *b = malloc((size_t)NC * KC_PAIRS * 4);
+    uint32_t *row = malloc((size_t)KC_PAIRS * 4);
+    for (long jc = first; jc < last; jc += NC) {
+        const long width = last - jc < NC ? last - jc : NC;
+        for (long pc = 0; pc < job->pairs; pc += KC_PAIRS) {
+            const long depth = job->pairs - pc < KC_PAIRS ? job->pairs - pc : KC_PAIRS;
+            for (long j = 0; j < (width + NR - 1) / NR * NR; j++) {
+                uint32_t *panel = b + (j / NR) * NR * depth + j % NR;
+                if (j < width) pairs_of_row(m, jc + j, pc, depth, row); else memset(row, 0, (size_t)depth * 4);
+                for (long p = 0; p < depth; p++) panel[p * NR] = row[p];
+            }
+            const int load = job->accumulate || pc > 0;
+            for (long jr = 0; jr < width; jr += NR) {
+                const int cols = (int)(width - jr < NR ? width - jr : NR);
+                for (long g = 0; g < job->groups; g++) {
+                    const int rows = (int)(job->n - g * MR < MR ? job->n - g * MR : MR);
+                    tile(job->a + (g * job->pairs + pc) * MR, b + (jr / NR) * NR * depth, depth, job->y + g * MR * m->rows + jc + jr,
+                         m->rows, rows, cols, load);
+                }
+            }
+        }
+    }
+    free(row);
+    free(b);
+}
+
+int ckernels_gemm_bf16(const struct ckernels_matrix *w, const float *x, long n, float *y, int accumulate) {
+    if (!ckernels_has_bf16_dot() || n <= 0) return 0;
+    struct gemm_job job = {w, x, y, n, pair_count(w), (n + MR - 1) / MR, accumulate, 0};
+    job.a = malloc((size_t)job.groups * job.pairs * MR * 4);
+    if (!job.a) return 0;
+    pool_run(pack_activations_part, &job, job.groups > 1);
+    pool_run(gemm_part, &job, w->rows >= 2 * NR);
+    free(job.a);
+    return 1;
+}
+// MARK: int8 matrix product (prefill with int8 weights)
+
+/// Register tile of the int8 product: MR8 rows × NR output features; per block of 32 the int32 sums
+/// (started at −128 · Σq of the row's block, which takes the weights' +128 back out) meet both scales.
+#define MR8 6
+/// Blocks of 32 per K slice: B's micro-panel is 16 × (1 KB of weights + 128 B of scales), in L1.
+#define KC_BLOCKS 16
+
+struct gemm_q8_job {
+    const struct ckernels_matrix *w;
+    const float *x;
+    float *y;
+    long n, blocks, groups;
+    int accumulate;
+    uint32_t *a;      // [groups][blocks][8 chunks][MR8]: 4 activations (int8) per entry
+    float *a_scales;  // [groups][blocks][MR8]
+    int32_t *a_start; // [groups][blocks][MR8]: −128 · Σq
+};
+
+/// Each row's blocks of 32 quantized (scale max|x| / 127), four consecutive values per 32-bit entry,
+/// MR8 rows interleaved.
+AVX512_VNNI static void pack_q8_activations_part(void *context, int part, int parts) {
+    const struct gemm_q8_job *job = context;
+    const long cols = job->w->cols;
+    long first, last;
+    pool_slice(job->groups, 1, part, parts, &first, &last);
+    for (long g = first; g < last; g++) {
+        for (int r = 0; r < MR8; r++) {
+            const long i = g * MR8 + r;
+            for (long b = 0; b < job->blocks; b++) {
+                const long at = (g * job->blocks + b) * MR8 + r;
+                uint32_t *entries = job->a + ((g * job->blocks + b) * 8) * MR8 + r;
+                const long k = b * Q8_BLOCK, valid = i >= job->n || k >= cols ? 0 : cols - k < Q8_BLOCK ? cols - k : Q8_BLOCK;
+                const __mmask16 m0 = (__mmask16)(valid >= 16 ? 0xffff : (1u << valid) - 1);
+                const __mmask16 m1 = (__mmask16)(valid >= 32 ? 0xffff : valid <= 16 ? 0 : (1u << (valid - 16)) - 1);
+                const float *row = job->x + i * cols + k;
+                const __m512 v0 = _mm512_maskz_loadu_ps(m0, valid ? row : job->x), v1 = _mm512_maskz_loadu_ps(m1, valid > 16 ? row + 16 : job->x);
+                const float peak = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+                const __m512 inverse = _mm512_set1_ps(peak > 0 ? 127 / peak : 0);
+                const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, inverse)), q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, inverse));
+                job->a_scales[at] = peak / 127;
+                job->a_start[at] = -128 * _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+                uint32_t bytes[8];
+                _mm_storeu_si128((__m128i *)bytes, _mm512_cvtsepi32_epi8(q0));
+                _mm_storeu_si128((__m128i *)(bytes + 4), _mm512_cvtsepi32_epi8(q1));
+                for (int c = 0; c < 8; c++) entries[c * MR8] = bytes[c];
+            }
+        }
+    }
+}
+
+/// C[rows, NR] (+)= the int8 product of an A micro-panel and a B micro-panel over `count` blocks.
+AVX512_VNNI static void tile_q8(const struct gemm_q8_job *job, long g, long b0, const uint32_t *bq, const float *bs, long count,
+                                float *c, long ldc, int rows, int cols, int load) {
+    __m512 f[MR8][2];
+    for (int r = 0; r < MR8; r++) f[r][0] = f[r][1] = _mm512_setzero_ps();
+    for (long b = 0; b < count; b++) {
+        const long block = g * job->blocks + b0 + b;
+        const uint32_t *a = job->a + block * 8 * MR8;
+        __m512i acc[MR8][2];
+        for (int r = 0; r < MR8; r++) acc[r][0] = acc[r][1] = _mm512_set1_epi32(job->a_start[block * MR8 + r]);
+        for (int k = 0; k < 8; k++) {
+            const __m512i w0 = _mm512_loadu_si512(bq + (b * 8 + k) * NR), w1 = _mm512_loadu_si512(bq + (b * 8 + k) * NR + 16);
+            for (int r = 0; r < MR8; r++) {
+                const __m512i x = _mm512_set1_epi32((int)a[k * MR8 + r]);
+                acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], w0, x);
+                acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], w1, x);
+            }
+        }
+        const __m512 s0 = _mm512_loadu_ps(bs + b * NR), s1 = _mm512_loadu_ps(bs + b * NR + 16);
+        for (int r = 0; r < MR8; r++) {
+            const __m512 xs = _mm512_set1_ps(job->a_scales[block * MR8 + r]);
+            f[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][0]), _mm512_mul_ps(s0, xs), f[r][0]);
+            f[r][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][1]), _mm512_mul_ps(s1, xs), f[r][1]);
+        }
+    }
+    const __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xffff : (1u << cols) - 1);
+    const __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xffff : cols <= 16 ? 0 : (1u << (cols - 16)) - 1);
+    for (int r = 0; r < MR8; r++) {
+        if (r >= rows) break;
+        float *out = c + r * ldc;
+        if (load) {
+            f[r][0] = _mm512_add_ps(f[r][0], _mm512_maskz_loadu_ps(m0, out));
+            f[r][1] = _mm512_add_ps(f[r][1], _mm512_maskz_loadu_ps(m1, out + 16));
+        }
+        _mm512_mask_storeu_ps(out, m0, f[r][0]);
+        _mm512_mask_storeu_ps(out + 16, m1, f[r][1]);
+    }
+}
+
+/// Output features of the part, NC at a time, K in slices of KC_BLOCKS blocks: the weights' 4-byte
+/// lanes regrouped so NR features sit side by side per block and chunk, their scales widened to float.
+AVX512_VNNI static void gemm_q8_part(void *context, int part, int parts) {
+    const struct gemm_q8_job *job = context;
+    const struct ckernels_matrix *m = job->w;
+    const long padded = ckernels_q8_padded_columns(m->cols);
+    long first, last;
+    pool_slice(m->rows, NR, part, parts, &first, &last);
+    uint32_t *bq = malloc((size_t)NC * KC_BLOCKS * 8 * 4);
+    float *bs = malloc((size_t)NC * KC_BLOCKS * 4);
+    for (long jc = first; jc < last; jc += NC) {
+        const long width = last - jc < NC ? last - jc : NC;
+        for (long kb = 0; kb < job->blocks; kb += KC_BLOCKS) {
+            const long depth = job->blocks - kb < KC_BLOCKS ? job->blocks - kb : KC_BLOCKS;
+            for (long j = 0; j < (width + NR - 1) / NR * NR; j++) {
+                uint32_t *panel = bq + (j / NR) * NR * depth * 8 + j % NR;
+                float *scales = bs + (j / NR) * NR * depth + j % NR;
+                const uint32_t *row = (const uint32_t *)((const unsigned char *)m->values + (jc + j) * padded);
+                for (long b = 0; b < depth; b++) {
+                    const long block = kb + b, group = block / 16, lane = block % 16;
+                    for (int k = 0; k < 8; k++) panel[(b * 8 + k) * NR] = j < width ? row[group * 128 + k * 16 + lane] : 0x80808080u;
+                    scales[b * NR] = j < width ? half_to_float(m->scales[(jc + j) * (padded / Q8_BLOCK) + block]) : 0;
+                }
+            }
+            const int load = job->accumulate || kb > 0;
+            for (long jr = 0; jr < width; jr += NR) {
+                const int cols = (int)(width - jr < NR ? width - jr : NR);
+                for (long g = 0; g < job->groups; g++) {
+                    const int rows = (int)(job->n - g * MR8 < MR8 ? job->n - g * MR8 : MR8);
+                    tile_q8(job, g, kb, bq + (jr / NR) * NR * depth * 8, bs + (jr / NR) * NR * depth, depth,
+                            job->y + g * MR8 * m->rows + jc + jr, m->rows, rows, cols, load);
+                }
+            }
+        }
+    }
+    free(bs);
+    free(bq);
+}
+
+int ckernels_gemm_q8(const struct ckernels_matrix *w, const float *x, long n, float *y, int accumulate) {
+    if (!ckernels_has_int8_dot() || w->format != CKERNELS_Q8 || n <= 0) return 0;
+    const long blocks = ckernels_q8_padded_columns(w->cols) / Q8_BLOCK, groups = (n + MR8 - 1) / MR8;
+    struct gemm_q8_job job = {w, x, y, n, blocks, groups, accumulate, 0, 0, 0};
+    job.a = malloc((size_t)groups * blocks * 8 * MR8 * 4);
+    job.a_scales = malloc((size_t)groups * blocks * MR8 * 4);
+    job.a_start = malloc((size_t)groups * blocks * MR8 * 4);
+    const int ok = job.a && job.a_scales && job.a_start;
+    if (ok) {
+        pool_run(pack_q8_activations_part, &job, groups > 1);
+        pool_run(gemm_q8_part, &job, w->rows >= 2 * NR);
+    }
+    free(job.a);
+    free(job.a_scales);
+    free(job.a_start);
+    return ok;
+}
+#else
+int ckernels_has_bf16_dot(void) { return 0; }
+int ckernels_has_int8_dot(void) { return 0; }
+int ckernels_bf16_gemm_pays(void) { return 0; }
+static int quantize_row_avx512(const struct ckernels_matrix *m, long r, unsigned char *row, unsigned short *scales) {
+    (void)m; (void)r; (void)row; (void)scales;
+    return 0;
+}
+int ckernels_gemm_bf16(const struct ckernels_matrix *w, const float *x, long n, float *y, int accumulate) {
+    (void)w; (void)x; (void)n; (void)y; (void)accumulate;
+    return 0;
+}
+int ckernels_gemm_q8(const struct ckernels_matrix *w, const float *x, long n, float *y, int accumulate) {
+    (void)w; (void)x; (void)n; (void)y; (void)accumulate;
+    return 0;
+}
+#endif
+
+// MARK: Matrix-vector products (decode)
+
+/// Below this many weights, waking a helper costs more than it saves.
+#define PARALLEL_WEIGHTS (1L << 17)
+
+struct gemv_job {
+    const struct ckernels_matrix *w;
+    const void *x; // BF16 activations for a BF16 matrix, quantized ones for int8
+    struct q8_activation q;
+    float *y;
+    int accumulate;
+};
+
+static void gemv_part(void *context, int part, int parts) {
+    const struct gemv_job *job = context;
+    const struct ckernels_matrix *m = job->w;
+    long first, last;
+    pool_slice(m->rows, 4, part, parts, &first, &last);
+    if (m->format == CKERNELS_Q8) {
+        const long padded = ckernels_q8_padded_columns(m->cols);
+        const unsigned char *quants = (const unsigned char *)m->values + first * padded;
+        const unsigned short *scales = m->scales + first * (padded / Q8_BLOCK);
+#if defined(__x86_64__)
+        if (ckernels_has_int8_dot()) {
+            gemv_q8_vnni(quants, scales, padded, job->q, job->y + first, last - first, job->accumulate);
+            return;
+        }
+#endif
+        gemv_q8_portable(quants, scales, padded, job->q, job->y + first, last - first, job->accumulate);
+        return;
+    }
+#if defined(__x86_64__)
+    gemv_bf16_dot((const unsigned short *)m->values + first * m->cols, job->x, job->y + first, last - first, m->cols, job->accumulate);
+#endif
+}
+
+int ckernels_gemv(const struct ckernels_matrix *w, const float *x, float *y, int accumulate) {
+    struct gemv_job job = {w, 0, {0, 0, 0}, y, accumulate};
+    const int split = w->rows * w->cols >= PARALLEL_WEIGHTS && w->rows >= 16;
+    if (w->format == CKERNELS_Q8) {
+        const long padded = ckernels_q8_padded_columns(w->cols), blocks = padded / Q8_BLOCK;
+        int8_t values[padded];
+        float scales[blocks];
+        int32_t offsets[blocks];
+        job.q = (struct q8_activation){values, scales, offsets};
+        quantize_activation(x, w->cols, padded, job.q);
+        pool_run(gemv_part, &job, split);
+        return 1;
+    }
+    if (w->format != CKERNELS_BF16 || !ckernels_has_bf16_dot()) return 0;
+    unsigned short narrowed[w->cols];
+    for (long k = 0; k < w->cols; k++) narrowed[k] = narrow(x[k]);
+    job.x = narrowed;
+    pool_run(gemv_part, &job, split);
+    return 1;
+}

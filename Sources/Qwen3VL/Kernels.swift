@@ -1,0 +1,48 @@
+internal import CKernels
+
+extension Qwen3VL {
+    /// The C matrix kernels in BF16 and int8 (`Sources/CKernels/matrix.c`), one Swift function per C call.
+    enum Kernels {
+        /// `y (+)= W · x` for one activation vector: BF16 (`vdpbf16ps`) or int8 (`vpdpbusd`). False,
+        /// with `y` untouched, for a matrix or CPU those kernels do not cover. The C call is `ckernels_gemv`.
+        static func gemv(_ w: ckernels_matrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, accumulate: Bool) -> Bool {
+            withUnsafePointer(to: w) { ckernels_gemv($0, x, y, accumulate ? 1 : 0) == 1 }
+        }
+
+        /// `y[n, rows] (+)= x[n, cols] · Wᵀ` with BF16-rounded activations; false on a CPU without
+        /// AVX512_BF16. The C call is `ckernels_gemm_bf16`.
+        static func gemmBF16(_ w: ckernels_matrix, _ x: UnsafePointer<Float>, rows n: Int, _ y: UnsafeMutablePointer<Float>,
+                             accumulate: Bool) -> Bool {
+            withUnsafePointer(to: w) { ckernels_gemm_bf16($0, x, n, y, accumulate ? 1 : 0) == 1 }
+        }
+
+        /// `y[n, rows] (+)= x[n, cols] · Wᵀ` for an int8 matrix with activations quantized like it; false
+        /// on a CPU without AVX512_VNNI. The C call is `ckernels_gemm_q8`.
+        static func gemmInt8(_ w: ckernels_matrix, _ x: UnsafePointer<Float>, rows n: Int, _ y: UnsafeMutablePointer<Float>,
+                             accumulate: Bool) -> Bool {
+            withUnsafePointer(to: w) { ckernels_gemm_q8($0, x, n, y, accumulate ? 1 : 0) == 1 }
+        }
+
+        /// Whether ``gemmBF16(_:_:rows:_:accumulate:)`` beats float32 sgemm on this CPU (timed once). The C
+        /// call is `ckernels_bf16_gemm_pays`.
+        static var bf16ProductPays: Bool { ckernels_bf16_gemm_pays() != 0 }
+
+        /// An F32 or BF16 matrix in the int8 format. The C call is `ckernels_quantize_q8`.
+        static func quantize(_ w: ckernels_matrix) -> Weight.Quantized {
+            let padded = ckernels_q8_padded_columns(w.cols)
+            var scales = [UInt16](repeating: 0, count: w.rows * padded / 32)
+            let quants = [UInt8](unsafeUninitializedCapacity: w.rows * padded) { quants, initialized in
+                scales.withUnsafeMutableBufferPointer { scales in
+                    withUnsafePointer(to: w) { ckernels_quantize_q8($0, quants.baseAddress, scales.baseAddress) }
+                }
+                initialized = w.rows * padded
+            }
+            return Weight.Quantized(quants: quants, scales: scales)
+        }
+
+        /// Rows of an int8 matrix as float32, `cols` per row. The C call is `ckernels_dequantize_q8`.
+        static func dequantize(_ w: ckernels_matrix, rows: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+            withUnsafePointer(to: w) { ckernels_dequantize_q8($0, rows.lowerBound, rows.count, out) }
+        }
+    }
+}

@@ -1,0 +1,41 @@
+internal import CKernels
+
+extension Qwen3VL {
+    /// How the matrix products round their activations.
+    ///
+    /// `f32` multiplies in float32 (the weights widened exactly) and matches transformers in float32 to
+    /// 1e-4 of the logits. `bf16` rounds activations to BF16 per block and multiplies with `vdpbf16ps`
+    /// into float32 sums, as PyTorch's bfloat16 matmuls do, and keeps the KV cache in BF16; it needs
+    /// AVX512_BF16.
+    public enum Precision: String, Sendable, CaseIterable {
+        case f32
+        case bf16
+
+        /// Whether this CPU can run the mode.
+        public var isSupported: Bool {
+            switch self {
+            case .f32: true
+            case .bf16: ckernels_has_bf16_dot() != 0
+            }
+        }
+
+        /// Throws when this CPU cannot run the mode.
+        func checkSupported() throws {
+            guard isSupported else { throw WeightsError(.unsupportedPrecision, "\(rawValue) precision needs AVX512_BF16, which this CPU lacks") }
+        }
+
+        /// The fastest mode this CPU supports: `bf16` with AVX512_BF16, else `f32`.
+        public static var fastest: Precision { Precision.bf16.isSupported ? .bf16 : .f32 }
+    }
+
+    /// How the decoder's matrices are held in memory.
+    ///
+    /// `bf16` leaves them as the checkpoint stores them (BF16 for the released models), in its mapping.
+    /// `int8` quantizes them when the model loads into blocks of 32 weights with one F16 scale (like
+    /// llama.cpp's Q8_0: about 1.06 bytes per weight, half of BF16), and decode multiplies them with
+    /// `vpdpbusd` (AVX512_VNNI; plain C elsewhere) against activations quantized the same way.
+    public enum WeightFormat: String, Sendable, CaseIterable {
+        case bf16
+        case int8
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import Imaging
+import Qwen3VL
+import Testing
+
+/// Each faster mode against float32 on the golden checkpoints: the largest logit difference relative to
+/// the largest float32 logit, and how many of 64 greedy tokens agree with float32's. The measured values
+/// and their bounds are printed. Agreement is counted with float32's tokens fed to every mode (teacher
+/// forcing): the tiny random checkpoints' logits are nearly flat, so free-running greedy text parts
+/// ways at the first near-tie. On a CPU without AVX512_BF16 only the f32 int8 mode runs, and bf16 must
+/// refuse to load.
+@Suite("Faster modes stay close to float32")
+struct PrecisionFidelityTests {
+    struct Mode: CustomStringConvertible, Sendable {
+        let precision: Qwen3VL.Precision
+        let weights: Qwen3VL.WeightFormat
+        /// Largest |Δlogit| / max |logit| allowed, and fewest of 64 greedy tokens that must match.
+        let logitBound: Float
+        let agreementBound: Int
+        var description: String { "\(precision) precision, \(weights) weights" }
+    }
+
+    static let modes = [
+        Mode(precision: .bf16, weights: .bf16, logitBound: 0.06, agreementBound: 56),
+        Mode(precision: .f32, weights: .int8, logitBound: 0.25, agreementBound: 52),
+        Mode(precision: .bf16, weights: .int8, logitBound: 0.25, agreementBound: 52),
+    ]
+
+    static let golden = TextModelGoldenTests.golden
+
+    /// Float32's 64 greedy tokens after `prompt`.
+    static func greedy(_ model: Qwen3VL.TextModel, _ prompt: [Int32], visual: Qwen3VL.VisualInput? = nil,
+                       grids: [(t: Int, h: Int, w: Int)] = []) -> [Int32] {
+        var options = Qwen3VL.SamplingOptions()
+        options.maxNewTokens = 64
+        options.temperature = 0
+        options.stopTokens = []
+        return Qwen3VL.Generator(model: model).generate(prompt, visual: visual, imageGrids: grids, options: options)
+    }
+
+    /// The logits before each of `tokens`: the prompt's last (prefill), then one decode step per token
+    /// fed, as generation computes them (teacher forcing: every mode sees float32's tokens, so one
+    /// early difference does not make all later positions differ).
+    static func logits(_ model: Qwen3VL.TextModel, _ prompt: [Int32], positions: [[Int]], delta: Int = 0, visual: Qwen3VL.VisualInput? = nil,
+                       following tokens: [Int32]) -> [[Float]] {
+        let cache = Qwen3VL.KVCache(config: model.config, capacity: prompt.count + tokens.count, precision: model.precision)
+        let workspace = Qwen3VL.Workspace(config: model.config)
+        model.forward(prompt, positions: positions, cache: cache, workspace: workspace, visual: visual)
+        var result = [workspace.logits]
+        for token in tokens.dropLast() {
+            let position = cache.count + delta
+            model.forward([token], positions: [[position, position, position]], cache: cache, workspace: workspace)
+            result.append(workspace.logits)
+        }
+        return result
+    }
+
+    /// Over float32's 64 greedy tokens: the largest |Δlogit| relative to the largest float32 logit, and
+    /// at how many positions the mode's argmax is float32's token; both checked and printed.
+    static func compare(_ label: String, _ mode: Mode, reference: [[Float]], fast: [[Float]], tokens: [Int32]) {
+        var error: Float = 0, agreement = 0
+        for (position, (expected, actual)) in zip(reference, fast).enumerated() {
+            var scale: Float = 0, difference: Float = 0, best = 0
+            for i in expected.indices {
+                scale = max(scale, abs(expected[i]))
+                difference = max(difference, abs(actual[i] - expected[i]))
+                if actual[i] > actual[best] { best = i }
+            }
+            error = max(error, difference / scale)
+            if best == Int(tokens[position]) { agreement += 1 }
+        }
+        print("\(label), \(mode): max |Δlogit| / max |logit| = \(error) (bound \(mode.logitBound)); greedy: \(agreement) of \(tokens.count) tokens agree with float32 (bound \(mode.agreementBound))")
+        #expect(error < mode.logitBound, "\(label), \(mode): relative logit error \(error)")
+        #expect(agreement >= mode.agreementBound, "\(label), \(mode): \(agreement) greedy tokens agree")
+    }
+
+    /// `compare` for one prompt of a model in float32 and in every supported mode (`load` makes the
+    /// model for a mode).
+    static func compare(_ label: String, prompt: [Int32], load: (Qwen3VL.Precision, Qwen3VL.WeightFormat) throws -> Qwen3VL.TextModel) throws {
+        let reference = try load(.f32, .bf16)
+        let tokens = greedy(reference, prompt), positions = prompt.indices.map { [$0, $0, $0] }
+        let expected = logits(reference, prompt, positions: positions, following: tokens)
+        for mode in modes where mode.precision.isSupported {
+            compare(label, mode, reference: expected, fast: logits(try load(mode.precision, mode.weights), prompt, positions: positions, following: tokens),
+                    tokens: tokens)
+        }
+    }
+
+    @Test func bf16ModesNeedAVX512BF16() throws {
+        let folder = try Qwen3VL.ModelFolder(contentsOf: Self.golden.appendingPathComponent("tiny-tied"))
+        if Qwen3VL.Precision.bf16.isSupported {
+            #expect(try Qwen3VL.TextModel(folder: folder, precision: .bf16).precision == .bf16)
+            #expect(Qwen3VL.Precision.fastest == .bf16)
+        } else {
+            #expect(throws: Qwen3VL.WeightsError.self) { try Qwen3VL.TextModel(folder: folder, precision: .bf16) }
+            #expect(Qwen3VL.Precision.fastest == .f32)
+        }
+    }
+
+    /// The first golden prompt of each tiny checkpoint.
+    @Test(arguments: ["tiny-tied", "tiny-untied"])
+    func textCheckpoints(model name: String) throws {
+        let folder = try Qwen3VL.ModelFolder(contentsOf: Self.golden.appendingPathComponent(name))
+        let prompt = try #require(try TextModelGoldenTests.prompts(name).first).inputIDs
+        try Self.compare(name, prompt: prompt) { try Qwen3VL.TextModel(folder: folder, precision: $0, weights: $1) }
+    }
+
+    @Test func realisticWidth() throws {
+        let golden = try #require(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: RealisticWidthGoldenTests.folder.appendingPathComponent("golden.json"))) as? [String: Any])
+        let weights = RealisticWidthGoldenTests.weights(order: golden["weight_order"] as? [String] ?? [])
+        let configuration = try Qwen3VL.Configuration(contentsOf: RealisticWidthGoldenTests.folder.appendingPathComponent("config.json"))
+        let prompt = try #require((golden["prompts"] as? [[String: Any]])?.first?["input_ids"] as? [Int]).map(Int32.init)
+        try Self.compare("realistic", prompt: prompt) { precision, format in
+            try Qwen3VL.TextModel(config: configuration.text, tiedOutput: true, precision: precision, weights: format) { name, shape in
+                Qwen3VL.Weight(try #require(weights[name]), shape: shape)
+            }
+        }
+    }
+
+    @Test func withAnImage() throws {
+        let folder = try Qwen3VL.ModelFolder(contentsOf: Self.golden.appendingPathComponent("tiny-tied"))
+        let json = try #require(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: Self.golden.appendingPathComponent("multimodal/multimodal-golden.json"))) as? [String: Any])
+        let image = try PNG.read(from: Self.golden.appendingPathComponent("processor/image-0.png"))
+        let (pixels, grid) = Qwen3VL.ImageProcessor(config: folder.preprocessor, minPixels: 1024, maxPixels: 1_048_576).process(image)
+        let ids = (json["input_ids"] as? [Int] ?? []).map(Int32.init)
+        let (positions, delta) = Qwen3VL.positionIDs(for: ids, imageGrids: [grid], mergeSize: 2)
+        func load(_ precision: Qwen3VL.Precision, _ format: Qwen3VL.WeightFormat) throws -> (Qwen3VL.TextModel, Qwen3VL.VisualInput) {
+            let (features, deepstack) = try Qwen3VL.VisionTower(folder: folder, precision: precision, weights: format)
+                .encode(pixelValues: pixels, grid: grid)
+            return (try Qwen3VL.TextModel(folder: folder, precision: precision, weights: format),
+                    Qwen3VL.VisualInput(embeddings: features, deepstack: deepstack))
+        }
+        let (reference, referenceVisual) = try load(.f32, .bf16)
+        let tokens = Self.greedy(reference, ids, visual: referenceVisual, grids: [grid])
+        let expected = Self.logits(reference, ids, positions: positions, delta: delta, visual: referenceVisual, following: tokens)
+        for mode in Self.modes where mode.precision.isSupported {
+            let (fast, fastVisual) = try load(mode.precision, mode.weights)
+            Self.compare("tiny-tied with an image", mode, reference: expected,
+                         fast: Self.logits(fast, ids, positions: positions, delta: delta, visual: fastVisual, following: tokens), tokens: tokens)
+        }
+    }
+}
