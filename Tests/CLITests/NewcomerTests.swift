@@ -1,6 +1,5 @@
 import Agent
 import Foundation
-import Imaging
 import TestSupport
 import Testing
 
@@ -108,9 +107,7 @@ struct NewcomerTests {
     @Test func replayFromPastTheLastStepIsAUsageError() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("five-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let recorder = try SessionRecorder(directory: folder, header: SessionHeader(
-            task: "five steps", profile: "none", model: .human, display: ":0", area: Rect(x: 0, y: 0, width: 8, height: 8),
-            coordinateSpace: "pixels", shape: "instruct"))
+        let recorder = try sessionWithHeader(in: folder, task: "five steps")
         for step in 1...5 {
             try recorder.append(StepRecord(step: step, frames: .init(before: "frames/none.png"), output: "", status: "ok",
                                            plan: PlanRecord(status: "ok", actions: []), performed: []))

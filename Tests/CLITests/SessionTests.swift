@@ -120,9 +120,7 @@ struct SessionTests {
     @Test func aTornLastLineIsIgnoredWithAWarning() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("torn-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let recorder = try SessionRecorder(directory: folder, header: SessionHeader(
-            task: "t", profile: "none", model: .human, display: ":0", area: Rect(x: 0, y: 0, width: 8, height: 8),
-            coordinateSpace: "pixels", shape: "instruct"))
+        let recorder = try sessionWithHeader(in: folder, task: "t")
         try recorder.append(StepRecord(step: 1, frames: .init(before: "frames/step-0001-before.png"), output: "", status: "ok",
                                        plan: PlanRecord(status: "ok", actions: []), performed: []))
         let handle = try FileHandle(forWritingTo: folder.appendingPathComponent("session.jsonl"))

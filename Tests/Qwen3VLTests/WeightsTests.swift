@@ -71,18 +71,7 @@ struct WeightsTests {
                 var scratch: [Float] = []
                 weight.multiply(x, rows: n, into: &y, accumulate: accumulate, precision: .f32, scratch: &scratch)
                 if accumulate { y = y.map { $0 - 1 } }
-                var worst: Double = 0
-                for r in 0..<n {
-                    for o in 0..<rows {
-                        var exact: Double = 0, magnitude: Double = 0
-                        for k in 0..<columns {
-                            let product = Double(x[r * columns + k]) * Double(values[o * columns + k])
-                            exact += product
-                            magnitude += abs(product)
-                        }
-                        worst = max(worst, abs(exact - Double(y[r * rows + o])) / magnitude)
-                    }
-                }
+                let worst = Self.worstRelativeError(x, values, y, rows: n, outputs: rows, columns: columns)
                 #expect(worst < 1e-5, "\(name), \(n) rows, accumulate \(accumulate): error \(worst) relative to Σ|x·w|")
             }
             var row = [Float](repeating: .nan, count: columns)
@@ -122,22 +111,28 @@ struct WeightsTests {
                     weight.multiply(x, rows: n, into: &y, accumulate: accumulate, precision: precision, scratch: &scratch)
                 }
                 if accumulate { y = y.map { $0 - 1 } }
-                var worst: Double = 0
-                for r in 0..<n {
-                    for o in 0..<rows {
-                        var exact: Double = 0, magnitude: Double = 0
-                        for k in 0..<columns {
-                            let product = Double(x[r * columns + k]) * Double(exactValues[o * columns + k])
-                            exact += product
-                            magnitude += abs(product)
-                        }
-                        worst = max(worst, abs(exact - Double(y[r * rows + o])) / magnitude)
-                    }
-                }
+                let worst = Self.worstRelativeError(x, exactValues, y, rows: n, outputs: rows, columns: columns)
                 print("\(precision) products, \(format) weights, [\(rows), \(columns)] × \(n) rows: error \(worst) of Σ|x·w| (bound \(bound))")
                 #expect(worst < bound, "seed \(seed): \(precision)/\(format) [\(rows), \(columns)], \(n) rows, accumulate \(accumulate): error \(worst)")
             }
         }
+    }
+
+    /// The largest error of `y = x · wᵀ` against the exact product in Double, relative to Σ|x·w| of its element.
+    static func worstRelativeError(_ x: [Float], _ w: [Float], _ y: [Float], rows: Int, outputs: Int, columns: Int) -> Double {
+        var worst: Double = 0
+        for r in 0..<rows {
+            for o in 0..<outputs {
+                var exact: Double = 0, magnitude: Double = 0
+                for k in 0..<columns {
+                    let product = Double(x[r * columns + k]) * Double(w[o * columns + k])
+                    exact += product
+                    magnitude += abs(product)
+                }
+                worst = max(worst, abs(exact - Double(y[r * outputs + o])) / magnitude)
+            }
+        }
+        return worst
     }
 
     // MARK: Configuration
