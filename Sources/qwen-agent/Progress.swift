@@ -20,7 +20,7 @@ extension AgentEvents {
         events.text = { piece in show(mask.feed(piece), terminator: "") }
         events.status = { status in line("  [\(status)…]") }
         events.parsed = { _, report in
-            if let reason = AgentLoop.unusable(report) { line("  ✘ \(report.status): \(reason)") } else { show(mask.flush()) }
+            if let problem = AgentLoop.unusable(report) { line("  ✘ \(problem.status): \(problem.reason)") } else { show(mask.flush()) }
         }
         events.note = { note in line("  · \(note)") }
         events.acting = { _, resolved in line("  → \(resolved)") }

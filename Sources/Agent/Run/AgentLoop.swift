@@ -98,18 +98,18 @@ public final class AgentLoop {
 
                 if var problem = Self.unusable(report) {
                     if cost?.finish == .thinkingCut {
-                        problem = "the reasoning reached its budget of \(seat.profile.generation.maxThinkingTokens ?? 0) tokens without </think>, "
+                        problem.reason = "the reasoning reached its budget of \(seat.profile.generation.maxThinkingTokens ?? 0) tokens without </think>, "
                             + "and the server cannot continue a reply to close it (vLLM and SGLang can); raise max_thinking_tokens"
                     }
-                    entry.status = problem == Feedback.completionInProse ? "completion_without_tool_call" : report.status
+                    entry.status = problem.status
                     try await record(entry, timings: timings)
                     timings = StepTimings()
                     state.badReplies += 1
                     state.last = .unusable
                     if state.badReplies >= options.maxBadReplies {
-                        return .error("\(state.badReplies) replies in a row could not be used; the last: \(entry.status): \(problem)")
+                        return .error("\(state.badReplies) replies in a row could not be used; the last: \(problem.status): \(problem.reason)")
                     }
-                    state.note = Feedback.unusableReply(problem, shape: seat.profile.shape, space: sent.space)
+                    state.note = Feedback.unusableReply(problem.reason, shape: seat.profile.shape, space: sent.space)
                     continue
                 }
                 state.badReplies = 0
@@ -245,13 +245,21 @@ public final class AgentLoop {
         }
     }
 
+    /// Why a reply cannot be acted on: its status for the session and the reason in one line.
+    public struct UnusableReply: Sendable {
+        public var status: String
+        public var reason: String
+    }
+
     /// Why a parsed reply cannot be acted on, or nil. Only the model's protocol ends a run: a
     /// completion claimed in prose (no `terminate`/`answer` tool call) is not success.
-    public static func unusable(_ report: PlanReport) -> String? {
-        if let reason = report.reason { return reason }
-        guard let plan = report.plan else { return "no plan" }
+    public static func unusable(_ report: PlanReport) -> UnusableReply? {
+        if let reason = report.reason { return UnusableReply(status: report.status, reason: reason) }
+        guard let plan = report.plan else { return UnusableReply(status: report.status, reason: "no plan") }
         let endsTask = plan.actions.contains { [.terminate, .answer].contains($0.action.name) }
-        if endsTask && (plan.source == .reasoningSteps || plan.source == .grounding) { return Feedback.completionInProse }
+        if endsTask && (plan.source == .reasoningSteps || plan.source == .grounding) {
+            return UnusableReply(status: "completion_without_tool_call", reason: Feedback.completionInProse)
+        }
         return nil
     }
 
