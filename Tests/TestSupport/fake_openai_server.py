@@ -214,7 +214,8 @@ class Handler(BaseHTTPRequestHandler):
         if not request.get("continue_final_message"):
             self.start_stream()
             self.event(self.chunk({"role": "assistant", "content": ""}))
-            for index in range(200):
+            # A minute of reasoning: longer than a loaded machine can take to cut it after five pieces.
+            for index in range(3000):
                 self.event(self.chunk({"reasoning": f"thought{index} " if index % 3 else f"thought{index}\n"}))
                 time.sleep(0.02)
             self.event(self.chunk({"content": "never read"}, finish="stop"))
@@ -352,7 +353,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def long_think(self, request, attempt):
         self.start_stream()
-        for index in range(200):
+        for index in range(3000):  # a minute, as `budget:` does
             self.event(self.chunk({"content": f"hmm{index} "}))
             time.sleep(0.02)
         self.event(self.chunk({"content": "</think>\n\nnever read"}))
