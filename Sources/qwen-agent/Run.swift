@@ -67,31 +67,23 @@ struct Run: AsyncParsableCommand {
         let logger = desktop.makeLogger()
         var models = try model.makeStepModels(logger: logger)
         if let maxSteps { models = models.withStepLimit(maxSteps) }
-        let lead = models.lead
         Interruption.install()
+        var settings = LiveRun.Settings()
+        settings.display = desktop.display
+        settings.monitor = monitor
+        settings.abortKey = abortKey
+        settings.sessionDirectory = session.map { URL(fileURLWithPath: $0) }
+        settings.secrets = secret
+        settings.options.isAborted = { Interruption.requested }
+        settings.options.allowedWindowClasses = onlyWindow.isEmpty ? nil : Set(onlyWindow)
+        if confirm { settings.options.confirm = Confirmations(secrets: secret).ask }
         var outcome: Outcome = .error("not started")
         var setupFailure: (message: String, status: Int32)?
         do {
-            let display = try Display(name: desktop.display, logger: logger)
-            let hotkey = try AbortHotkey(chord: abortKey, display: display.name)
-            let aborted: @Sendable () -> Bool = { Interruption.requested || hotkey.isPressed }
-            let input = try InputController(display: display, isCancelled: aborted)
-            let area = try monitor.map { try display.monitor(named: $0).bounds } ?? display.screenBounds()
-            var options = RunOptions()
-            options.isAborted = aborted
-            options.allowedWindowClasses = onlyWindow.isEmpty ? nil : Set(onlyWindow)
-            if confirm { options.confirm = Confirmations(secrets: secret).ask }
-            let recorder = try SessionRecorder(
-                directory: session.map { URL(fileURLWithPath: $0) }, secrets: secret,
-                header: SessionHeader(task: task, profile: lead.profile.name, model: RecordedModel(lead.model.identity), display: display.name,
-                                      area: area, coordinateSpace: lead.profile.coordinateSpace.profileValue, shape: lead.profile.shape.rawValue))
-            print("task: \(task)\nmodel: \(models.summary)  area: \(area)  abort: \(abortKey)")
-            print("session: \(recorder.directory.path)")
-            let desktop = X11Desktop(display: display, input: input, area: area)
-            let loop = AgentLoop(screen: desktop, input: desktop, windows: desktop, models: models, options: options,
-                                 events: .printing(secrets: secret), recorder: recorder, logger: logger)
-            outcome = await loop.run(task: task)
-            _ = hotkey
+            outcome = try await LiveRun(task: task, models: models, settings: settings).run(events: .printing(secrets: secret), logger: logger) { start in
+                print("task: \(task)\nmodel: \(models.summary)  area: \(start.area)  abort: \(abortKey)")
+                print("session: \(start.session.path)")
+            }
         } catch {
             guard let failure = Failure(error) else { throw error }
             setupFailure = (failure.message, failure.status)

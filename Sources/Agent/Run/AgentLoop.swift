@@ -73,6 +73,7 @@ public final class AgentLoop {
                 if options.isAborted() { return .abortedByUser }
                 let (seat, route) = models.choose(step: step, after: state.last)
                 events.stepStarted(step, route.map { "\($0.model): \($0.reason)" })
+                events.observed(step, screenshot)
 
                 // Observe: the screenshot as this model gets it.
                 started = clock.now

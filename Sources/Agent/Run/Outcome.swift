@@ -1,3 +1,4 @@
+public import Imaging
 public import Models
 import Units
 
@@ -38,6 +39,8 @@ public enum Outcome: Sendable, Equatable, CustomStringConvertible {
 public struct AgentEvents: Sendable {
     /// A step begins; `model` says which model thinks it and why (a router's choice), when there is a choice.
     public var stepStarted: @Sendable (_ step: Int, _ model: String?) -> Void = { _, _ in }
+    /// The screen as the step begins, before it is scaled for the model.
+    public var observed: @Sendable (_ step: Int, _ screenshot: RGBImage) -> Void = { _, _ in }
     /// A piece of the model's reply, as it streams.
     public var text: @Sendable (String) -> Void = { _ in }
     /// What the model's backend is doing while no text arrives (reading a screenshot, waiting for a server).
