@@ -97,7 +97,7 @@ actor DesktopControl {
         logger.info("mcp: \(settings.masked(resolved.description))")
         do {
             try await desktop.perform(resolved)
-        } catch let error as DesktopError where error.code == .invalidArgument {
+        } catch let error as DesktopError where error.code == .invalidArgument || error.code == .untypable {
             throw MCPError.invalidParams(error.message)
         }
         let after = try await Settling(screen: desktop, ceiling: .seconds(2), isAborted: { false }, logger: logger).capture()
