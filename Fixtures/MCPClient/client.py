@@ -15,7 +15,7 @@ import sys
 import time
 
 import anyio
-from mcp import ClientSession, MCPError, StdioServerParameters
+from mcp import ClientSession, MCPError, StdioServerParameters, types
 from mcp.client.stdio import stdio_client
 
 
@@ -34,7 +34,7 @@ async def expect_error(session, name, arguments):
 
 async def desktop(session, config, out):
     tools = await session.list_tools()
-    out["tools"] = {tool.name: tool.input_schema for tool in tools.tools}
+    out["tools"] = {tool.name: sorted(tool.input_schema.get("properties", {})) for tool in tools.tools}
 
     shot = await session.call_tool("screenshot", {})
     images = [item for item in shot.content if item.type == "image"]
@@ -66,6 +66,7 @@ async def desktop(session, config, out):
     })
     out["parse"] = parsed.structured_content
     out["parse_bad"] = (await session.call_tool("parse", {"text": "no reasoning end", "image_size": "1000x800"})).structured_content
+    out["parse_bad"]["actions"] = []
 
 
 async def run(session, config, out):
@@ -74,9 +75,11 @@ async def run(session, config, out):
     async def progress(value, total, message):
         messages.append(message or "")
 
-    result = await session.call_tool("run_task", config["arguments"], progress_callback=progress)
+    result = await session.call_tool("run_task", {"task": config["task"]}, progress_callback=progress)
     out["text"] = text_of(result)
-    out["structured"] = result.structured_content
+    out["outcome"] = result.structured_content["outcome"]
+    out["steps"] = result.structured_content["steps"]
+    out["session"] = result.structured_content["session"]
     out["is_error"] = bool(result.is_error)
     out["progress"] = "".join(messages)
     out["progress_count"] = len(messages)
@@ -92,7 +95,7 @@ async def cancel(session, config, out):
             waiting.set()
 
     async def call():
-        out["completed"] = text_of(await session.call_tool("run_task", config["arguments"], progress_callback=progress))
+        out["completed"] = text_of(await session.call_tool("run_task", {"task": config["task"]}, progress_callback=progress))
 
     async with anyio.create_task_group() as group:
         group.start_soon(call)
@@ -113,9 +116,20 @@ async def cancel(session, config, out):
                 if record.get("type") == "outcome":
                     outcome = record
         await anyio.sleep(0.1)
-    out["outcome"] = outcome
+    out["outcome"] = outcome and outcome["outcome"]
     tools = await session.list_tools()
     out["still_serving"] = len(tools.tools) > 0
+
+
+async def calls(session, config, out):
+    """Calls the tools of `calls` (name, and arguments as a JSON text) in order; records each result or error."""
+    out["results"] = []
+    for call in config["calls"]:
+        try:
+            result = await session.call_tool(call["name"], json.loads(call["arguments"]))
+            out["results"].append({"text": text_of(result), "is_error": bool(result.is_error)})
+        except MCPError as error:
+            out["results"].append({"code": error.code, "message": error.message})
 
 
 def raw(config, out):
@@ -157,10 +171,19 @@ async def main():
         raw(config, out)
     else:
         parameters = StdioServerParameters(command=config["command"][0], args=config["command"][1:], env=config.get("env", {}))
+        asked = []
+
+        async def elicit(context, params):
+            # The user of this client answers every confirmation with `config["answer"]`.
+            asked.append(params.message)
+            return types.ElicitResult(action=config["answer"], content={} if config["answer"] == "accept" else None)
+
+        callback = elicit if "answer" in config else None
         async with stdio_client(parameters) as (read, write):
-            async with ClientSession(read, write) as session:
+            async with ClientSession(read, write, elicitation_callback=callback) as session:
                 await session.initialize()
-                await {"desktop": desktop, "run": run, "cancel": cancel}[scenario](session, config, out)
+                await {"desktop": desktop, "run": run, "cancel": cancel, "calls": calls}[scenario](session, config, out)
+        out["asked"] = asked
     print(json.dumps(out))
 
 

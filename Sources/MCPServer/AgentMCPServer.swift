@@ -78,11 +78,36 @@ public struct AgentMCPServer: Sendable {
         let handlers = ToolHandlers(settings: settings, makeModels: makeModels, server: server,
                                     control: DesktopControl(settings: settings, logger: logger), logger: logger)
         await server.withMethodHandler(ListTools.self) { _ in .init(tools: handlers.tools) }
-        await server.withMethodHandler(CallTool.self) { params in try await handlers.call(params) }
+        await server.withMethodHandler(ToolCall.self) { params in try await handlers.call(try ToolCall.parameters(params)) }
         try await server.start(transport: transport) { _, capabilities in
             handlers.clientCanAsk.store(capabilities.elicitation != nil, ordering: .relaxed)
         }
         await server.waitUntilCompleted()
+    }
+}
+
+/// `tools/call`, with its parameters read by the server rather than the SDK, so that a call without
+/// a tool name (or with arguments that are not an object) gets an `invalidParams` error saying so.
+enum ToolCall: Method {
+    static let name = CallTool.name
+    typealias Parameters = Value
+    typealias Result = CallTool.Result
+
+    static func parameters(_ value: Value) throws -> CallTool.Parameters {
+        guard let members = value.objectValue else {
+            throw MCPError.invalidParams("tools/call needs params {\"name\": TOOL, \"arguments\": {…}}")
+        }
+        guard members["name"]?.stringValue != nil else {
+            throw MCPError.invalidParams("tools/call needs 'name', the tool to call (tools/list names them)")
+        }
+        if let arguments = members["arguments"], !arguments.isNull, arguments.objectValue == nil {
+            throw MCPError.invalidParams("tools/call 'arguments' must be an object of named arguments")
+        }
+        do {
+            return try JSONDecoder().decode(CallTool.Parameters.self, from: JSONEncoder().encode(value))
+        } catch {
+            throw MCPError.invalidParams("tools/call params do not fit the protocol: \(error)")
+        }
     }
 }
 
