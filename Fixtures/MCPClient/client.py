@@ -75,11 +75,19 @@ async def run(session, config, out):
     async def progress(value, total, message):
         messages.append(message or "")
 
-    result = await session.call_tool("run_task", {"task": config["task"]}, progress_callback=progress)
+    arguments = {"task": config["task"]}
+    if config.get("plan_only"):
+        arguments["plan_only"] = True
+    result = await session.call_tool("run_task", arguments, progress_callback=progress)
+    structured = result.structured_content or {}
     out["text"] = text_of(result)
-    out["outcome"] = result.structured_content["outcome"]
-    out["steps"] = result.structured_content["steps"]
-    out["session"] = result.structured_content["session"]
+    out["images"] = sum(1 for item in result.content if item.type == "image")
+    # A run's outcome, or (plan_only) the plan.
+    out["outcome"] = structured.get("outcome")
+    out["steps"] = structured.get("steps")
+    out["session"] = structured.get("session")
+    out["plan_status"] = structured.get("status")
+    out["plan_actions"] = [action["action"] for action in structured.get("actions", []) if isinstance(action, dict)]
     out["is_error"] = bool(result.is_error)
     out["progress"] = "".join(messages)
     out["progress_count"] = len(messages)

@@ -1,3 +1,4 @@
+import Agent
 import CX11
 @testable import Desktop
 import Foundation
@@ -19,6 +20,7 @@ private struct ClientConfig: Encodable {
     var avatar: [Int]?
     var task: String?
     var cancelAfter: String?
+    var planOnly: Bool?
     var calls: [Call]?
     /// How the client's user answers confirmations (MCP elicitation); absent: the client cannot ask.
     var answer: String?
@@ -61,6 +63,9 @@ private struct RunOutput: Decodable {
     var isError: Bool?
     var progress: String
     var stillServing: Bool?
+    var images: Int?
+    var planStatus: String?
+    var planActions: [String]?
 }
 
 private struct CallsOutput: Decodable {
@@ -214,6 +219,44 @@ struct MCPServerTests {
                 let session = try #require(output.session)
                 let log = try String(contentsOf: URL(fileURLWithPath: session).appendingPathComponent("session.jsonl"), encoding: .utf8)
                 #expect(log.contains("\"outcome\":\"success\""))
+            }
+        }
+    }
+
+    @Test func planOnlyReturnsThePlanOnAPictureAndTouchesNothing() throws {
+        try withSessions { sessions in
+            try withVirtualDisplay { virtual in
+                let app = try loginApp(on: virtual)
+                let logOut = Repository.fixtures.appendingPathComponent("Transcripts/log-out.txt")
+                let output: RunOutput = try client("run", on: virtual, arguments: ["--transcript", logOut.path], sessions: sessions) { config in
+                    config.task = "log out of the app"
+                    config.planOnly = true
+                }
+                #expect(output.planStatus == "ok" && output.planActions == ["left_click"], "\(output.text ?? "")")
+                #expect(output.images == 1, "the screenshot with the plan drawn on it")
+                #expect(output.progress.contains("orange square avatar"))
+                #expect(!app.events().contains { $0.event == "button_press" || $0.event == "key_press" })
+            }
+        }
+    }
+
+    @Test func pixelCoordinatesArePixelsOfTheDownscaledScreenshot() throws {
+        try withSessions { sessions in
+            try withVirtualDisplay { virtual in
+                let app = try loginApp(on: virtual)
+                let avatar = app.widget("avatar").rect.center
+                // --max-pixels makes the screenshot smaller than the screen; the click is in its pixels.
+                let sent = ModelImage.shape(for: Size(width: 1280, height: 800), limits: .init(minPixels: 3136, maxPixels: 300_000), space: .imagePixels).size
+                #expect(sent.width < 1280)
+                let point = "[\((avatar.x * sent.width + 640) / 1280), \((avatar.y * sent.height + 400) / 800)]"
+                let output: CallsOutput = try client("calls", on: virtual, arguments: ["--coordinates", "pixels", "--max-pixels", "300000"], sessions: sessions) {
+                    $0.calls = [.init(name: "click", arguments: "{\"coordinate\": \(point)}"), .init(name: "screenshot", arguments: "{}"),
+                                .init(name: "click", arguments: "{\"coordinate\": \(point)}")]
+                }
+                #expect(output.results[0].code == -32602 && output.results[0].message?.contains("call screenshot first") == true, "\(output)")
+                #expect(output.results[1].text?.contains("sent as \(sent)") == true && output.results[1].text?.contains("pixels of this") == true, "\(output)")
+                #expect(output.results[2].isError == false, "\(output)")
+                #expect(app.events().contains { $0.event == "clicked" && $0.widget == "avatar" })
             }
         }
     }
