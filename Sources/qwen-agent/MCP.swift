@@ -70,11 +70,19 @@ struct MCP: AsyncParsableCommand {
         if hasModel {
             makeModels = { @Sendable profile in
                 var options = options
-                if let profile { options.agent = profile }
+                if let profile {
+                    // Checked here, so that a bad name is the client's error message rather than a line on the server's stderr.
+                    do throws(ProfileError) {
+                        if try RouterProfile.load(profile) == nil { _ = try Profile.load(profile) }
+                    } catch {
+                        throw ModelSetupError(error.message)
+                    }
+                    options.agent = profile
+                }
                 do {
                     return try options.makeStepModels(logger: logger)
                 } catch {
-                    throw ModelSetupError(Failure(error)?.message ?? "\(error)")
+                    throw ModelSetupError(Failure(error)?.message ?? "the model could not be set up; the server's log (stderr) says why")
                 }
             }
         }

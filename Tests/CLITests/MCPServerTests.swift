@@ -352,6 +352,39 @@ struct MCPServerTests {
         }
     }
 
+    @Test func runTaskArgumentsAreCheckedAndAModelIsNeeded() throws {
+        try withSessions { sessions in
+            try withVirtualDisplay { virtual in
+                let logOut = Repository.fixtures.appendingPathComponent("Transcripts/log-out.txt")
+                let checked: CallsOutput = try client("calls", on: virtual, arguments: ["--transcript", logOut.path], sessions: sessions) {
+                    $0.calls = [.init(name: "run_task", arguments: "{}"),
+                                .init(name: "run_task", arguments: "{\"task\": \"log out\", \"profile\": \"nosuch\"}"),
+                                .init(name: "run_task", arguments: "{\"task\": \"log out\", \"max_steps\": 0}")]
+                }
+                #expect(checked.results.map(\.code) == [-32602, -32602, -32602], "\(checked)")
+                #expect(checked.results[0].message?.contains("needs 'task'") == true)
+                #expect(checked.results[1].message?.contains("no agent profile 'nosuch'") == true)
+                #expect(checked.results[2].message?.contains("'max_steps' must be a whole number of at least 1") == true)
+                let modelless: CallsOutput = try client("calls", on: virtual, sessions: sessions) {
+                    $0.calls = [.init(name: "run_task", arguments: "{\"task\": \"log out\"}")]
+                }
+                #expect(modelless.results.first?.isError == true && modelless.results.first?.text?.contains("run_task needs a model") == true, "\(modelless)")
+            }
+        }
+    }
+
+    @Test func startupProblemsAreOneLineWithAnExitStatus() throws {
+        let noDisplay = try qwenAgent(["mcp"], display: nil)
+        #expect(noDisplay.status == 69 && noDisplay.stderr.hasPrefix("qwen-agent: no X display"), "\(noDisplay.stderr)")
+        #expect(noDisplay.stdout.isEmpty, "nothing but JSON-RPC ever goes to standard output")
+        let badProfile = try qwenAgent(["mcp", "--agent", "nosuch"], display: nil)
+        #expect(badProfile.status == 64 && badProfile.stderr.contains("no agent profile 'nosuch'"))
+        try withVirtualDisplay { virtual in
+            let badMonitor = try qwenAgent(["mcp", "--monitor", "NOPE"], display: virtual.name)
+            #expect(badMonitor.status == 64 && badMonitor.stderr.contains("no monitor named 'NOPE'"), "\(badMonitor.stderr)")
+        }
+    }
+
     @Test func malformedJSONRPCGetsErrorsAndTheServerKeepsServing() throws {
         try withSessions { sessions in
             try withVirtualDisplay { virtual in
