@@ -55,6 +55,7 @@ async def desktop(session, config, out):
         "oversized_text": await expect_error(session, "type", {"text": "x" * 10_001}),
         "unknown_argument": await expect_error(session, "move", {"coordinate": [1, 1], "speed": 3}),
         "unknown_key": await expect_error(session, "key", {"keys": ["ctrl", "nosuchkey"]}),
+        "unknown_monitor": await expect_error(session, "screenshot", {"monitor": "NOPE"}),
     }
     # Still serving after all of that.
     again = await session.call_tool("screenshot", {})

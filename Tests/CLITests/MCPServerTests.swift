@@ -175,7 +175,7 @@ struct MCPServerTests {
                     "unknown_tool": "unknown tool 'launch_rockets'", "missing_coordinate": "needs 'coordinate'",
                     "out_of_range": "x = 1200 is outside", "not_a_point": "must be a point [x, y]",
                     "oversized_text": "10001 characters; at most 10000", "unknown_argument": "'speed' is not one of them",
-                    "unknown_key": "unknown key name 'nosuchkey'",
+                    "unknown_key": "unknown key name 'nosuchkey'", "unknown_monitor": "no monitor named 'NOPE'",
                 ]
                 for (name, words) in expected {
                     let error = try #require(output.errors[name], "\(name)")
