@@ -7,6 +7,7 @@ Swift test asserts on it.
 
 import asyncio
 import base64
+import glob
 import json
 import os
 import select
@@ -141,6 +142,28 @@ async def calls(session, config, out):
             out["results"].append({"code": error.code, "message": error.message})
 
 
+async def cancel_call(session, config, out):
+    """Makes the calls of `calls`, cancelling the last after `cancel_after_seconds`; then checks the server still serves."""
+    *first, last = config["calls"]
+    for call in first:
+        await session.call_tool(call["name"], json.loads(call["arguments"]))
+
+    async def call():
+        out["completed"] = text_of(await session.call_tool(last["name"], json.loads(last["arguments"])))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(call)
+        await anyio.sleep(config["cancel_after_seconds"])
+        group.cancel_scope.cancel()
+    shot = await session.call_tool("screenshot", {})
+    out["still_serving"] = not shot.is_error
+    # The server records the cancelled action once the input has stopped; wait for it before hanging up.
+    pattern = os.path.join(config["env"]["XDG_DATA_HOME"], "qwen-agent", "sessions", "*", "session.jsonl")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any('"status":"cancelled"' in open(path).read() for path in glob.glob(pattern)):
+        await anyio.sleep(0.1)
+
+
 def raw(config, out):
     """Speaks JSON-RPC by hand, to send what no client library would: malformed messages."""
     env = dict(os.environ, **config.get("env", {}))
@@ -191,7 +214,7 @@ async def main():
         async with stdio_client(parameters) as (read, write):
             async with ClientSession(read, write, elicitation_callback=callback) as session:
                 await session.initialize()
-                await {"desktop": desktop, "run": run, "cancel": cancel, "calls": calls}[scenario](session, config, out)
+                await {"desktop": desktop, "run": run, "cancel": cancel, "calls": calls, "cancel_call": cancel_call}[scenario](session, config, out)
         out["asked"] = asked
     print(json.dumps(out))
 

@@ -4,6 +4,7 @@ import Foundation
 import Imaging
 import Logging
 import MCP
+import Synchronization
 
 /// The screenshot and input tools' side of the server: screenshots as the agent takes them, and
 /// single actions through the agent's coordinate contract, safety rules and executor, each recorded
@@ -37,6 +38,9 @@ actor DesktopControl {
     private var displayName = ""
     /// Set while `run_task` drives the desktop: the input tools wait their turn by refusing.
     private var runInProgress = false
+    /// Set when the client cancels the action being sent; the input controllers stop at their next event
+    /// and let go of every key and button.
+    private let cancelled = CancellationFlag()
 
     init(settings: MCPSettings, logger: Logger) {
         self.settings = settings
@@ -95,15 +99,25 @@ actor DesktopControl {
         }
         let before = try await desktop.capture()
         logger.info("mcp: \(settings.masked(resolved.description))")
+        cancelled.flag.store(false, ordering: .relaxed)
         do {
-            try await desktop.perform(resolved)
+            try await withTaskCancellationHandler {
+                try await desktop.perform(resolved)
+            } onCancel: { [cancelled] in
+                cancelled.flag.store(true, ordering: .relaxed)
+            }
         } catch let error as DesktopError where error.code == .invalidArgument || error.code == .untypable {
             throw MCPError.invalidParams(error.message)
+        } catch let error as DesktopError where error.code == .cancelled {
+            // Recorded as far as it went; the client gets no answer (the MCP rule for a cancelled request).
+            let after = try await desktop.capture()
+            try await record(resolved, call: call, status: "cancelled", mapping: mapping, before: before, after: after, verification: nil, desktop: desktop)
+            throw CancellationError()
         }
         let after = try await Settling(screen: desktop, ceiling: .seconds(2), isAborted: { false }, logger: logger).capture()
         let target = resolved.point.map(mapping.imagePoint(forScreen:))
         let verification = Verification(ScreenChange(from: before, to: after, near: target), hasTarget: target != nil)
-        try await record(resolved, call: call, mapping: mapping, before: before, after: after, verification: verification, desktop: desktop)
+        try await record(resolved, call: call, status: "ok", mapping: mapping, before: before, after: after, verification: verification, desktop: desktop)
         return "\(settings.masked(resolved.description)): \(verification)"
     }
 
@@ -130,13 +144,15 @@ actor DesktopControl {
         displayName = display.name
         let area = try monitor.map { try display.monitor(named: $0).bounds } ?? display.screenBounds()
         if let desktop = desktops[area] { return desktop }
-        let desktop = X11Desktop(display: display, input: try InputController(display: display), area: area)
+        let cancelled = cancelled
+        let input = try InputController(display: display, isCancelled: { cancelled.flag.load(ordering: .relaxed) })
+        let desktop = X11Desktop(display: display, input: input, area: area)
         desktops[area] = desktop
         return desktop
     }
 
-    private func record(_ resolved: ResolvedAction, call: String, mapping: CoordinateMapping, before: RGBImage, after: RGBImage,
-                        verification: Verification, desktop: X11Desktop) async throws {
+    private func record(_ resolved: ResolvedAction, call: String, status: String, mapping: CoordinateMapping, before: RGBImage, after: RGBImage,
+                        verification: Verification?, desktop: X11Desktop) async throws {
         let events = await desktop.drainSentEvents()
         let recorder = try sessionRecorder(area: desktop.area)
         steps += 1
@@ -144,12 +160,12 @@ actor DesktopControl {
                                        after: try recorder.writeFrame(after, name: String(format: "step-%04d-after", steps)))
         var planned = PlanRecord.Action(action: resolved.action.name.rawValue)
         (planned.text, planned.keys, planned.amount) = (resolved.action.text, resolved.action.keys, resolved.action.amount)
-        var record = StepRecord(step: steps, frames: frames, output: call, status: "ok",
+        var record = StepRecord(step: steps, frames: frames, output: call, status: status,
                                 plan: PlanRecord(status: "ok", mapping: mapping.description, source: "mcp", actions: [planned]),
                                 performed: [PerformedAction(resolved, mapping: mapping)])
         record.inputEvents = events.map(InputEventRecord.init)
-        record.verification = verification.description
-        record.screenChanged = verification != .unchanged
+        record.verification = verification?.description
+        record.screenChanged = verification.map { $0 != .unchanged }
         try recorder.append(record)
     }
 
@@ -162,6 +178,11 @@ actor DesktopControl {
         self.recorder = recorder
         return recorder
     }
+}
+
+/// A flag the input controllers watch between events.
+final class CancellationFlag: Sendable {
+    let flag = Atomic(false)
 }
 
 /// A safety rule or the user said no: the tool's result is an error that says why, and nothing was sent.

@@ -21,6 +21,7 @@ private struct ClientConfig: Encodable {
     var task: String?
     var cancelAfter: String?
     var planOnly: Bool?
+    var cancelAfterSeconds: Double?
     var calls: [Call]?
     /// How the client's user answers confirmations (MCP elicitation); absent: the client cannot ask.
     var answer: String?
@@ -66,6 +67,12 @@ private struct RunOutput: Decodable {
     var images: Int?
     var planStatus: String?
     var planActions: [String]?
+}
+
+private struct CancelledCallOutput: Decodable {
+    /// The cancelled call's result, if one arrived before the cancellation.
+    var completed: String?
+    var stillServing: Bool
 }
 
 private struct CallsOutput: Decodable {
@@ -291,6 +298,32 @@ struct MCPServerTests {
                 var mask: UInt32 = 0
                 XQueryPointer(display.raw, XDefaultRootWindow(display.raw), &root, &child, &rootX, &rootY, &windowX, &windowY, &mask)
                 #expect(mask & UInt32(Button1Mask | Button2Mask | Button3Mask) == 0, "no mouse button held")
+            }
+        }
+    }
+
+    @Test func cancellingALongTypeStopsItAndReleasesEveryKey() throws {
+        try withSessions { sessions in
+            try withVirtualDisplay { virtual in
+                let app = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
+                try app.waitForEvents { $0.contains { $0.event == "focus_in" } }
+                let field = app.widget("field").rect.center
+                let text = String(repeating: "abcdefghij", count: 1000)
+                let output: CancelledCallOutput = try client("cancel_call", on: virtual, sessions: sessions) { config in
+                    config.calls = [.init(name: "click", arguments: "{\"coordinate\": [\((field.x * 1000 + 640) / 1280), \((field.y * 1000 + 400) / 800)]}"),
+                                    .init(name: "type", arguments: "{\"text\": \"\(text)\"}")]
+                    config.cancelAfterSeconds = 1.5
+                }
+                #expect(output.completed == nil && output.stillServing)
+                let typed = app.fieldValue() ?? ""
+                #expect(typed.count < text.count, "the typing stopped at the cancellation (\(typed.count) characters typed)")
+                let display = try Display(name: virtual.name, logger: testLogger)
+                var keys = [CChar](repeating: 0, count: 32)
+                XQueryKeymap(display.raw, &keys)
+                #expect(keys.allSatisfy { $0 == 0 }, "no key held")
+                let folders = try FileManager.default.contentsOfDirectory(at: sessions.appendingPathComponent("qwen-agent/sessions"), includingPropertiesForKeys: nil)
+                let log = try String(contentsOf: try #require(folders.first).appendingPathComponent("session.jsonl"), encoding: .utf8)
+                #expect(log.contains("\"status\":\"cancelled\""), "the cancelled action is in the session as far as it went")
             }
         }
     }
