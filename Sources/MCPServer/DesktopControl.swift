@@ -47,9 +47,6 @@ actor DesktopControl {
         self.logger = logger
     }
 
-    /// The session of the input tools, once the first action has started it.
-    var sessionDirectory: URL? { recorder?.directory }
-
     // MARK: Screenshots
 
     func screenshot(monitor: String?) async throws -> Screenshot {
