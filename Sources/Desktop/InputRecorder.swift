@@ -1,3 +1,4 @@
+public import Keys
 internal import CX11
 import Foundation
 import Glibc

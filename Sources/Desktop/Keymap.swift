@@ -1,3 +1,4 @@
+import Keys
 internal import CX11
 
 /// An X keycode: a physical key as the server numbers it (8...255).

@@ -63,7 +63,7 @@ struct Generate: ParsableCommand {
         chooseBLASKernels()
         let loaded: (model: Qwen3VL.TextModel, tokenizer: Qwen3VL.Tokenizer, template: Qwen3VL.ChatTemplate?)
         var visual: Qwen3VL.VisualInput?
-        var grids: [(t: Int, h: Int, w: Int)] = []
+        var grids: [Qwen3VL.Grid] = []
         do {
             let folder = try Qwen3VL.ModelFolder(contentsOf: folderURL)
             let tokens = try Qwen3VL.Tokenizer.load(folder: tokenizerURL ?? folderURL)

@@ -84,7 +84,7 @@ struct Run: AsyncParsableCommand {
             let recorder = try SessionRecorder(
                 directory: session.map { URL(fileURLWithPath: $0) }, secrets: secret,
                 header: SessionHeader(task: task, profile: lead.profile.name, model: RecordedModel(lead.model.identity), display: display.name,
-                                      area: area, coordinateSpace: lead.profile.coordinateSpace.profileValue, shape: lead.profile.shape.rawValue))
+                                      area: area, coordinateSpace: lead.profile.coordinateSpace, shape: lead.profile.shape))
             print("task: \(task)\nmodel: \(models.summary)  area: \(area)  abort: \(abortKey)")
             print("session: \(recorder.directory.path)")
             let desktop = X11Desktop(display: display, input: input, area: area)

@@ -5,6 +5,7 @@ import Models
 import Qwen3VL
 import TestSupport
 import Testing
+import TestSupportCore
 
 /// Profiles are checked data: every key known, every choice one of the accepted ones, every number in
 /// range, and any problem one line that names the file and the key.

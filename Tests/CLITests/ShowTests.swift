@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+import TestSupportCore
 
 @Suite("qwen-agent show: a report even when frames are lost")
 struct ShowTests {

@@ -9,11 +9,11 @@ import Testing
 struct PromptCacheTests {
     static let model = try! Qwen3VL.TextModel(folder: Qwen3VL.ModelFolder(
         contentsOf: TextModelGoldenTests.golden.appendingPathComponent("tiny-tied")), precision: .f32)
-    static let grid = (t: 1, h: 4, w: 6) // 6 pads per image
+    static let grid = Qwen3VL.Grid(t: 1, h: 4, w: 6, mergeSize: 2) // 6 pads per image
 
     /// Text, image A, text, image B, text: 57 tokens.
     static func prompt(tail: [Int32] = [11, 12, 13]) -> [Int32] {
-        let pads = [Int32](repeating: Qwen3VL.SpecialToken.imagePad, count: 6)
+        let pads = [Int32](repeating: model.imagePad, count: 6)
         return Array(100..<130) + [151652] + pads + [151653] + Array(200..<210) + [151652] + pads + [151653] + tail
     }
 

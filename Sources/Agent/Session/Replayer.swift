@@ -1,3 +1,4 @@
+public import AgentCore
 public import Desktop
 public import Foundation
 public import Imaging
@@ -284,13 +285,4 @@ extension RGBImage {
     fileprivate func write(to url: URL) throws(SessionError) {
         do { try PNG.write(self, to: url) } catch { throw SessionError(error.message) }
     }
-}
-
-extension ISO8601DateFormatter {
-    /// Session timestamps: internet date-time with milliseconds.
-    nonisolated(unsafe) static let withFractions: ISO8601DateFormatter = {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
-    }()
 }

@@ -6,6 +6,7 @@ import Models
 import Qwen3VL
 import TestSupport
 import Testing
+import TestSupportCore
 
 /// What the model reads after four steps, rendered through the official chat templates and compared
 /// with committed text (`Fixtures/Prompts/`), so any drift in the prompt shows in review.

@@ -4,6 +4,7 @@ import Logging
 import Models
 import TestSupport
 import Testing
+import TestSupportCore
 
 @Suite("Instruct↔Thinking routing rules") struct RouterTests {
     @Test(arguments: [
