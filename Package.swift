@@ -69,7 +69,7 @@ let package = Package(
             swiftSettings: strictSettings),
         /// The agent's pure parts: action table, step parser, coordinate mapping, plan report, session records. No X11, no BLAS.
         .target(
-            name: "AgentCore", dependencies: ["Imaging", "Keys", "Models", "Qwen3VLPrompt", "Units", .product(name: "Logging", package: "swift-log")],
+            name: "AgentCore", dependencies: ["Imaging", "Keys", "Models", "Qwen3VLPrompt", "Units"],
             swiftSettings: strictSettings),
         /// The agent on a desktop: the loop, the executor, profiles and routing, replay and recorded demonstrations.
         .target(

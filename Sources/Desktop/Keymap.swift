@@ -67,5 +67,5 @@ struct Keymap {
     }
 
     /// The key that produces `keysym` at level 0 (plain) or 1 (with Shift).
-    func placement(of keysym: KeySym) -> KeyPlacement? { placements[keysym.rawValue] }
+    func placement(of keysym: Keys.KeySym) -> KeyPlacement? { placements[keysym.rawValue] }
 }

@@ -285,7 +285,7 @@ extension Qwen3VL {
 
 /// Reads and decodes one JSON config file, turning every failure into a one-line `WeightsError` that
 /// names the file and, for a missing or mistyped key, its path (`text_config.hidden_size`).
-func decodeConfigFile<Config: Decodable>(_ type: Config.Type, at url: URL) throws -> Config {
+package func decodeConfigFile<Config: Decodable>(_ type: Config.Type, at url: URL) throws -> Config {
     let data: Data
     do {
         data = try Data(contentsOf: url)

@@ -1,10 +1,12 @@
 import Agent
+import AgentCore
 import ArgumentParser
 import Desktop
 import Foundation
 import Imaging
 import Models
 import Qwen3VL
+import Qwen3VLPrompt
 
 extension ExitStatus {
     /// The model could not be used: its server was unreachable or refused the request, a step timed

@@ -3,6 +3,7 @@ import Desktop
 import Foundation
 import Imaging
 import Qwen3VL
+import Qwen3VLPrompt
 import Units
 
 struct Generate: ParsableCommand {

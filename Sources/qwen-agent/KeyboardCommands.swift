@@ -1,5 +1,6 @@
 import ArgumentParser
 import Desktop
+import Keys
 import Foundation
 
 struct Key: ParsableCommand {

@@ -1,7 +1,8 @@
 public import AgentCore
 public import Desktop
-public import Imaging
+import Imaging
 import Foundation
+import Keys
 
 /// What performing an action means for the run.
 public enum ActionEffect: Equatable, Sendable {

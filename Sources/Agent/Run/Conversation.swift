@@ -1,4 +1,4 @@
-public import AgentCore
+import AgentCore
 import Foundation
 public import Imaging
 public import Models

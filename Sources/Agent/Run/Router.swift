@@ -1,4 +1,4 @@
-public import AgentCore
+import AgentCore
 public import Foundation
 import Models
 /// Who thinks each step: one model, or an Instruct↔Thinking pair (`--agent auto`).

@@ -1,5 +1,6 @@
 public import AgentCore
 public import Desktop
+import Imaging
 
 extension InputEventRecord {
     /// The record of one XTest event as the input controller sent it.

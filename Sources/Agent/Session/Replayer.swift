@@ -1,5 +1,5 @@
 public import AgentCore
-public import Desktop
+import Desktop
 public import Foundation
 public import Imaging
 public import Logging

@@ -12,7 +12,7 @@ public struct ModelPoint: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "(\(Self.format(x)), \(Self.format(y)))" }
 
-    static func format(_ value: Double) -> String {
+    package static func format(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
     }
 }

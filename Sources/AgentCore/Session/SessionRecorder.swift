@@ -117,7 +117,7 @@ public final class SessionRecorder {
 /// A session that cannot be written or read.
 public struct SessionError: Error, Sendable {
     public let message: String
-    init(_ message: String) { self.message = message }
+    package init(_ message: String) { self.message = message }
 }
 
 /// A session as read back: the header, the complete step records, the outcome if the run ended.

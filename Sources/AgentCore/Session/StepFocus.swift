@@ -41,12 +41,12 @@ public enum StepFocus: Sendable, Equatable {
 
 extension RGB {
     /// How reports and replay pictures mark where a step acted.
-    static let mark = RGB(hex: 0xE0301E)
+    package static let mark = RGB(hex: 0xE0301E)
 }
 
 extension RGBImage {
     /// Outlines a changed box a few pixels off, so the outline covers none of what changed (typed text).
-    mutating func outlineChange(_ box: Rect) {
+    package mutating func outlineChange(_ box: Rect) {
         drawOutline(of: Rect(x: box.x - 3, y: box.y - 3, width: box.width + 6, height: box.height + 6), color: .mark)
     }
 }
@@ -54,7 +54,7 @@ extension RGBImage {
 extension Point {
     /// The pixel of a `live`-sized screenshot whose centre lies where this pixel's centre lies in a
     /// `recorded`-sized one.
-    func scaled(from recorded: Size, to live: Size) -> Point {
+    package func scaled(from recorded: Size, to live: Size) -> Point {
         Point(x: Int(((Double(x) + 0.5) * Double(live.width) / Double(recorded.width)).rounded(.down)),
               y: Int(((Double(y) + 0.5) * Double(live.height) / Double(recorded.height)).rounded(.down)))
     }

@@ -1,4 +1,4 @@
-public import Qwen3VLPrompt
+import Qwen3VLPrompt
 import Glibc
 
 extension Qwen3VL {
