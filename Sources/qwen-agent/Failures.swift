@@ -46,7 +46,7 @@ struct Failure: Error {
             // The PNG coder reads only files the commands checked first, so a file error is a write.
             self.init(error.message, status: error.code == .io ? ExitStatus.cannotCreate : ExitStatus.dataError)
         case let error as SessionError:
-            self.init(error.message, status: ExitStatus.cannotCreate)
+            self.init(error.message, status: error.kind == .unreadable ? ExitStatus.dataError : ExitStatus.cannotCreate)
         case let error as ProfileError:
             self.init(error.message, status: ExitStatus.usage)
         case let error as ModelError:

@@ -41,13 +41,13 @@ public final class SessionRecorder {
     public init(directory: URL? = nil, secrets: [String] = [], header: SessionHeader) throws(SessionError) {
         let folder = directory ?? Self.newDefaultDirectory()
         if let contents = try? FileManager.default.contentsOfDirectory(atPath: folder.path), !contents.isEmpty {
-            throw SessionError("\(folder.path) is not empty; a session folder holds one run, so give a new folder (or an empty one)")
+            throw SessionError(.unwritable, "\(folder.path) is not empty; a session folder holds one run, so give a new folder (or an empty one)")
         }
         try Self.makePrivateDirectory(folder)
         try Self.makePrivateDirectory(folder.appendingPathComponent(SessionFormat.framesFolder))
         let path = folder.appendingPathComponent(SessionFormat.logName).path
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SessionError("cannot create \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw SessionError(.unwritable, "cannot create \(path): \(String(cString: strerror(errno)))") }
         self.directory = folder
         log = fd
         mask = SecretMask(secrets)
@@ -62,26 +62,26 @@ public final class SessionRecorder {
         let final = directory.appendingPathComponent(relative)
         let temporary = directory.appendingPathComponent(SessionFormat.framesFolder).appendingPathComponent(".\(name).png.partial")
         let bytes: [UInt8]
-        do { bytes = try PNG.encode(image) } catch { throw SessionError("cannot encode frame \(name): \(error.message)") }
+        do { bytes = try PNG.encode(image) } catch { throw SessionError(.unwritable, "cannot encode frame \(name): \(error.message)") }
         let fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SessionError("cannot write \(temporary.path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw SessionError(.unwritable, "cannot write \(temporary.path): \(String(cString: strerror(errno)))") }
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         let synced = fsync(fd)
         close(fd)
         guard written == bytes.count, synced == 0, rename(temporary.path, final.path) == 0 else {
-            throw SessionError("cannot write \(final.path): \(String(cString: strerror(errno)))")
+            throw SessionError(.unwritable, "cannot write \(final.path): \(String(cString: strerror(errno)))")
         }
         return relative
     }
 
     /// Appends one record as one JSON line, with secrets masked in every string value, and fsyncs it.
     public func append(_ record: some Encodable) throws(SessionError) {
-        guard var data = try? SessionFormat.encoder.encode(record) else { throw SessionError("a session record could not be written as JSON") }
+        guard var data = try? SessionFormat.encoder.encode(record) else { throw SessionError(.unwritable, "a session record could not be written as JSON") }
         data = mask.apply(to: data)
         data.append(0x0A)
         let written = data.withUnsafeBytes { write(log, $0.baseAddress, $0.count) }
         guard written == data.count, fsync(log) == 0 else {
-            throw SessionError("cannot append to \(directory.appendingPathComponent(SessionFormat.logName).path): \(String(cString: strerror(errno)))")
+            throw SessionError(.unwritable, "cannot append to \(directory.appendingPathComponent(SessionFormat.logName).path): \(String(cString: strerror(errno)))")
         }
     }
 
@@ -109,15 +109,26 @@ public final class SessionRecorder {
             current.deleteLastPathComponent()
         }
         for folder in missing.reversed() where mkdir(folder.path, 0o700) != 0 && errno != EEXIST {
-            throw SessionError("cannot create \(folder.path): \(String(cString: strerror(errno)))")
+            throw SessionError(.unwritable, "cannot create \(folder.path): \(String(cString: strerror(errno)))")
         }
     }
 }
 
 /// A session that cannot be written or read.
 public struct SessionError: Error, Sendable {
+    public enum Kind: Sendable {
+        /// The session on disk is missing, of another version, or damaged where it matters.
+        case unreadable
+        /// A folder, log line or picture could not be written.
+        case unwritable
+    }
+
+    public let kind: Kind
     public let message: String
-    package init(_ message: String) { self.message = message }
+    package init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
 }
 
 /// A session as read back: the header, the complete step records, the outcome if the run ended.
@@ -131,7 +142,7 @@ public struct SessionLog: Sendable {
 
     public static func read(_ directory: URL) throws(SessionError) -> SessionLog {
         let path = directory.appendingPathComponent(SessionFormat.logName)
-        guard let data = try? Data(contentsOf: path) else { throw SessionError("no session at \(directory.path) (\(path.lastPathComponent) is missing)") }
+        guard let data = try? Data(contentsOf: path) else { throw SessionError(.unreadable, "no session at \(directory.path) (\(path.lastPathComponent) is missing)") }
         var header: SessionHeader?, steps: [StepRecord] = [], outcome: OutcomeRecord?, warnings: [String] = []
         let decoder = SessionFormat.decoder
         let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
@@ -148,9 +159,13 @@ public struct SessionLog: Sendable {
                 case "session":
                     let version = kind.version ?? 0
                     guard version == SessionFormat.version else {
-                        throw SessionError("\(path.path) is session format version \(version); this qwen-agent reads version \(SessionFormat.version)")
+                        throw SessionError(.unreadable, "\(path.path) is session format version \(version); this qwen-agent reads version \(SessionFormat.version)")
                     }
-                    header = try decoder.decode(SessionHeader.self, from: Data(line))
+                    do {
+                        header = try decoder.decode(SessionHeader.self, from: Data(line))
+                    } catch {
+                        throw SessionError(.unreadable, "\(path.path): the session header cannot be read (\(Self.describe(error)))")
+                    }
                 case "step": steps.append(try decoder.decode(StepRecord.self, from: Data(line)))
                 case "outcome": outcome = try decoder.decode(OutcomeRecord.self, from: Data(line))
                 default: warnings.append("line \(number) has an unknown record type; it was ignored")
@@ -161,7 +176,7 @@ public struct SessionLog: Sendable {
                 warnings.append("line \(number) is a \(kind.type) record that cannot be read (\(Self.describe(error))); it was ignored")
             }
         }
-        guard let header else { throw SessionError("\(path.path) has no session header") }
+        guard let header else { throw SessionError(.unreadable, "\(path.path) has no session header") }
         return SessionLog(directory: directory, header: header, steps: steps, outcome: outcome, warnings: warnings)
     }
 
@@ -174,8 +189,10 @@ public struct SessionLog: Sendable {
     private static func describe(_ error: any Error) -> String {
         switch error as? DecodingError {
         case .keyNotFound(let key, _)?: "no '\(key.stringValue)'"
-        case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?, .dataCorrupted(let context)?:
+        case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?:
             "'\(context.codingPath.map(\.stringValue).joined(separator: "."))' is not what version 1 writes"
+        case .dataCorrupted(let context)?:
+            "'\(context.codingPath.map(\.stringValue).joined(separator: "."))' is not what version 1 writes: \(context.debugDescription)"
         default: "\(error)"
         }
     }
