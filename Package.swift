@@ -123,7 +123,7 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "CLITests", dependencies: ["qwen-agent", "qwen-agent-fixture", "TestSupport", "TestSupportCore", "Desktop", "Imaging", "Keys"],
+            name: "CLITests", dependencies: ["qwen-agent", "qwen-agent-fixture", "Agent", "AgentCore", "TestSupport", "TestSupportCore", "Desktop", "Imaging", "Keys"],
             swiftSettings: strictSettings),
     ]
 )

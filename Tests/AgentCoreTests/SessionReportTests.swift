@@ -113,7 +113,7 @@ struct SessionReportTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let recorder = try SessionRecorder(directory: folder, header: SessionHeader(
             task: "log out", profile: "auto", model: RecordedModel(kind: "served", name: "qwen3-vl-8b @ http://gpu:8000/v1"), display: ":1",
-            area: Rect(x: 0, y: 0, width: 64, height: 40), coordinateSpace: "relative", shape: "thinking"))
+            area: Rect(x: 0, y: 0, width: 64, height: 40), coordinateSpace: .relative1000, shape: .thinking))
         let before = try recorder.writeFrame(RGBImage(width: 64, height: 40, fill: RGB(hex: 0x808080)), name: "step-0001-before")
         var step = StepRecord(step: 1, frames: .init(before: before), output: "Log out is top right.\n</think>\n\nAction: Click it.",
                               status: "ok", plan: PlanRecord(status: "ok", actions: []), performed: [])

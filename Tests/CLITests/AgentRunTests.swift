@@ -1,4 +1,5 @@
 @testable import Desktop
+import Keys
 import CX11
 import Foundation
 import Imaging

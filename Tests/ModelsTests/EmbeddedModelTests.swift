@@ -1,6 +1,7 @@
 import Foundation
 import Imaging
 import Logging
+import EmbeddedModel
 import Models
 import Testing
 import TestSupportCore

@@ -1,6 +1,7 @@
 import Foundation
 import Imaging
 import Qwen3VL
+import Qwen3VLPrompt
 import Testing
 import TestSupportCore
 

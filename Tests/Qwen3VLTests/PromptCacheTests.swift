@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Qwen3VL
+import Qwen3VLPrompt
 
 /// Reusing the KV cache of a previous prompt gives exactly what computing the whole prompt gives,
 /// and computes only what changed; prefill in blocks of queries equals decoding one token at a time.

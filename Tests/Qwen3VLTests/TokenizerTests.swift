@@ -1,5 +1,6 @@
 import Foundation
 import Qwen3VL
+import Qwen3VLPrompt
 import Testing
 import TestSupportCore
 

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Qwen3VL
+import Qwen3VLPrompt
 import TestSupportCore
 
 /// Safetensors reading, config decoding and model-folder loading, including damaged files.

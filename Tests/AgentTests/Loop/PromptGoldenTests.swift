@@ -1,9 +1,10 @@
 import Agent
+import AgentCore
 import Foundation
 import Imaging
 import Logging
 import Models
-import Qwen3VL
+import Qwen3VLPrompt
 import TestSupport
 import Testing
 import TestSupportCore

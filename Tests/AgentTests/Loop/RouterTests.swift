@@ -1,4 +1,5 @@
 @testable import Agent
+@testable import AgentCore
 import Foundation
 import Logging
 import Models
