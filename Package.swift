@@ -113,7 +113,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["Agent", "AgentCore", "Desktop", "Imaging", "Keys", "Models", "Qwen3VLPrompt", "TestSupport", "TestSupportCore", "Units",
+            dependencies: ["Agent", "AgentCore", "Desktop", "EmbeddedModel", "Imaging", "Keys", "Models", "Qwen3VLPrompt", "TestSupport", "TestSupportCore", "Units",
                            "qwen-agent-fixture"],
             swiftSettings: strictSettings),
         .testTarget(name: "Qwen3VLTests", dependencies: ["Qwen3VL", "Qwen3VLPrompt", "TestSupportCore"], swiftSettings: strictSettings),

@@ -8,7 +8,8 @@ enum XKeysyms {
         for line in xKeysymNames.split(separator: "\n") {
             let fields = line.split(separator: " ")
             guard fields.count == 2, let value = UInt(fields[1], radix: 16) else { continue }
-            values[String(fields[0])] = value
+            // Xlib keeps the first of a repeated name (HPkeysym.h redefines one) and a value's first name.
+            if values[String(fields[0])] == nil { values[String(fields[0])] = value }
             if names[value] == nil { names[value] = String(fields[0]) }
         }
         return (values, names)
@@ -30,7 +31,7 @@ enum XKeysyms {
         guard (0x0100_0100...0x0110_FFFF).contains(value) else { return nil }
         let code = value & 0xFF_FFFF
         let digits = String(code, radix: 16, uppercase: true)
-        return "U" + String(repeating: "0", count: max(0, (code > 0xFFFF ? 6 : 4) - digits.count)) + digits
+        return "U" + String(repeating: "0", count: max(0, (code > 0xFFFF ? 8 : 4) - digits.count)) + digits
     }
 
     /// `U` followed by a code point in hex: Latin-1 code points are their own keysyms, others are offset.

@@ -188,12 +188,19 @@ public struct SessionLog: Sendable {
 
     private static func describe(_ error: any Error) -> String {
         switch error as? DecodingError {
-        case .keyNotFound(let key, _)?: "no '\(key.stringValue)'"
+        case .keyNotFound(let key, _)?: "no '\(fileKey(key))'"
         case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?:
-            "'\(context.codingPath.map(\.stringValue).joined(separator: "."))' is not what version 1 writes"
+            "'\(context.codingPath.map(fileKey).joined(separator: "."))' is not what version 1 writes"
         case .dataCorrupted(let context)?:
-            "'\(context.codingPath.map(\.stringValue).joined(separator: "."))' is not what version 1 writes: \(context.debugDescription)"
+            "'\(context.codingPath.map(fileKey).joined(separator: "."))' is not what version 1 writes: \(context.debugDescription)"
         default: "\(error)"
+        }
+    }
+
+    /// A key as the file spells it: the decoder converts snake_case keys to the properties' camelCase.
+    private static func fileKey(_ key: any CodingKey) -> String {
+        key.stringValue.reduce(into: "") { spelled, character in
+            if character.isUppercase { spelled += "_" + character.lowercased() } else { spelled.append(character) }
         }
     }
 }

@@ -3,6 +3,7 @@ import AgentCore
 import Foundation
 import Imaging
 import Logging
+import EmbeddedModel
 import Models
 import Qwen3VLPrompt
 import TestSupport
