@@ -1,4 +1,5 @@
-/// The embedded Qwen3-VL engine: model-folder loading, tokenizer, chat template, vision tower, text
-/// decoder and generation, in Swift on OpenBLAS. Pure computation: no X11, no I/O beyond reading
-/// files. Each stage is a nested namespace (`Qwen3VL.Tokenizer`, `Qwen3VL.Safetensors`, ...).
+/// Qwen3-VL in Swift. This module (`Qwen3VLPrompt`) holds what turns a conversation into the model's
+/// input and needs no BLAS: config files, tokenizer, chat template, image pads, image processor. The
+/// `Qwen3VL` module adds the engine (weights, vision tower, text decoder, generation) on OpenBLAS.
+/// Each stage is a nested namespace (`Qwen3VL.Tokenizer`, `Qwen3VL.TextModel`, ...).
 public enum Qwen3VL {}

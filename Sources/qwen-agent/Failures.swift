@@ -4,6 +4,7 @@ import ArgumentParser
 import Desktop
 import Foundation
 import Imaging
+import Keys
 import Models
 import Qwen3VL
 import Qwen3VLPrompt
@@ -42,6 +43,8 @@ struct Failure: Error {
             self = failure
         case let error as DesktopError:
             self.init(error.message, status: Self.status(for: error.code))
+        case let error as KeyChordError:
+            self.init(error.message, status: ExitStatus.usage)
         case let error as ImagingError:
             // The PNG coder reads only files the commands checked first, so a file error is a write.
             self.init(error.message, status: error.code == .io ? ExitStatus.cannotCreate : ExitStatus.dataError)
