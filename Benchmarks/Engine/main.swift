@@ -137,7 +137,7 @@ let processorImages: [[String: Any]] = options.processorImages.map { path in
 
 // MARK: Prompt
 
-let system = profile.systemMessage(resolution: "1000x1000")
+let system = profile.systemMessage(for: profile.coordinateSpace, imageSize: image.size)
 let messages: [Qwen3VL.ChatTemplate.Message] = [
     .init(role: "system", content: .parts([.text(system)])),
     .init(role: "user", content: .parts([.text("Task: log out of the app")])),
