@@ -37,6 +37,19 @@ import TestSupportCore
         #expect(try RouterProfile.load(Repository.agents.appendingPathComponent("desktop-thinking.json").path) == nil)
     }
 
+    /// One decode of the file tells a router profile from a plain one, a broken router from both.
+    @Test func aBrokenRouterIsAnErrorAndNotJSONIsNoRouter() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("router-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let broken = folder.appendingPathComponent("broken.json"), notJSON = folder.appendingPathComponent("not.json")
+        try Data(#"{"name": "broken", "router": {"instruct": "desktop-instruct"}}"#.utf8).write(to: broken)
+        try Data("router: yes".utf8).write(to: notJSON)
+        let error = #expect(throws: ProfileError.self) { try RouterProfile.load(broken.path) }
+        #expect(error?.message.hasPrefix("the router profile \(broken.path) is not valid") == true, "\(error?.message ?? "")")
+        #expect(try RouterProfile.load(notJSON.path) == nil)
+    }
+
     @Test func theLoopAsksTheChosenModel() async throws {
         let instruct = RecordingModel(["Thought: click\nAction: click\n<tool_call>\n{\"name\": \"computer_use\", \"arguments\": {\"action\": \"left_click\", \"coordinate\": [600, 500]}}\n</tool_call>",
                                        "Thought: done\nAction: done\n<tool_call>\n{\"name\": \"computer_use\", \"arguments\": {\"action\": \"terminate\", \"status\": \"success\"}}\n</tool_call>"],
