@@ -67,7 +67,7 @@ let package = Package(
             name: "EmbeddedModel",
             dependencies: ["Imaging", "Models", "Qwen3VL", "Qwen3VLPrompt", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
-        /// The agent's pure parts: action table, step parser, coordinate mapping, plan report, session records. No X11, no BLAS.
+        /// The agent's pure parts: action table, step parser, coordinate mapping, plan report, screen comparison, session records and reports. No X11, no BLAS.
         .target(
             name: "AgentCore", dependencies: ["Imaging", "Keys", "Models", "Qwen3VLPrompt", "Units"],
             swiftSettings: strictSettings),

@@ -68,7 +68,7 @@ public enum KeyNames {
     }
 }
 
-/// The modifier keys of a chord, in one place: the name a model writes for each, and its X modifier bit.
+/// The modifier keys of a chord, in one place: the name a model writes for each (Desktop adds its X modifier bit).
 public enum Modifier: String, CaseIterable, Sendable {
     case ctrl, shift, alt, `super`
 

@@ -155,7 +155,7 @@ struct SamplingTests {
     }()
     static let prompt: [Int32] = [9707, 11, 1879, 0]
 
-    @Test func topKOfOneIsGreedyAndSeedsRepeat() {
+    @Test func topKOfOneIsGreedyAndSeedsRepeat() async throws {
         var greedy = Qwen3VL.SamplingOptions()
         greedy.maxNewTokens = 8
         greedy.temperature = 0
@@ -163,40 +163,46 @@ struct SamplingTests {
         var topOne = greedy
         topOne.temperature = 0.8
         topOne.topK = 1
-        #expect(Self.generator.generate(Self.prompt, options: topOne) == Self.generator.generate(Self.prompt, options: greedy))
-
         var sampled = greedy
         sampled.temperature = 1.5
         sampled.topP = 0.9
         sampled.seed = 7
-        let first = Self.generator.generate(Self.prompt, options: sampled)
-        #expect(first == Self.generator.generate(Self.prompt, options: sampled), "same seed, same tokens")
-        sampled.seed = 8
-        #expect(first != Self.generator.generate(Self.prompt, options: sampled), "another seed, other tokens")
+        var reseeded = sampled
+        reseeded.seed = 8
+        let runs = try await onOwnThread { [greedy, topOne, sampled, reseeded] in
+            [topOne, greedy, sampled, sampled, reseeded].map { Self.generator.generate(Self.prompt, options: $0) }
+        }
+        #expect(runs[0] == runs[1])
+        #expect(runs[2] == runs[3], "same seed, same tokens")
+        #expect(runs[2] != runs[4], "another seed, other tokens")
     }
 
-    @Test func theThinkingBudgetClosesTheReasoning() {
+    @Test func theThinkingBudgetClosesTheReasoning() async throws {
         var options = Qwen3VL.SamplingOptions()
         options.maxNewTokens = 10
         options.temperature = 0
         options.stopTokens = []
         options.thinkingBudget = 4
         // The Thinking generation prompt ends with "<think>\n".
-        let tokens = Self.generator.generate(Self.prompt + [Qwen3VL.SpecialToken.thinkStart, 198], options: options)
+        let tokens = try await onOwnThread { [options] in Self.generator.generate(Self.prompt + [Qwen3VL.SpecialToken.thinkStart, 198], options: options) }
         #expect(tokens.count == 10)
         #expect(tokens[4] == Qwen3VL.SpecialToken.thinkEnd, "\(tokens)")
         #expect(!tokens[5...].contains(Qwen3VL.SpecialToken.thinkEnd) || tokens.firstIndex(of: Qwen3VL.SpecialToken.thinkEnd) == 4)
     }
 
-    @Test func generationStopsAtAStopTokenAndWhenTheCallerSaysSo() {
+    @Test func generationStopsAtAStopTokenAndWhenTheCallerSaysSo() async throws {
         var options = Qwen3VL.SamplingOptions()
         options.maxNewTokens = 12
         options.temperature = 0
         options.stopTokens = [66256] // the third greedy token of this prompt
-        #expect(Self.generator.generate(Self.prompt, options: options) == [121743, 56439, 66256])
-        options.stopTokens = []
-        var seen = 0
-        let cancelled = Self.generator.generate(Self.prompt, options: options) { _ in seen += 1; return seen < 2 }
+        var unstopped = options
+        unstopped.stopTokens = []
+        let (stopped, cancelled) = try await onOwnThread { [options, unstopped] in
+            var seen = 0
+            return (Self.generator.generate(Self.prompt, options: options),
+                    Self.generator.generate(Self.prompt, options: unstopped) { _ in seen += 1; return seen < 2 })
+        }
+        #expect(stopped == [121743, 56439, 66256])
         #expect(cancelled.count == 2)
     }
 }
