@@ -388,7 +388,7 @@ struct OpenAICompatibleModelTests {
             var settings = Self.budgetSettings
             settings.maxThinkingTokens = nil
             let generation = await collect(Self.model("long-think", on: server).generate(Self.conversation, settings: settings))
-            #expect(generation.text.hasSuffix("hmm199 </think>\n\nnever read"))
+            #expect(generation.text.hasSuffix("hmm2999 </think>\n\nnever read"), "the whole stream (3000 pieces, fake_openai_server.py)")
             #expect(generation.cost?.finish == .stop)
         }
     }
