@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "qwen-agent-fixture", targets: ["qwen-agent-fixture"]),
         .library(name: "Desktop", targets: ["Desktop"]),
         .library(name: "Imaging", targets: ["Imaging"]),
+        .library(name: "Keys", targets: ["Keys"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -41,32 +42,47 @@ let package = Package(
         .target(name: "Units", swiftSettings: strictSettings),
         /// RGB images, geometry, pixel-format conversion and PNG encode/decode.
         .target(name: "Imaging", dependencies: ["CPNG", "CPixels"], swiftSettings: strictSettings),
+        /// Key names as models and people write them, key chords and X keysyms, resolved without an X connection.
+        .target(name: "Keys", swiftSettings: strictSettings),
         /// The X11 session: display connection, monitors, screen capture, XTest input, virtual displays.
         .target(
             name: "Desktop",
-            dependencies: ["CX11", "Imaging", "Units", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CX11", "Imaging", "Keys", "Units", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
 
-        /// One protocol for a vision-language model, and its backends (scripted, OpenAI-compatible HTTP).
+        /// One protocol for a vision-language model, and its backends that need no engine (scripted, OpenAI-compatible HTTP).
         .target(
             name: "Models",
             dependencies: [
-                "Imaging", "Qwen3VL", "Units", .product(name: "Logging", package: "swift-log"),
+                "Imaging", "Qwen3VLPrompt", "Units", .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSettings),
-        /// The embedded Qwen3-VL engine: weights, tokenizer, chat template, decoder. Pure computation.
-        .target(name: "Qwen3VL", dependencies: ["CKernels", "COpenBLAS", "Imaging"], swiftSettings: strictSettings),
-        /// The action table, the step parser, the coordinate contract and the executor.
-        .target(name: "Agent", dependencies: ["Desktop", "Imaging", "Models", "Qwen3VL", "Units", .product(name: "Logging", package: "swift-log")],
-                swiftSettings: strictSettings),
+        /// Qwen3-VL's input side: config files, tokenizer, chat template, image pads and image processor. Pure computation, no BLAS.
+        .target(name: "Qwen3VLPrompt", dependencies: ["Imaging"], swiftSettings: strictSettings),
+        /// The embedded Qwen3-VL engine: weights, vision tower, text decoder, generation, on OpenBLAS and the C kernels.
+        .target(name: "Qwen3VL", dependencies: ["CKernels", "COpenBLAS", "Imaging", "Qwen3VLPrompt"], swiftSettings: strictSettings),
+        /// The embedded engine behind the model protocol.
+        .target(
+            name: "EmbeddedModel",
+            dependencies: ["Imaging", "Models", "Qwen3VL", "Qwen3VLPrompt", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings),
+        /// The agent's pure parts: action table, step parser, coordinate mapping, plan report, screen comparison, session records and reports. No X11, no BLAS.
+        .target(
+            name: "AgentCore", dependencies: ["Imaging", "Keys", "Models", "Qwen3VLPrompt", "Units"],
+            swiftSettings: strictSettings),
+        /// The agent on a desktop: the loop, the executor, profiles and routing, replay and recorded demonstrations.
+        .target(
+            name: "Agent",
+            dependencies: ["AgentCore", "Desktop", "Imaging", "Keys", "Models", "Qwen3VLPrompt", "Units", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings),
 
         /// The desktop and the agent as a Model Context Protocol server: screenshot and input tools, parse, run_task.
         .target(
             name: "MCPServer",
             dependencies: [
-                "Agent", "Desktop", "Imaging", "Models", .product(name: "Logging", package: "swift-log"),
+                "Agent", "AgentCore", "Desktop", "Imaging", "Keys", "Models", .product(name: "Logging", package: "swift-log"),
                 .product(name: "MCP", package: "swift-sdk"),
             ],
             swiftSettings: strictSettings),
@@ -76,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "qwen-agent",
             dependencies: [
-                "Agent", "Desktop", "Imaging", "MCPServer", "Models", "Qwen3VL", "Units",
+                "Agent", "AgentCore", "Desktop", "EmbeddedModel", "Imaging", "Keys", "MCPServer", "Models", "Qwen3VL", "Qwen3VLPrompt", "Units",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -87,27 +103,37 @@ let package = Package(
             swiftSettings: strictSettings),
 
         // MARK: Tests
+        /// Where the checkout's fixtures are, seeded randomness and a thread of its own: test helpers that need neither X nor BLAS.
+        .target(name: "TestSupportCore", path: "Tests/TestSupportCore", swiftSettings: strictSettings),
         /// Virtual displays, the fixture app and its event log, for the tests that touch X.
         .target(
             name: "TestSupport",
             dependencies: [
-                "Desktop", "Imaging", "Models", .product(name: "Logging", package: "swift-log"),
+                "Desktop", "Imaging", "Models", "TestSupportCore", .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/TestSupport", exclude: ["fake_openai_server.py"], swiftSettings: strictSettings),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "COpenBLAS", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "COpenBLAS", "TestSupport", "TestSupportCore"], swiftSettings: strictSettings),
         .testTarget(
-            name: "DesktopTests", dependencies: ["Desktop", "Imaging", "TestSupport", "qwen-agent-fixture"],
+            name: "DesktopTests", dependencies: ["CX11", "Desktop", "Imaging", "Keys", "TestSupport", "TestSupportCore", "qwen-agent-fixture"],
+            swiftSettings: strictSettings),
+        /// The pure layers' tests (keys, parser, coordinates, session records, the target graph itself): no X, no BLAS.
+        .testTarget(
+            name: "AgentCoreTests", dependencies: ["AgentCore", "Imaging", "Keys", "Models", "Qwen3VLPrompt", "TestSupportCore", "Units"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "AgentTests", dependencies: ["Agent", "Desktop", "Imaging", "Qwen3VL", "TestSupport", "Units", "qwen-agent-fixture"],
+            name: "AgentTests",
+            dependencies: ["Agent", "AgentCore", "Desktop", "EmbeddedModel", "Imaging", "Keys", "Models", "Qwen3VLPrompt", "TestSupport", "TestSupportCore", "Units",
+                           "qwen-agent-fixture"],
             swiftSettings: strictSettings),
-        .testTarget(name: "Qwen3VLTests", dependencies: ["Qwen3VL"], swiftSettings: strictSettings),
+        .testTarget(name: "Qwen3VLTests", dependencies: ["Qwen3VL", "Qwen3VLPrompt", "TestSupportCore"], swiftSettings: strictSettings),
         .testTarget(
-            name: "ModelsTests", dependencies: ["Models", "Imaging", "Qwen3VL", "TestSupport", "Units", .product(name: "Logging", package: "swift-log")],
+            name: "ModelsTests",
+            dependencies: ["EmbeddedModel", "Models", "Imaging", "Qwen3VL", "Qwen3VLPrompt", "TestSupport", "TestSupportCore", "Units",
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "CLITests", dependencies: ["qwen-agent", "qwen-agent-fixture", "TestSupport", "Desktop", "Imaging"],
+            name: "CLITests", dependencies: ["qwen-agent", "qwen-agent-fixture", "Agent", "AgentCore", "TestSupport", "TestSupportCore", "Desktop", "Imaging", "Keys"],
             swiftSettings: strictSettings),
     ]
 )
@@ -119,10 +145,10 @@ if Context.environment["QWEN_AGENT_BENCHMARKS"] != nil {
             name: "qwen-agent-bench", dependencies: ["Desktop", "Imaging", "CX11"], path: "Benchmarks/Capture",
             swiftSettings: strictSettings))
     package.targets.append(
-        .executableTarget(name: "qwen-agent-parse-bench", dependencies: ["Agent"], path: "Benchmarks/Parse", swiftSettings: strictSettings))
+        .executableTarget(name: "qwen-agent-parse-bench", dependencies: ["AgentCore"], path: "Benchmarks/Parse", swiftSettings: strictSettings))
     package.targets.append(
         .executableTarget(
-            name: "qwen-agent-engine-bench", dependencies: ["Agent", "Imaging", "Qwen3VL"], path: "Benchmarks/Engine",
+            name: "qwen-agent-engine-bench", dependencies: ["Agent", "AgentCore", "Imaging", "Models", "Qwen3VL", "Qwen3VLPrompt"], path: "Benchmarks/Engine",
             exclude: [
                 "make_checkpoint.py", "processor_reference.py", "report.py", "screenshot-1280x720.png", "screenshot-1920x1080.png",
                 "transformers_reference.py",

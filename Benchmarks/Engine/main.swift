@@ -11,9 +11,11 @@
 // token ids and image grid for Benchmarks/Engine/transformers_reference.py, so both engines run the
 // same tokens. `scripts/benchmark-engine` runs the two side by side.
 import Agent
+import AgentCore
 import Foundation
 import Imaging
 import Qwen3VL
+import Qwen3VLPrompt
 
 struct Options {
     var model = "", tokenizer: String?, image = ""
@@ -119,14 +121,14 @@ let weightBytes = try FileManager.default.contentsOfDirectory(atPath: options.mo
 
 let processor = Qwen3VL.ImageProcessor(config: folder.preprocessor, minPixels: profile.image.minPixels, maxPixels: profile.image.maxPixels)
 var pixelValues: [Float] = []
-var grid = (t: 0, h: 0, w: 0)
+var grid = processor.process(image, into: &pixelValues)
 let processorSamples = (0..<options.processorRepeats).map { _ in milliseconds { grid = processor.process(image, into: &pixelValues) } }
 
 /// The processor alone on other screenshots: into a reused buffer (the engine's way) and into a fresh array.
 let processorImages: [[String: Any]] = options.processorImages.map { path in
     guard let picture = try? PNG.read(from: URL(fileURLWithPath: path)) else { fail("cannot read \(path)") }
     var buffer: [Float] = []
-    var shape = (t: 0, h: 0, w: 0)
+    var shape = processor.process(picture, into: &buffer)
     let reused = (0..<options.processorRepeats).map { _ in milliseconds { shape = processor.process(picture, into: &buffer) } }
     let fresh = (0..<options.processorRepeats).map { _ in milliseconds { _ = processor.process(picture) } }
     return ["image": path, "size": [picture.width, picture.height], "grid": [shape.t, shape.h, shape.w],
@@ -135,7 +137,7 @@ let processorImages: [[String: Any]] = options.processorImages.map { path in
 
 // MARK: Prompt
 
-let system = profile.systemMessage(resolution: "1000x1000")
+let system = profile.systemMessage(for: profile.coordinateSpace, imageSize: image.size)
 let messages: [Qwen3VL.ChatTemplate.Message] = [
     .init(role: "system", content: .parts([.text(system)])),
     .init(role: "user", content: .parts([.text("Task: log out of the app")])),
@@ -154,7 +156,7 @@ if let idsOut = options.idsOut {
 
 /// Greedy generation through the prompt cache, as the agent's embedded backend runs it: the time to
 /// the first token is the prefill (and whatever the cache could not supply), then one time per token.
-@MainActor func generate(_ prompt: [Int32], visual: Qwen3VL.VisualInput, grids: [(t: Int, h: Int, w: Int)], keys: [Int], newTokens: Int,
+@MainActor func generate(_ prompt: [Int32], visual: Qwen3VL.VisualInput, grids: [Qwen3VL.Grid], keys: [Int], newTokens: Int,
               cache: Qwen3VL.PromptCache) -> (tokens: [Int32], prefill: Double, decode: [Double], firstLogits: [Float]) {
     var greedy = Qwen3VL.SamplingOptions()
     greedy.maxNewTokens = newTokens
@@ -164,7 +166,7 @@ if let idsOut = options.idsOut {
     var firstLogits: [Float] = []
     let start = ContinuousClock.now
     let tokens = Qwen3VL.Generator(model: text).generate(prompt, visual: visual, imageGrids: grids, imageKeys: keys,
-                                                         mergeSize: vision.config.spatialMergeSize, options: greedy, promptCache: cache) { _ in
+                                                         options: greedy, promptCache: cache) { _ in
         stamps.append(.now)
         if firstLogits.isEmpty { firstLogits = cache.logits } // the prefill's, before the first decode step
         return true
@@ -173,7 +175,7 @@ if let idsOut = options.idsOut {
     return (tokens, ms(stamps[0] - start), zip(stamps.dropFirst(), stamps).map { ms($0 - $1) }, firstLogits)
 }
 
-@MainActor func encode(_ pixels: [Float], _ grid: (t: Int, h: Int, w: Int)) -> Qwen3VL.VisualInput {
+@MainActor func encode(_ pixels: [Float], _ grid: Qwen3VL.Grid) -> Qwen3VL.VisualInput {
     let (features, deepstack) = vision.encode(pixelValues: pixels, grid: grid)
     return Qwen3VL.VisualInput(embeddings: features, deepstack: deepstack)
 }
@@ -248,7 +250,7 @@ let stepTwo = options.secondStep ? secondStep() : nil
 /// last token (`newTokens` greedy tokens).
 @MainActor func agentSteps(_ count: Int) -> [Double] {
     let cache = Qwen3VL.PromptCache(model: text)
-    var previous: (key: Int, visual: Qwen3VL.VisualInput, grid: (t: Int, h: Int, w: Int), reply: String)?
+    var previous: (key: Int, visual: Qwen3VL.VisualInput, grid: Qwen3VL.Grid, reply: String)?
     return (1...count).map { step in
         milliseconds {
             var screen = image
@@ -283,7 +285,7 @@ let results: [String: Any] = [
     "engine": "qwen-agent (Swift, OpenBLAS \(Qwen3VL.BLAS.coreName))",
     "precision": options.precision.rawValue, "weight_format": options.weights.rawValue,
     "image": "\(image.width)x\(image.height)", "image_grid_thw": [grid.t, grid.h, grid.w],
-    "prompt_tokens": prompt.count, "image_tokens": vision.tokenCount(grid: grid),
+    "prompt_tokens": prompt.count, "image_tokens": grid.tokens,
     "load_ms": loadMilliseconds, "processor_images": processorImages,
     "processor_ms": median(processorSamples), "processor_samples_ms": processorSamples,
     "vision_ms": median(visionSamples), "vision_samples_ms": visionSamples,
@@ -308,7 +310,7 @@ let encoded = try JSONSerialization.data(withJSONObject: report, options: [.pret
 if let path = options.json { try encoded.write(to: URL(fileURLWithPath: path)) } else { print(String(decoding: encoded, as: UTF8.self)) }
 FileHandle.standardError.write(Data(String(
     format: "%@: %d-token prompt (%d image tokens, grid %dx%d): processor %.1f ms, vision %.0f ms, prefill %.0f ms (%.1f tokens/s), decode %.2f tokens/s; peak RSS %.0f MB = %.2f × (weights %.0f MB + KV %.0f MB)\n",
-    image.width == 0 ? "?" : "\(image.width)x\(image.height)", prompt.count, vision.tokenCount(grid: grid), grid.h, grid.w,
+    image.width == 0 ? "?" : "\(image.width)x\(image.height)", prompt.count, grid.tokens, grid.h, grid.w,
     median(processorSamples), median(visionSamples), median(prefillSamples), Double(prompt.count) / median(prefillSamples) * 1000,
     Double(decodeSamples.count) / max(decodeSeconds, 1e-9), memory.peak, memory.peak * 1_048_576 / Double(weightBytes + kvBytes),
     Double(weightBytes) / 1_048_576, Double(kvBytes) / 1_048_576).utf8))

@@ -4,7 +4,7 @@
 //     .build-bench/release/qwen-agent-parse-bench
 //
 // A Qwen3 token is about 4 characters of English reasoning, so 40,000 tokens ≈ 160 KB.
-import Agent
+import AgentCore
 import Foundation
 
 let sentence = "Looking at the screen, the toolbar sits at the top; the Log out button is probably near (912, 40), "

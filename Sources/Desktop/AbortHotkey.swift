@@ -1,3 +1,4 @@
+import Keys
 internal import CX11
 import Foundation
 import Glibc
@@ -18,7 +19,8 @@ public final class AbortHotkey: Sendable {
     /// Grabs `chord` on display `name`. Corresponding Xlib call: `XGrabKey` (once per combination of
     /// Caps Lock and Num Lock, which would otherwise make the grab miss).
     public init(chord text: String, display name: String) throws(DesktopError) {
-        let chord = try KeyChord(parsing: text)
+        let chord: KeyChord
+        do { chord = try KeyChord(parsing: text) } catch { throw DesktopError(.invalidArgument, error.message) }
         guard let key = chord.keys.last, let keysym = KeyNames.keysym(for: key) else {
             throw DesktopError(.untypable, "the abort key '\(text)' names no key")
         }

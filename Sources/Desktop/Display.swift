@@ -128,18 +128,6 @@ enum Xlib {
         return XOpenDisplay(name)
     }
 
-    /// Corresponding Xlib call: `XStringToKeysym` (`NoSymbol` for an unknown name).
-    static func keysym(named name: String) -> UInt {
-        _ = threadsInitialized
-        return XStringToKeysym(name)
-    }
-
-    /// Corresponding Xlib call: `XKeysymToString`.
-    static func name(of keysym: UInt) -> String? {
-        _ = threadsInitialized
-        return XKeysymToString(keysym).map { String(cString: $0) }
-    }
-
     /// Corresponding Xlib call: `XConvertCase`.
     static func cases(of keysym: UInt) -> (lower: UInt, upper: UInt) {
         _ = threadsInitialized

@@ -1,3 +1,4 @@
+public import Keys
 internal import CX11
 import Glibc
 public import Imaging
@@ -89,7 +90,7 @@ public final class InputController {
     private var heldButtons: [MouseButton] = []
     private var heldKeys: [KeyCode] = []
     /// Spare keycodes temporarily bound to keysyms the keymap lacks, in order of binding.
-    private var borrowed: [(keysym: KeySym, keycode: KeyCode)] = []
+    private var borrowed: [(keysym: Keys.KeySym, keycode: KeyCode)] = []
     private var sent: [SentInputEvent] = []
     private let start = ContinuousClock.now
 
@@ -244,9 +245,9 @@ public final class InputController {
                 .untypable,
                 "the text is \(count) characters long; at most \(Self.maxTypedCharacters) are typed at a time (about 15 s), so split it")
         }
-        var keysyms: [KeySym] = []
+        var keysyms: [Keys.KeySym] = []
         for scalar in text.unicodeScalars {
-            guard let keysym = KeySym(character: scalar) else {
+            guard let keysym = Keys.KeySym(character: scalar) else {
                 throw DesktopError(
                     .untypable,
                     "cannot type control character U+\(String(scalar.value, radix: 16, uppercase: true)); use the key command for special keys")
@@ -300,7 +301,7 @@ public final class InputController {
 
     // MARK: Internals
 
-    private func keysym(named name: String) throws(DesktopError) -> KeySym {
+    private func keysym(named name: String) throws(DesktopError) -> Keys.KeySym {
         guard let keysym = KeyNames.keysym(for: name) else {
             throw DesktopError(
                 .untypable,
@@ -312,7 +313,7 @@ public final class InputController {
     }
 
     /// Where to press for `keysym`, borrowing a spare keycode when the keymap lacks it.
-    private func placement(for keysym: KeySym) throws(DesktopError) -> KeyPlacement {
+    private func placement(for keysym: Keys.KeySym) throws(DesktopError) -> KeyPlacement {
         if let place = keymap.placement(of: keysym) { return place }
         if let entry = borrowed.first(where: { $0.keysym == keysym }) {
             return KeyPlacement(keycode: entry.keycode, shifted: false)
@@ -343,7 +344,7 @@ public final class InputController {
     }
 
     /// Corresponding Xlib call: `XChangeKeyboardMapping` (clients get `MappingNotify`).
-    private func bind(_ keycode: KeyCode, to keysym: KeySym?) throws(DesktopError) {
+    private func bind(_ keycode: KeyCode, to keysym: Keys.KeySym?) throws(DesktopError) {
         let width = keymap.keysymsPerKeycode
         var row = [UInt](repeating: keysym?.rawValue ?? UInt(NoSymbol), count: keysym == nil ? width : 2)
         let count = Int32(row.count)
@@ -429,7 +430,7 @@ public final class InputController {
     }
 }
 
-extension KeySym {
+extension Keys.KeySym {
     /// Whether the symbol has distinct lower and upper case (so Caps Lock changes it).
     /// Corresponding Xlib call: `XConvertCase`.
     public var hasCase: Bool {

@@ -1,3 +1,4 @@
+public import Keys
 internal import CX11
 import Foundation
 import Glibc
@@ -19,7 +20,7 @@ public struct RawInputEvent: Sendable, Equatable {
     /// Modifier and button state before the event (X's `state` field).
     public let state: UInt16
     /// For keys: the keysym on level 0 and level 1 of the key at the time of recording.
-    public let keysyms: (plain: KeySym?, shifted: KeySym?)
+    public let keysyms: (plain: Keys.KeySym?, shifted: Keys.KeySym?)
 
     public static func == (a: RawInputEvent, b: RawInputEvent) -> Bool {
         a.kind == b.kind && a.detail == b.detail && a.time == b.time && a.root == b.root && a.state == b.state
@@ -57,12 +58,12 @@ public final class InputRecorder: Sendable {
         // The keymap as it is now, so key events can carry their symbols.
         var low: Int32 = 0, high: Int32 = 0, width: Int32 = 0
         XDisplayKeycodes(control, &low, &high)
-        var keymap: [UInt8: (KeySym?, KeySym?)] = [:]
+        var keymap: [UInt8: (Keys.KeySym?, Keys.KeySym?)] = [:]
         if let map = XGetKeyboardMapping(control, UInt8(low), high - low + 1, &width) {
             for code in 0..<Int(high - low + 1) {
                 let plain = map[code * Int(width)], shifted = width > 1 ? map[code * Int(width) + 1] : 0
-                keymap[UInt8(code + Int(low))] = (plain == 0 ? nil : KeySym(rawValue: plain),
-                                                  shifted == 0 ? (plain == 0 ? nil : KeySym(rawValue: plain)) : KeySym(rawValue: shifted))
+                keymap[UInt8(code + Int(low))] = (plain == 0 ? nil : Keys.KeySym(rawValue: plain),
+                                                  shifted == 0 ? (plain == 0 ? nil : Keys.KeySym(rawValue: plain)) : Keys.KeySym(rawValue: shifted))
             }
             XFree(map)
         }
@@ -125,9 +126,9 @@ public final class InputRecorder: Sendable {
     private final class Sink: @unchecked Sendable {
         let emit: (RawInputEvent) -> Void
         /// Only the recording thread touches it.
-        var keymap: [UInt8: (KeySym?, KeySym?)]
+        var keymap: [UInt8: (Keys.KeySym?, Keys.KeySym?)]
 
-        init(events: @escaping (RawInputEvent) -> Void, keymap: [UInt8: (KeySym?, KeySym?)]) {
+        init(events: @escaping (RawInputEvent) -> Void, keymap: [UInt8: (Keys.KeySym?, Keys.KeySym?)]) {
             emit = events
             self.keymap = keymap
         }
@@ -163,8 +164,8 @@ public final class InputRecorder: Sendable {
                 let base = 8 + index * width * 4
                 let plain = UInt(request.loadUnaligned(fromByteOffset: base, as: UInt32.self))
                 let shifted = width > 1 ? UInt(request.loadUnaligned(fromByteOffset: base + 4, as: UInt32.self)) : 0
-                keymap[UInt8(first + index)] = (plain == 0 ? nil : KeySym(rawValue: plain),
-                                                shifted == 0 ? (plain == 0 ? nil : KeySym(rawValue: plain)) : KeySym(rawValue: shifted))
+                keymap[UInt8(first + index)] = (plain == 0 ? nil : Keys.KeySym(rawValue: plain),
+                                                shifted == 0 ? (plain == 0 ? nil : Keys.KeySym(rawValue: plain)) : Keys.KeySym(rawValue: shifted))
             }
         }
     }

@@ -1,3 +1,4 @@
+import Keys
 internal import CX11
 
 /// An X keycode: a physical key as the server numbers it (8...255).
@@ -66,5 +67,5 @@ struct Keymap {
     }
 
     /// The key that produces `keysym` at level 0 (plain) or 1 (with Shift).
-    func placement(of keysym: KeySym) -> KeyPlacement? { placements[keysym.rawValue] }
+    func placement(of keysym: Keys.KeySym) -> KeyPlacement? { placements[keysym.rawValue] }
 }

@@ -1,4 +1,5 @@
 public import Agent
+public import AgentCore
 import Desktop
 public import Foundation
 import Imaging

@@ -1,4 +1,5 @@
 import Agent
+import AgentCore
 import Desktop
 import Foundation
 import Imaging
@@ -170,7 +171,7 @@ actor DesktopControl {
         if let recorder { return recorder }
         let header = SessionHeader(task: "actions of an MCP client", profile: "none", model: RecordedModel(kind: "mcp-client", name: "qwen-agent mcp"),
                                    display: displayName, area: area,
-                                   coordinateSpace: settings.coordinates == .relative ? "relative" : "pixels", shape: "instruct")
+                                   coordinateSpace: settings.coordinates == .relative ? .relative1000 : .imagePixels, shape: .instruct)
         let recorder = try SessionRecorder(directory: settings.sessionDirectory, secrets: settings.secrets, header: header)
         self.recorder = recorder
         return recorder

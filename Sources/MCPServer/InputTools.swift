@@ -1,4 +1,5 @@
 public import Agent
+public import AgentCore
 import Desktop
 import Foundation
 import MCP

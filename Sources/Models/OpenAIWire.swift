@@ -1,6 +1,6 @@
 import Foundation
 import Imaging
-import Qwen3VL
+import Qwen3VLPrompt
 
 // The chat-completions wire format, as vLLM, SGLang, llama.cpp's llama-server and Ollama speak it.
 

@@ -1,4 +1,4 @@
-import Qwen3VL
+import Qwen3VLPrompt
 
 /// Turns a server's deltas back into the raw text a Qwen3-VL model writes, so one step parser reads
 /// every backend, and tracks the thinking budget.

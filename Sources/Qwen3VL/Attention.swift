@@ -1,3 +1,4 @@
+import Qwen3VLPrompt
 internal import CKernels
 internal import COpenBLAS
 

@@ -1,3 +1,4 @@
+public import Qwen3VLPrompt
 internal import COpenBLAS
 import Foundation
 

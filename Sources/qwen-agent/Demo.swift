@@ -1,4 +1,5 @@
 import Agent
+import AgentCore
 import ArgumentParser
 import Desktop
 import Foundation
@@ -72,7 +73,7 @@ struct Demo: AsyncParsableCommand {
             let recorder = try SessionRecorder(
                 directory: FileChecks.unusedFolder(named: "session", in: folder),
                 header: SessionHeader(task: "log out of the app", profile: profile.name, model: RecordedModel(model.identity),
-                                      display: display.name, area: area, coordinateSpace: profile.coordinateSpace.profileValue, shape: profile.shape.rawValue))
+                                      display: display.name, area: area, coordinateSpace: profile.coordinateSpace, shape: profile.shape))
             let desktop = X11Desktop(display: display, input: try InputController(display: display), area: area)
             let loop = AgentLoop(screen: desktop, input: desktop, windows: desktop, models: .one(seat), events: events,
                                  recorder: recorder, logger: logger)

@@ -1,10 +1,13 @@
 import Agent
+import AgentCore
 import ArgumentParser
 import Desktop
 import Foundation
 import Imaging
+import Keys
 import Models
 import Qwen3VL
+import Qwen3VLPrompt
 
 extension ExitStatus {
     /// The model could not be used: its server was unreachable or refused the request, a step timed
@@ -40,11 +43,13 @@ struct Failure: Error {
             self = failure
         case let error as DesktopError:
             self.init(error.message, status: Self.status(for: error.code))
+        case let error as KeyChordError:
+            self.init(error.message, status: ExitStatus.usage)
         case let error as ImagingError:
             // The PNG coder reads only files the commands checked first, so a file error is a write.
             self.init(error.message, status: error.code == .io ? ExitStatus.cannotCreate : ExitStatus.dataError)
         case let error as SessionError:
-            self.init(error.message, status: ExitStatus.cannotCreate)
+            self.init(error.message, status: error.kind == .unreadable ? ExitStatus.dataError : ExitStatus.cannotCreate)
         case let error as ProfileError:
             self.init(error.message, status: ExitStatus.usage)
         case let error as ModelError:

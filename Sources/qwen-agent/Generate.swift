@@ -3,6 +3,7 @@ import Desktop
 import Foundation
 import Imaging
 import Qwen3VL
+import Qwen3VLPrompt
 import Units
 
 struct Generate: ParsableCommand {
@@ -63,7 +64,7 @@ struct Generate: ParsableCommand {
         chooseBLASKernels()
         let loaded: (model: Qwen3VL.TextModel, tokenizer: Qwen3VL.Tokenizer, template: Qwen3VL.ChatTemplate?)
         var visual: Qwen3VL.VisualInput?
-        var grids: [(t: Int, h: Int, w: Int)] = []
+        var grids: [Qwen3VL.Grid] = []
         do {
             let folder = try Qwen3VL.ModelFolder(contentsOf: folderURL)
             let tokens = try Qwen3VL.Tokenizer.load(folder: tokenizerURL ?? folderURL)

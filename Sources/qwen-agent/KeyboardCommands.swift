@@ -1,5 +1,6 @@
 import ArgumentParser
 import Desktop
+import Keys
 import Foundation
 
 struct Key: ParsableCommand {
@@ -20,8 +21,8 @@ struct Key: ParsableCommand {
     }
 
     func run() throws {
+        let parsed = try reportingFailures { try chords.map { try KeyChord(parsing: $0) } } // bad chords fail before X is touched
         try desktop.withDisplay { display, _ in
-            let parsed = try chords.map { try KeyChord(parsing: $0) }
             let input = try desktop.makeInput(display)
             for chord in parsed { try input.press(chord) }
         }

@@ -1,4 +1,5 @@
 import Agent
+import AgentCore
 public import ArgumentParser
 import Desktop
 import Foundation

@@ -1,11 +1,14 @@
 import Agent
+import AgentCore
 import ArgumentParser
 import Desktop
 import Foundation
 import Imaging
 import Logging
+import EmbeddedModel
 import Models
 import Qwen3VL
+import Qwen3VLPrompt
 
 /// Where the model comes from, shared by the commands that think.
 struct ModelOptions: ParsableArguments {

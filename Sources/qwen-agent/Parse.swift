@@ -1,4 +1,4 @@
-public import Agent
+public import AgentCore
 public import ArgumentParser
 import Desktop
 import Foundation

@@ -1,4 +1,5 @@
 import Agent
+import AgentCore
 import ArgumentParser
 import Desktop
 import Foundation
@@ -6,6 +7,7 @@ import Imaging
 import Logging
 import Models
 import Qwen3VL
+import Qwen3VLPrompt
 
 struct Plan: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

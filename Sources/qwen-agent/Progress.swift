@@ -1,4 +1,5 @@
 import Agent
+import AgentCore
 import Foundation
 
 /// Writes to stdout at once: stdout is block-buffered when piped (`| tee run.log`), and a step can be

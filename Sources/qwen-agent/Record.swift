@@ -1,4 +1,5 @@
 import Agent
+import AgentCore
 import ArgumentParser
 import Desktop
 import Foundation
@@ -42,7 +43,7 @@ struct Record: AsyncParsableCommand {
                 sessionRecorder = try SessionRecorder(
                     directory: URL(fileURLWithPath: session),
                     header: SessionHeader(task: task, profile: "none", model: .human, display: display.name, area: area,
-                                          coordinateSpace: "pixels", shape: "instruct"))
+                                          coordinateSpace: .imagePixels, shape: .instruct))
             } catch let error as SessionError { try fail(error.message, status: ExitStatus.cannotCreate) }
             let input = try InputRecorder(display: display.name)
             print("recording on \(display.name) into \(session) — stop with ctrl+alt+Escape or Ctrl-C")

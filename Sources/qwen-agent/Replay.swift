@@ -1,4 +1,5 @@
 import Agent
+import AgentCore
 import ArgumentParser
 import Desktop
 import Foundation
@@ -58,8 +59,7 @@ struct Replay: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let log: SessionLog
-        do { log = try SessionLog.read(URL(fileURLWithPath: session)) } catch { try fail(error.message, status: ExitStatus.dataError) }
+        let log = try reportingFailures { try SessionLog.read(URL(fileURLWithPath: session)) }
         for warning in log.warnings { FileHandle.standardError.write(Data("qwen-agent: warning: \(warning)\n".utf8)) }
         let last = log.steps.map(\.step).max() ?? 0
         if from > last { try fail("--from \(from) is past the session's last step (\(last))", status: ExitStatus.usage) }
@@ -93,8 +93,6 @@ struct Replay: AsyncParsableCommand {
                                     say: { print("  \($0)") })
             do {
                 result = try await replayer.run(options, healer: healer)
-            } catch let error as SessionError {
-                try fail(error.message, status: ExitStatus.dataError)
             } catch is WaitInterrupted {
                 await x11.releaseAll()
                 throw ExitCode(ExitStatus.interrupted)

@@ -1,10 +1,12 @@
 import Agent
+import AgentCore
 import ArgumentParser
 import Desktop
 import Foundation
 import Imaging
 import Models
 import Qwen3VL
+import Qwen3VLPrompt
 
 struct Schema: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,4 +1,5 @@
 import Agent
+import AgentCore
 import ArgumentParser
 import Desktop
 import Foundation
@@ -18,8 +19,7 @@ struct Show: ParsableCommand {
     var output = "report.html"
 
     func run() throws {
-        let log: SessionLog
-        do { log = try SessionLog.read(URL(fileURLWithPath: session)) } catch { try fail(error.message, status: ExitStatus.dataError) }
+        let log = try reportingFailures { try SessionLog.read(URL(fileURLWithPath: session)) }
         let report = SessionReport(log)
         for warning in log.warnings + report.warnings { writeErrorLine("warning: \(warning)") }
         do {

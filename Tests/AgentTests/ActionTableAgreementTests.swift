@@ -1,8 +1,9 @@
 @testable import Agent
+@testable import AgentCore
 import Desktop
 import Foundation
 import Imaging
-import Qwen3VL
+import Qwen3VLPrompt
 import TestSupport
 import Testing
 

@@ -1,10 +1,12 @@
 @testable import Agent
+@testable import AgentCore
 import Foundation
 import Imaging
 import Models
-import Qwen3VL
+import Qwen3VLPrompt
 import TestSupport
 import Testing
+import TestSupportCore
 
 /// Profiles are checked data: every key known, every choice one of the accepted ones, every number in
 /// range, and any problem one line that names the file and the key.

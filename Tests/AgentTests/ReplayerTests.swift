@@ -1,10 +1,12 @@
 import Agent
+import AgentCore
 import Desktop
 import Foundation
 import Imaging
 import Synchronization
 import TestSupport
 import Testing
+import TestSupportCore
 
 /// The replayer on an in-memory desktop, with the committed version-1 sessions (Fixtures/Sessions):
 /// it says exactly what it checked and sent, compares typing where the text appeared, never re-grounds

@@ -1,9 +1,11 @@
 @testable import Desktop
+import Keys
 import CX11
 import Foundation
 import Imaging
 import TestSupport
 import Testing
+import TestSupportCore
 
 /// Scripted replies in the real Qwen3-VL Thinking format: reasoning, `</think>`, one tool call.
 func thinkingReply(_ reasoning: String, _ arguments: String) -> String {
@@ -46,8 +48,7 @@ struct AgentRunTests {
         try withVirtualDisplay { virtual in
             let app = try FixtureApp(on: virtual, origin: Point(x: 320, y: 200),
                                      extraArguments: ["--scenario", "login", "--start", "home", "--user", "ada"])
-            let transcript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().appendingPathComponent("Fixtures/Transcripts/log-out.txt")
+            let transcript = Repository.fixtures.appendingPathComponent("Transcripts/log-out.txt")
             let run = try qwenAgent(["log out of the app", "--transcript", transcript.path], display: virtual.name)
             #expect(run.status == 0, "\(run.stdout)")
             let events = app.events()
@@ -60,8 +61,7 @@ struct AgentRunTests {
 
     @Test func aServedModelOverHTTPLogsOut() async throws {
         // The same transcript, but served by a real HTTP server on loopback through the OpenAI API.
-        let transcript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Fixtures/Transcripts/log-out.txt")
+        let transcript = Repository.fixtures.appendingPathComponent("Transcripts/log-out.txt")
         try await withFakeServer { server in
             try withVirtualDisplay { virtual in
                 let app = try FixtureApp(on: virtual, origin: Point(x: 320, y: 200),

@@ -1,21 +1,22 @@
 import Agent
+import AgentCore
 import Desktop
 import Foundation
 import Models
 import Imaging
 import TestSupport
 import Testing
+import TestSupportCore
 
 /// The whole path on the embedded engine with the tiny random checkpoint: capture → image processor →
 /// vision tower → decoder → parser. Random weights write noise; the point is that every stage runs,
 /// the outcome is reported honestly, and nothing is clicked on the strength of noise.
 @Suite("The embedded engine drives plan mode and the agent loop on Xvfb")
 struct EmbeddedEngineTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// desktop-thinking with short replies and small screenshots, so a debug build stays quick.
     static func tinyProfile() throws -> URL {
-        var profile = try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("Agents/desktop-thinking.json"))) as! [String: Any]
+        var profile = try JSONSerialization.jsonObject(with: Data(contentsOf: Repository.agents.appendingPathComponent("desktop-thinking.json"))) as! [String: Any]
         profile["name"] = "tiny-test"
         var generation = profile["generation"] as! [String: Any]
         generation["max_new_tokens"] = 24
@@ -31,7 +32,7 @@ struct EmbeddedEngineTests {
     }
 
     static var modelArguments: [String] {
-        ["--model", root.appendingPathComponent("Fixtures/Golden/tiny-tied").path, "--tokenizer", root.appendingPathComponent("Fixtures/QwenTokenizer").path]
+        ["--model", Repository.fixtures.appendingPathComponent("Golden/tiny-tied").path, "--tokenizer", Repository.fixtures.appendingPathComponent("QwenTokenizer").path]
     }
 
     @Test func planRunsEveryStageAndReportsWhatTheNoiseSays() throws {

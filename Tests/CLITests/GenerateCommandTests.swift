@@ -1,13 +1,13 @@
 import Foundation
 import Testing
+import TestSupportCore
 
 @Suite("qwen-agent generate: the embedded engine alone")
 struct GenerateCommandTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     @Test func theTinyGoldenModelGeneratesWhatTransformersDid() throws {
-        let model = Self.root.appendingPathComponent("Fixtures/Golden/tiny-tied").path
-        let tokenizer = Self.root.appendingPathComponent("Fixtures/QwenTokenizer").path
+        let model = Repository.fixtures.appendingPathComponent("Golden/tiny-tied").path
+        let tokenizer = Repository.fixtures.appendingPathComponent("QwenTokenizer").path
         let run = try qwenAgent(["generate", "--model", model, "--tokenizer", tokenizer, "--raw", "Hello, world!", "--greedy",
                                  "--max-new-tokens", "12", "--json", "--precision", "f32"], display: nil)
         #expect(run.status == 0, "\(run.stderr)")
@@ -21,8 +21,8 @@ struct GenerateCommandTests {
     /// The CLI picks OpenBLAS kernels for the CPU even when the environment names weaker ones, and
     /// QWEN_AGENT_OPENBLAS_CORETYPE overrides its choice; the timing line names what ran.
     @Test func openBLASKernelsAreChosenForTheCPUUnlessTheUserSaysOtherwise() throws {
-        let model = Self.root.appendingPathComponent("Fixtures/Golden/tiny-tied").path
-        let tokenizer = Self.root.appendingPathComponent("Fixtures/QwenTokenizer").path
+        let model = Repository.fixtures.appendingPathComponent("Golden/tiny-tied").path
+        let tokenizer = Repository.fixtures.appendingPathComponent("QwenTokenizer").path
         let arguments = ["generate", "--model", model, "--tokenizer", tokenizer, "--raw", "Hi", "--greedy", "--max-new-tokens", "2"]
         let flags = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8).split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
         let inherited = try qwenAgent(arguments, display: nil, environment: ["OPENBLAS_CORETYPE": "Prescott"])
@@ -37,9 +37,9 @@ struct GenerateCommandTests {
     }
 
     @Test func anImageGoesBeforeThePromptAsItsVisionRows() throws {
-        let model = Self.root.appendingPathComponent("Fixtures/Golden/tiny-tied").path
-        let tokenizer = Self.root.appendingPathComponent("Fixtures/QwenTokenizer").path
-        let image = Self.root.appendingPathComponent("Fixtures/Golden/processor/image-0.png").path
+        let model = Repository.fixtures.appendingPathComponent("Golden/tiny-tied").path
+        let tokenizer = Repository.fixtures.appendingPathComponent("QwenTokenizer").path
+        let image = Repository.fixtures.appendingPathComponent("Golden/processor/image-0.png").path
         let base = ["generate", "--model", model, "--tokenizer", tokenizer, "--raw", "Where is the button?", "--greedy",
                     "--max-new-tokens", "4", "--json"]
         let textOnly = try qwenAgent(base, display: nil)
@@ -60,8 +60,8 @@ struct GenerateCommandTests {
     }
 
     @Test func aFolderWithoutATemplateOrWeightsIsAClearError() throws {
-        let model = Self.root.appendingPathComponent("Fixtures/Golden/tiny-untied").path
-        let tokenizer = Self.root.appendingPathComponent("Fixtures/QwenTokenizer").path
+        let model = Repository.fixtures.appendingPathComponent("Golden/tiny-untied").path
+        let tokenizer = Repository.fixtures.appendingPathComponent("QwenTokenizer").path
         let noTemplate = try qwenAgent(["generate", "--model", model, "--tokenizer", tokenizer, "hi"], display: nil)
         #expect(noTemplate.status == 65 && noTemplate.stderr.contains("give --raw"))
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("empty-model-\(UUID().uuidString)")

@@ -1,4 +1,5 @@
 import Agent
+import AgentCore
 import CX11
 @testable import Desktop
 import Foundation

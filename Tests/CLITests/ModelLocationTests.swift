@@ -1,12 +1,13 @@
 import Foundation
+import TestSupportCore
 import Testing
 
 /// `--model OWNER/NAME` finds a model in the local Hugging Face cache, with no network; a missing
 /// model says which command downloads it. Each test builds its own cache tree in a temporary folder.
 @Suite("Models by Hugging Face repo id, from the local cache")
 struct ModelLocationTests {
-    static let tinyModel = GenerateCommandTests.root.appendingPathComponent("Fixtures/Golden/tiny-tied")
-    static let tokenizer = GenerateCommandTests.root.appendingPathComponent("Fixtures/QwenTokenizer").path
+    static let tinyModel = Repository.fixtures.appendingPathComponent("Golden/tiny-tied")
+    static let tokenizer = Repository.fixtures.appendingPathComponent("QwenTokenizer").path
     /// transformers' greedy continuation of "Hello, world!" for the tiny checkpoint (GenerateCommandTests).
     static let golden = [121743, 56439, 66256, 134519, 140097, 87411, 86276, 69173, 66256, 56623, 88240, 79922]
     static let arguments = ["--tokenizer", tokenizer, "--raw", "Hello, world!", "--greedy", "--max-new-tokens", "12", "--json", "--precision", "f32"] // float32: the golden tokens are transformers float32's

@@ -3,11 +3,11 @@ import Foundation
 import Imaging
 import TestSupport
 import Testing
+import TestSupportCore
 
 @Suite("qwen-agent parse, as a user would run it")
 struct ParseCommandTests {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fixtures/ModelOutputs")
+    static let fixtures = Repository.fixtures.appendingPathComponent("ModelOutputs")
 
     @Test func jsonGivesScreenPixelsThroughTheCoordinateContract() throws {
         let file = Self.fixtures.appendingPathComponent("thinking-left-click.txt").path

@@ -1,5 +1,7 @@
 import Agent
+import AgentCore
 import Desktop
+import Keys
 import Foundation
 import Imaging
 import TestSupport

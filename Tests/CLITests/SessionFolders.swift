@@ -1,4 +1,5 @@
 import Agent
+import AgentCore
 import Foundation
 import Imaging
 
@@ -7,5 +8,5 @@ import Imaging
 func sessionWithHeader(in folder: URL, task: String) throws -> SessionRecorder {
     try SessionRecorder(directory: folder, header: SessionHeader(
         task: task, profile: "none", model: .human, display: ":0", area: Rect(x: 0, y: 0, width: 8, height: 8),
-        coordinateSpace: "pixels", shape: "instruct"))
+        coordinateSpace: .imagePixels, shape: .instruct))
 }

@@ -1,14 +1,15 @@
 import Agent
+import AgentCore
 import Desktop
 import Foundation
 import Imaging
 import TestSupport
 import Testing
+import TestSupportCore
 
 @Suite("Sessions: every run leaves one, private and crash-safe, and show turns it into a report")
 struct SessionTests {
-    static let transcripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fixtures/Transcripts")
+    static let transcripts = Repository.fixtures.appendingPathComponent("Transcripts")
 
     @Test func aRunRecordsEveryStepWithFramesCoordinatesAndOutcome() throws {
         try withVirtualDisplay { virtual in

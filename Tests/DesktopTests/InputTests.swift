@@ -1,5 +1,6 @@
 import CX11
 @testable import Desktop
+import Keys
 import Foundation
 import Imaging
 import Synchronization

@@ -1,4 +1,5 @@
 import Desktop
+import Keys
 import Foundation
 import Imaging
 import TestSupport

@@ -1,6 +1,7 @@
 import COpenBLAS
 import TestSupport
 import Testing
+import TestSupportCore
 
 /// The OpenBLAS link works and its sgemm agrees with a naive product under whatever kernel the CPU
 /// detection picked (OPENBLAS_CORETYPE); a mis-detected core has computed wrong results on some CPUs.

@@ -1,18 +1,19 @@
 import Foundation
 import Imaging
 import Logging
+import EmbeddedModel
 import Models
 import Testing
+import TestSupportCore
 
 /// The embedded engine as a ``VisionLanguageModel`` on the tiny random checkpoint: consecutive agent
 /// steps reuse the previous step's KV cache and image features, and reuse never changes the reply.
 @Suite("Embedded model reuses the previous step")
 struct EmbeddedModelTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     static func load() throws -> EmbeddedModel {
-        try EmbeddedModel(folder: root.appendingPathComponent("Fixtures/Golden/tiny-tied"),
-                          tokenizerFolder: root.appendingPathComponent("Fixtures/QwenTokenizer"), logger: Logger(label: "test"))
+        try EmbeddedModel(folder: Repository.fixtures.appendingPathComponent("Golden/tiny-tied"),
+                          tokenizerFolder: Repository.fixtures.appendingPathComponent("QwenTokenizer"), logger: Logger(label: "test"))
     }
 
     /// Two screenshots of the same size that differ in one corner.

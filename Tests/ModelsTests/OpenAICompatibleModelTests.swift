@@ -6,6 +6,7 @@ import Models
 import TestSupport
 import Testing
 import Units
+import TestSupportCore
 
 /// Against a real HTTP server on loopback (`fake_openai_server.py`), whose replies echo the request.
 @Suite("OpenAI-compatible model: the request it sends, the replies it reads, the failures it reports")
@@ -387,7 +388,7 @@ struct OpenAICompatibleModelTests {
             var settings = Self.budgetSettings
             settings.maxThinkingTokens = nil
             let generation = await collect(Self.model("long-think", on: server).generate(Self.conversation, settings: settings))
-            #expect(generation.text.hasSuffix("hmm199 </think>\n\nnever read"))
+            #expect(generation.text.hasSuffix("hmm199 </think>\n\nnever read"), "the whole stream (200 pieces, fake_openai_server.py)")
             #expect(generation.cost?.finish == .stop)
         }
     }
@@ -411,8 +412,7 @@ struct OpenAICompatibleModelTests {
     // MARK: Recorded-shape streams of each server
 
     static let logOutReplies: [String] = {
-        let transcript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Fixtures/Transcripts/log-out.txt")
+        let transcript = Repository.fixtures.appendingPathComponent("Transcripts/log-out.txt")
         let text = (try? String(contentsOf: transcript, encoding: .utf8)) ?? ""
         return text.components(separatedBy: "\n---8<---\n").map { $0.trimmingCharacters(in: .newlines) }
     }()

@@ -1,5 +1,6 @@
 @testable import Models
 @testable import Qwen3VL
+import Qwen3VLPrompt
 import Testing
 
 @Suite("Server-sent events: an event stream read however the network cuts it")

@@ -1,12 +1,13 @@
 import Foundation
 import Qwen3VL
+import Qwen3VLPrompt
 import Testing
+import TestSupportCore
 
 /// The official templates' rendered examples (`Fixtures/Qwen3VLChatTemplates`), byte for byte.
 @Suite("Qwen3-VL chat templates")
 struct ChatTemplateTests {
-    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fixtures/Qwen3VLChatTemplates")
+    static let folder = Repository.fixtures.appendingPathComponent("Qwen3VLChatTemplates")
 
     static let cases: [(model: String, name: String)] = ["Qwen3-VL-2B-Instruct", "Qwen3-VL-2B-Thinking", "Qwen3-VL-4B-Instruct"].flatMap { model in
         ["01_image_text_no_generation_prompt", "02_image_text_with_generation_prompt", "03_system_tools_assistant_tool_call",

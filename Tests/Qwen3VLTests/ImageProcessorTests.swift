@@ -1,15 +1,16 @@
 import Foundation
 import Imaging
 import Qwen3VL
+import Qwen3VLPrompt
 import Testing
+import TestSupportCore
 
 /// `Qwen3VL.ImageProcessor` against transformers 5.23's default Qwen3-VL image processor (torchvision
 /// backend: uint8 bicubic antialiased resize, fused normalise, patchify), made by
 /// `Fixtures/Golden/processor/make_processor_golden.py` with min_pixels 1024 / max_pixels 1048576.
 @Suite("Qwen3-VL image processor matches transformers")
 struct ImageProcessorTests {
-    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fixtures/Golden/processor")
+    static let folder = Repository.fixtures.appendingPathComponent("Golden/processor")
 
     static func golden() throws -> [String: Any] {
         let data = try Data(contentsOf: folder.appendingPathComponent("processor-golden.json"))

@@ -1,7 +1,9 @@
 import Foundation
 import Imaging
 import Qwen3VL
+import Qwen3VLPrompt
 import Testing
+import TestSupportCore
 
 /// Each faster mode against float32 on the golden checkpoints: the largest logit difference relative to
 /// the largest float32 logit, and how many of 64 greedy tokens agree with float32's. The measured values
@@ -30,7 +32,7 @@ struct PrecisionFidelityTests {
 
     /// Float32's 64 greedy tokens after `prompt`.
     static func greedy(_ model: Qwen3VL.TextModel, _ prompt: [Int32], visual: Qwen3VL.VisualInput? = nil,
-                       grids: [(t: Int, h: Int, w: Int)] = []) -> [Int32] {
+                       grids: [Qwen3VL.Grid] = []) -> [Int32] {
         var options = Qwen3VL.SamplingOptions()
         options.maxNewTokens = 64
         options.temperature = 0
@@ -55,9 +57,19 @@ struct PrecisionFidelityTests {
         return result
     }
 
+    /// One mode measured against float32.
+    struct Measured: Sendable {
+        let mode: Mode
+        /// The largest |Δlogit| relative to the largest float32 logit.
+        let error: Float
+        /// Positions where the mode's argmax is float32's token, of `tokens`.
+        let agreement: Int
+        let tokens: Int
+    }
+
     /// Over float32's 64 greedy tokens: the largest |Δlogit| relative to the largest float32 logit, and
-    /// at how many positions the mode's argmax is float32's token; both checked and printed.
-    static func compare(_ label: String, _ mode: Mode, reference: [[Float]], fast: [[Float]], tokens: [Int32]) {
+    /// at how many positions the mode's argmax is float32's token.
+    static func measure(_ mode: Mode, reference: [[Float]], fast: [[Float]], tokens: [Int32]) -> Measured {
         var error: Float = 0, agreement = 0
         for (position, (expected, actual)) in zip(reference, fast).enumerated() {
             var scale: Float = 0, difference: Float = 0, best = 0
@@ -69,21 +81,33 @@ struct PrecisionFidelityTests {
             error = max(error, difference / scale)
             if best == Int(tokens[position]) { agreement += 1 }
         }
-        print("\(label), \(mode): max |Δlogit| / max |logit| = \(error) (bound \(mode.logitBound)); greedy: \(agreement) of \(tokens.count) tokens agree with float32 (bound \(mode.agreementBound))")
-        #expect(error < mode.logitBound, "\(label), \(mode): relative logit error \(error)")
-        #expect(agreement >= mode.agreementBound, "\(label), \(mode): \(agreement) greedy tokens agree")
+        return Measured(mode: mode, error: error, agreement: agreement, tokens: tokens.count)
     }
 
-    /// `compare` for one prompt of a model in float32 and in every supported mode (`load` makes the
-    /// model for a mode).
-    static func compare(_ label: String, prompt: [Int32], load: (Qwen3VL.Precision, Qwen3VL.WeightFormat) throws -> Qwen3VL.TextModel) throws {
-        let reference = try load(.f32, .bf16)
-        let tokens = greedy(reference, prompt), positions = prompt.indices.map { [$0, $0, $0] }
-        let expected = logits(reference, prompt, positions: positions, following: tokens)
-        for mode in modes where mode.precision.isSupported {
-            compare(label, mode, reference: expected, fast: logits(try load(mode.precision, mode.weights), prompt, positions: positions, following: tokens),
-                    tokens: tokens)
+    /// Checks and prints each mode's measurements against its bounds.
+    static func check(_ label: String, _ results: [Measured]) {
+        for result in results {
+            let mode = result.mode
+            print("\(label), \(mode): max |Δlogit| / max |logit| = \(result.error) (bound \(mode.logitBound)); greedy: \(result.agreement) of \(result.tokens) tokens agree with float32 (bound \(mode.agreementBound))")
+            #expect(result.error < mode.logitBound, "\(label), \(mode): relative logit error \(result.error)")
+            #expect(result.agreement >= mode.agreementBound, "\(label), \(mode): \(result.agreement) greedy tokens agree")
         }
+    }
+
+    /// One prompt of a model in float32 and in every supported mode (`load` makes the model for a
+    /// mode), computed on a thread of its own and checked here.
+    static func compare(_ label: String, prompt: [Int32],
+                        load: @escaping @Sendable (Qwen3VL.Precision, Qwen3VL.WeightFormat) throws -> Qwen3VL.TextModel) async throws {
+        let results = try await onOwnThread {
+            let reference = try load(.f32, .bf16)
+            let tokens = greedy(reference, prompt), positions = prompt.indices.map { [$0, $0, $0] }
+            let expected = logits(reference, prompt, positions: positions, following: tokens)
+            return try modes.filter(\.precision.isSupported).map { mode in
+                measure(mode, reference: expected, fast: logits(try load(mode.precision, mode.weights), prompt, positions: positions, following: tokens),
+                        tokens: tokens)
+            }
+        }
+        check(label, results)
     }
 
     @Test func bf16ModesNeedAVX512BF16() throws {
@@ -99,46 +123,46 @@ struct PrecisionFidelityTests {
 
     /// The first golden prompt of each tiny checkpoint.
     @Test(arguments: ["tiny-tied", "tiny-untied"])
-    func textCheckpoints(model name: String) throws {
+    func textCheckpoints(model name: String) async throws {
         let folder = try Qwen3VL.ModelFolder(contentsOf: Self.golden.appendingPathComponent(name))
         let prompt = try #require(try TextModelGoldenTests.prompts(name).first).inputIDs
-        try Self.compare(name, prompt: prompt) { try Qwen3VL.TextModel(folder: folder, precision: $0, weights: $1) }
+        try await Self.compare(name, prompt: prompt) { try Qwen3VL.TextModel(folder: folder, precision: $0, weights: $1) }
     }
 
-    @Test func realisticWidth() throws {
+    @Test func realisticWidth() async throws {
         let golden = try #require(try JSONSerialization.jsonObject(
             with: Data(contentsOf: RealisticWidthGoldenTests.folder.appendingPathComponent("golden.json"))) as? [String: Any])
-        let weights = RealisticWidthGoldenTests.weights(order: golden["weight_order"] as? [String] ?? [])
-        let configuration = try Qwen3VL.Configuration(contentsOf: RealisticWidthGoldenTests.folder.appendingPathComponent("config.json"))
+        let order = golden["weight_order"] as? [String] ?? []
         let prompt = try #require((golden["prompts"] as? [[String: Any]])?.first?["input_ids"] as? [Int]).map(Int32.init)
-        try Self.compare("realistic", prompt: prompt) { precision, format in
-            try Qwen3VL.TextModel(config: configuration.text, tiedOutput: true, precision: precision, weights: format) { name, shape in
-                Qwen3VL.Weight(try #require(weights[name]), shape: shape)
-            }
+        try await Self.compare("realistic", prompt: prompt) { precision, format in
+            try RealisticWidthGoldenTests.model(weightOrder: order, precision: precision, weights: format)
         }
     }
 
-    @Test func withAnImage() throws {
+    @Test func withAnImage() async throws {
         let folder = try Qwen3VL.ModelFolder(contentsOf: Self.golden.appendingPathComponent("tiny-tied"))
         let json = try #require(try JSONSerialization.jsonObject(
             with: Data(contentsOf: Self.golden.appendingPathComponent("multimodal/multimodal-golden.json"))) as? [String: Any])
         let image = try PNG.read(from: Self.golden.appendingPathComponent("processor/image-0.png"))
-        let (pixels, grid) = Qwen3VL.ImageProcessor(config: folder.preprocessor, minPixels: 1024, maxPixels: 1_048_576).process(image)
         let ids = (json["input_ids"] as? [Int] ?? []).map(Int32.init)
-        let (positions, delta) = Qwen3VL.positionIDs(for: ids, imageGrids: [grid], mergeSize: 2)
-        func load(_ precision: Qwen3VL.Precision, _ format: Qwen3VL.WeightFormat) throws -> (Qwen3VL.TextModel, Qwen3VL.VisualInput) {
-            let (features, deepstack) = try Qwen3VL.VisionTower(folder: folder, precision: precision, weights: format)
-                .encode(pixelValues: pixels, grid: grid)
-            return (try Qwen3VL.TextModel(folder: folder, precision: precision, weights: format),
-                    Qwen3VL.VisualInput(embeddings: features, deepstack: deepstack))
+        let results = try await onOwnThread {
+            let (pixels, grid) = Qwen3VL.ImageProcessor(config: folder.preprocessor, minPixels: 1024, maxPixels: 1_048_576).process(image)
+            let (positions, delta) = Qwen3VL.positionIDs(for: ids, imageGrids: [grid], imagePad: Int32(folder.configuration.imageTokenID))
+            func load(_ precision: Qwen3VL.Precision, _ format: Qwen3VL.WeightFormat) throws -> (Qwen3VL.TextModel, Qwen3VL.VisualInput) {
+                let (features, deepstack) = try Qwen3VL.VisionTower(folder: folder, precision: precision, weights: format)
+                    .encode(pixelValues: pixels, grid: grid)
+                return (try Qwen3VL.TextModel(folder: folder, precision: precision, weights: format),
+                        Qwen3VL.VisualInput(embeddings: features, deepstack: deepstack))
+            }
+            let (reference, referenceVisual) = try load(.f32, .bf16)
+            let tokens = Self.greedy(reference, ids, visual: referenceVisual, grids: [grid])
+            let expected = Self.logits(reference, ids, positions: positions, delta: delta, visual: referenceVisual, following: tokens)
+            return try Self.modes.filter(\.precision.isSupported).map { mode in
+                let (fast, fastVisual) = try load(mode.precision, mode.weights)
+                return Self.measure(mode, reference: expected,
+                                    fast: Self.logits(fast, ids, positions: positions, delta: delta, visual: fastVisual, following: tokens), tokens: tokens)
+            }
         }
-        let (reference, referenceVisual) = try load(.f32, .bf16)
-        let tokens = Self.greedy(reference, ids, visual: referenceVisual, grids: [grid])
-        let expected = Self.logits(reference, ids, positions: positions, delta: delta, visual: referenceVisual, following: tokens)
-        for mode in Self.modes where mode.precision.isSupported {
-            let (fast, fastVisual) = try load(mode.precision, mode.weights)
-            Self.compare("tiny-tied with an image", mode, reference: expected,
-                         fast: Self.logits(fast, ids, positions: positions, delta: delta, visual: fastVisual, following: tokens), tokens: tokens)
-        }
+        Self.check("tiny-tied with an image", results)
     }
 }

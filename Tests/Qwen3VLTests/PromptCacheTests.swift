@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+import TestSupportCore
 
 @testable import Qwen3VL
+import Qwen3VLPrompt
 
 /// Reusing the KV cache of a previous prompt gives exactly what computing the whole prompt gives,
 /// and computes only what changed; prefill in blocks of queries equals decoding one token at a time.
@@ -9,11 +11,11 @@ import Testing
 struct PromptCacheTests {
     static let model = try! Qwen3VL.TextModel(folder: Qwen3VL.ModelFolder(
         contentsOf: TextModelGoldenTests.golden.appendingPathComponent("tiny-tied")), precision: .f32)
-    static let grid = (t: 1, h: 4, w: 6) // 6 pads per image
+    static let grid = Qwen3VL.Grid(t: 1, h: 4, w: 6, mergeSize: 2) // 6 pads per image
 
     /// Text, image A, text, image B, text: 57 tokens.
     static func prompt(tail: [Int32] = [11, 12, 13]) -> [Int32] {
-        let pads = [Int32](repeating: Qwen3VL.SpecialToken.imagePad, count: 6)
+        let pads = [Int32](repeating: model.imagePad, count: 6)
         return Array(100..<130) + [151652] + pads + [151653] + Array(200..<210) + [151652] + pads + [151653] + tail
     }
 
@@ -37,58 +39,75 @@ struct PromptCacheTests {
         return options
     }
 
-    /// Generates with the shared cache and without one; both must agree on tokens and final logits.
-    func generate(_ prompt: [Int32], images: [UInt64], cache: Qwen3VL.PromptCache) -> [Int32] {
+    /// One generation through the shared cache, and the same without it.
+    struct Turn: Sendable {
+        let reused: [Int32]
+        let computed: [Int32]
+        /// max |Δ final logit| and the largest logit without the cache.
+        let worst: Float
+        let scale: Float
+        /// The prompt tokens the shared cache supplied.
+        let reusedTokens: Int
+    }
+
+    /// Generates with the shared cache and without one (checked with ``expectAgreement(_:)``).
+    static func generate(_ prompt: [Int32], images: [UInt64], cache: Qwen3VL.PromptCache) -> Turn {
         let generator = Qwen3VL.Generator(model: Self.model)
         let grids = images.map { _ in Self.grid }
         let reused = generator.generate(prompt, visual: Self.visual(seeds: images), imageGrids: grids, imageKeys: images.map(Int.init),
                                         options: Self.greedy, promptCache: cache)
         let fresh = Qwen3VL.PromptCache(model: Self.model)
         let computed = generator.generate(prompt, visual: Self.visual(seeds: images), imageGrids: grids, options: Self.greedy, promptCache: fresh)
-        #expect(reused == computed)
         let scale = fresh.workspace.logits.map(abs).max() ?? 1
         let worst = zip(cache.workspace.logits, fresh.workspace.logits).map { abs($0 - $1) }.max() ?? .infinity
-        #expect(worst <= 1e-5 * scale, "max |Δlogit| \(worst) at scale \(scale)")
-        return reused
+        return Turn(reused: reused, computed: computed, worst: worst, scale: scale, reusedTokens: cache.reusedTokens)
     }
 
-    @Test func sharedPrefixesAreReusedExactly() {
-        let cache = Qwen3VL.PromptCache(model: Self.model)
+    /// With the cache and without it, the same tokens and final logits.
+    static func expectAgreement(_ turn: Turn) {
+        #expect(turn.reused == turn.computed)
+        #expect(turn.worst <= 1e-5 * turn.scale, "max |Δlogit| \(turn.worst) at scale \(turn.scale)")
+    }
+
+    @Test func sharedPrefixesAreReusedExactly() async throws {
         let first = Self.prompt()
-        _ = generate(first, images: [1, 2], cache: cache)
-        #expect(cache.reusedTokens == 0)
-
-        // The same images, another ending: everything up to the ending comes from the cache.
         let second = Self.prompt(tail: [11, 99, 98, 97])
-        let reply = generate(second, images: [1, 2], cache: cache)
-        #expect(cache.reusedTokens == first.count - 2)
-
-        // The next turn after the reply: the prompt, the reply (its last token was never fed back) and more.
-        _ = generate(second + reply + [151645, 198, 300, 301], images: [1, 2], cache: cache)
-        #expect(cache.reusedTokens == second.count + reply.count - 1)
-
-        // Image B replaced by another picture of the same size: the tokens match, the cache stops at its first pad.
-        _ = generate(first, images: [1, 3], cache: cache)
-        #expect(cache.reusedTokens == 30 + 1 + 6 + 1 + 10 + 1)
-
-        // The very same prompt again: all but the last token.
-        _ = generate(first, images: [1, 3], cache: cache)
-        #expect(cache.reusedTokens == first.count - 1)
-
-        // A prompt that shares nothing.
-        _ = generate([400, 401, 402], images: [], cache: cache)
-        #expect(cache.reusedTokens == 0)
+        let turns = try await onOwnThread {
+            let cache = Qwen3VL.PromptCache(model: Self.model)
+            var turns = [Self.generate(first, images: [1, 2], cache: cache)]
+            // The same images, another ending: everything up to the ending comes from the cache.
+            turns.append(Self.generate(second, images: [1, 2], cache: cache))
+            // The next turn after the reply: the prompt, the reply (its last token was never fed back) and more.
+            turns.append(Self.generate(second + turns[1].reused + [151645, 198, 300, 301], images: [1, 2], cache: cache))
+            // Image B replaced by another picture of the same size: the tokens match, the cache stops at its first pad.
+            turns.append(Self.generate(first, images: [1, 3], cache: cache))
+            // The very same prompt again: all but the last token.
+            turns.append(Self.generate(first, images: [1, 3], cache: cache))
+            // A prompt that shares nothing.
+            turns.append(Self.generate([400, 401, 402], images: [], cache: cache))
+            return turns
+        }
+        turns.forEach(Self.expectAgreement)
+        #expect(turns.map(\.reusedTokens) == [0, first.count - 2, second.count + turns[1].reused.count - 1, 30 + 1 + 6 + 1 + 10 + 1,
+                                             first.count - 1, 0])
     }
 
     /// The cache grows with the reply instead of reserving the whole budget; growing loses nothing.
-    @Test func theCacheGrowsWithTheReply() {
-        let model = Self.model
+    @Test func theCacheGrowsWithTheReply() async throws {
         let prompt: [Int32] = [9707, 11, 1879]
+        let (tokens, capacity, expected) = try await onOwnThread { Self.growingAndWhole(prompt) }
+        #expect(capacity == prompt.count + 3 * 8, "grew twice, by 8 tokens")
+        #expect(tokens == expected)
+    }
+
+    /// 20 greedy tokens through a cache that grows by 8, its final capacity, and the same decode
+    /// against one cache large enough from the start.
+    static func growingAndWhole(_ prompt: [Int32]) -> (tokens: [Int32], capacity: Int, expected: [Int32]) {
+        let model = Self.model
         let cache = Qwen3VL.PromptCache(model: model, growth: 8)
         var options = Self.greedy
         options.maxNewTokens = 20
         let tokens = Qwen3VL.Generator(model: model).generate(prompt, options: options, promptCache: cache)
-        #expect(cache.capacity == prompt.count + 3 * 8, "grew twice, by 8 tokens")
 
         // The same greedy decode against one cache that was large enough from the start.
         let whole = Qwen3VL.KVCache(config: model.config, capacity: prompt.count + options.maxNewTokens)
@@ -104,10 +123,18 @@ struct PromptCacheTests {
             let position = whole.count
             model.forward([next], positions: [[position, position, position]], cache: whole, workspace: workspace)
         }
-        #expect(tokens == expected)
+        return (tokens, cache.capacity, expected)
     }
 
-    @Test func blockedPrefillEqualsOneTokenAtATime() {
+    @Test func blockedPrefillEqualsOneTokenAtATime() async throws {
+        let (worst, scale, keysAgree) = try await onOwnThread { Self.blockedAndSingle() }
+        #expect(worst <= 1e-5 * scale, "max |Δlogit| \(worst) at scale \(scale)")
+        #expect(keysAgree, "the cached keys agree")
+    }
+
+    /// Prefill in blocks of queries against one token at a time: max |Δlogit|, the logit scale, and
+    /// whether the cached keys agree.
+    static func blockedAndSingle() -> (worst: Float, scale: Float, keysAgree: Bool) {
         let model = Self.model
         let tokens = (0..<2 * Qwen3VL.Attention.queryBlock + 42).map { Int32(1000 + $0 * 7) } // more than two blocks of queries
         let positions = tokens.indices.map { [$0, $0, $0] }
@@ -121,7 +148,6 @@ struct PromptCacheTests {
         for i in tokens.indices { model.forward([tokens[i]], positions: [positions[i]], cache: single, workspace: singleSpace) }
         let scale = singleSpace.logits.map(abs).max() ?? 1
         let worst = zip(blockedSpace.logits, singleSpace.logits).map { abs($0 - $1) }.max() ?? .infinity
-        #expect(worst <= 1e-5 * scale, "max |Δlogit| \(worst) at scale \(scale)")
-        #expect(zip(blocked.keys, single.keys).allSatisfy { abs($0 - $1) <= 1e-5 }, "the cached keys agree")
+        return (worst, scale, zip(blocked.keys, single.keys).allSatisfy { abs($0 - $1) <= 1e-5 })
     }
 }

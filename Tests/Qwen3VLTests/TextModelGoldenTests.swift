@@ -1,13 +1,14 @@
 import Foundation
 import Qwen3VL
+import Qwen3VLPrompt
 import Testing
+import TestSupportCore
 
 /// The text decoder against what Hugging Face transformers computed for tiny random-weight
 /// Qwen3-VL checkpoints with the real architecture (`Fixtures/Golden`, made by `make_golden.py`).
 @Suite("Qwen3-VL text decoder matches transformers")
 struct TextModelGoldenTests {
-    static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fixtures/Golden")
+    static let golden = Repository.fixtures.appendingPathComponent("Golden")
 
     struct Prompt {
         let inputIDs: [Int32]
@@ -25,35 +26,54 @@ struct TextModelGoldenTests {
         }
     }
 
-    @Test(arguments: ["tiny-tied", "tiny-untied"])
-    func lastPositionLogitsMatch(model: String) throws {
-        let folder = try Qwen3VL.ModelFolder(contentsOf: Self.golden.appendingPathComponent(model))
-        let decoder = try Qwen3VL.TextModel(folder: folder, precision: .f32)
-        let prompts = try Self.prompts(model)
-        #expect(prompts.count == 3)
-        for prompt in prompts {
-            let cache = Qwen3VL.KVCache(config: decoder.config, capacity: prompt.inputIDs.count)
-            let workspace = Qwen3VL.Workspace(config: decoder.config)
-            decoder.forward(prompt.inputIDs, positions: prompt.inputIDs.indices.map { [$0, $0, $0] }, cache: cache, workspace: workspace)
-            let logits = workspace.logits
-            #expect(logits.count == prompt.logits.count)
-            let scale = prompt.logits.map(abs).max() ?? 1
-            let worst = zip(logits, prompt.logits).map { abs($0 - $1) }.max() ?? .infinity
-            #expect(worst / scale < 1e-4, "max |Δlogit| \(worst) against a scale of \(scale)")
-        }
+    /// The logits after the whole of `ids` (one prefill), from a fresh cache.
+    static func lastLogits(_ model: Qwen3VL.TextModel, _ ids: [Int32]) -> [Float] {
+        let cache = Qwen3VL.KVCache(config: model.config, capacity: ids.count)
+        let workspace = Qwen3VL.Workspace(config: model.config)
+        model.forward(ids, positions: ids.indices.map { [$0, $0, $0] }, cache: cache, workspace: workspace)
+        return workspace.logits
+    }
+
+    /// Exactly `count` greedy tokens after `ids` (transformers was asked for exactly that many).
+    static func greedy(_ model: Qwen3VL.TextModel, _ ids: [Int32], count: Int) -> [Int32] {
+        var options = Qwen3VL.SamplingOptions()
+        options.maxNewTokens = count
+        options.temperature = 0
+        options.stopTokens = []
+        return Qwen3VL.Generator(model: model).generate(ids, options: options)
+    }
+
+    /// Expects `logits` within 1e-4 of `expected`, relative to the largest expected logit.
+    static func expectClose(_ logits: [Float], _ expected: [Float]) {
+        #expect(logits.count == expected.count)
+        let scale = expected.map(abs).max() ?? 1
+        let worst = zip(logits, expected).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst / scale < 1e-4, "max |Δlogit| \(worst) against a scale of \(scale)")
     }
 
     @Test(arguments: ["tiny-tied", "tiny-untied"])
-    func greedyContinuationsAreIdentical(model: String) throws {
+    func lastPositionLogitsMatch(model: String) async throws {
         let folder = try Qwen3VL.ModelFolder(contentsOf: Self.golden.appendingPathComponent(model))
-        let generator = Qwen3VL.Generator(model: try Qwen3VL.TextModel(folder: folder, precision: .f32))
-        for prompt in try Self.prompts(model) {
-            var options = Qwen3VL.SamplingOptions()
-            options.maxNewTokens = prompt.greedy.count
-            options.temperature = 0
-            options.stopTokens = [] // transformers was asked for exactly this many tokens
-            #expect(generator.generate(prompt.inputIDs, options: options) == prompt.greedy)
+        let prompts = try Self.prompts(model)
+        #expect(prompts.count == 3)
+        let inputs = prompts.map(\.inputIDs)
+        let computed = try await onOwnThread {
+            let decoder = try Qwen3VL.TextModel(folder: folder, precision: .f32)
+            return inputs.map { Self.lastLogits(decoder, $0) }
         }
+        for (logits, prompt) in zip(computed, prompts) { Self.expectClose(logits, prompt.logits) }
+    }
+
+    @Test(arguments: ["tiny-tied", "tiny-untied"])
+    func greedyContinuationsAreIdentical(model: String) async throws {
+        let folder = try Qwen3VL.ModelFolder(contentsOf: Self.golden.appendingPathComponent(model))
+        let prompts = try Self.prompts(model)
+        let requests = prompts.map { ($0.inputIDs, $0.greedy.count) }
+        let generated = try await onOwnThread {
+            let decoder = try Qwen3VL.TextModel(folder: folder, precision: .f32)
+            return requests.map { Self.greedy(decoder, $0.0, count: $0.1) }
+        }
+        #expect(generated == prompts.map(\.greedy))
     }
 }
 
@@ -92,30 +112,37 @@ struct RealisticWidthGoldenTests {
         "mlp.gate_proj.weight": [6144, 2048], "mlp.up_proj.weight": [6144, 2048], "mlp.down_proj.weight": [2048, 6144], "norm.weight": [2048],
     ]
 
-    @Test func logitsAndGreedyTokensMatch() throws {
-        let golden = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: Self.folder.appendingPathComponent("golden.json"))) as? [String: Any])
-        let weights = Self.weights(order: golden["weight_order"] as? [String] ?? [])
-        let configuration = try Qwen3VL.Configuration(contentsOf: Self.folder.appendingPathComponent("config.json"))
-        let model = try Qwen3VL.TextModel(config: configuration.text, tiedOutput: true, precision: .f32) { name, shape in
-            let values = try #require(weights[name], "no generated weight \(name)")
-            #expect(values.count == shape.reduce(1, *), "\(name)")
+    /// A weight the generated stream lacks or makes in the wrong size.
+    struct WrongWeight: Error, CustomStringConvertible {
+        let name: String
+        var description: String { "no generated weight \(name) of the expected size" }
+    }
+
+    /// The one-layer model from `config.json` and the generated weights (weight order from the golden file).
+    static func model(weightOrder: [String], precision: Qwen3VL.Precision = .f32, weights format: Qwen3VL.WeightFormat = .bf16) throws
+        -> Qwen3VL.TextModel
+    {
+        let weights = Self.weights(order: weightOrder)
+        let configuration = try Qwen3VL.Configuration(contentsOf: folder.appendingPathComponent("config.json"))
+        return try Qwen3VL.TextModel(config: configuration.text, imagePad: Int32(configuration.imageTokenID), tiedOutput: true,
+                                     precision: precision, weights: format) { name, shape in
+            guard let values = weights[name], values.count == shape.reduce(1, *) else { throw WrongWeight(name: name) }
             return Qwen3VL.Weight(values, shape: shape)
         }
-        for prompt in golden["prompts"] as? [[String: Any]] ?? [] {
-            let ids = (prompt["input_ids"] as? [Int] ?? []).map(Int32.init)
-            let expected = try readFloat32(Self.folder.appendingPathComponent(prompt["logits_last_file"] as? String ?? ""))
-            let cache = Qwen3VL.KVCache(config: model.config, capacity: ids.count)
-            let workspace = Qwen3VL.Workspace(config: model.config)
-            model.forward(ids, positions: ids.indices.map { [$0, $0, $0] }, cache: cache, workspace: workspace)
-            let logits = workspace.logits
-            let scale = expected.map(abs).max() ?? 1
-            let worst = zip(logits, expected).map { abs($0 - $1) }.max() ?? .infinity
-            #expect(worst / scale < 1e-4, "max |Δlogit| \(worst) against a scale of \(scale)")
-            var options = Qwen3VL.SamplingOptions()
-            options.maxNewTokens = 8
-            options.temperature = 0
-            options.stopTokens = []
-            #expect(Qwen3VL.Generator(model: model).generate(ids, options: options) == (prompt["greedy_new_ids"] as? [Int] ?? []).map(Int32.init))
+    }
+
+    @Test func logitsAndGreedyTokensMatch() async throws {
+        let golden = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: Self.folder.appendingPathComponent("golden.json"))) as? [String: Any])
+        let order = golden["weight_order"] as? [String] ?? []
+        let prompts = golden["prompts"] as? [[String: Any]] ?? []
+        let inputs = prompts.map { ($0["input_ids"] as? [Int] ?? []).map(Int32.init) }
+        let computed = try await onOwnThread {
+            let model = try Self.model(weightOrder: order)
+            return inputs.map { (TextModelGoldenTests.lastLogits(model, $0), TextModelGoldenTests.greedy(model, $0, count: 8)) }
+        }
+        for (prompt, (logits, tokens)) in zip(prompts, computed) {
+            TextModelGoldenTests.expectClose(logits, try readFloat32(Self.folder.appendingPathComponent(prompt["logits_last_file"] as? String ?? "")))
+            #expect(tokens == (prompt["greedy_new_ids"] as? [Int] ?? []).map(Int32.init))
         }
     }
 }
@@ -128,7 +155,7 @@ struct SamplingTests {
     }()
     static let prompt: [Int32] = [9707, 11, 1879, 0]
 
-    @Test func topKOfOneIsGreedyAndSeedsRepeat() {
+    @Test func topKOfOneIsGreedyAndSeedsRepeat() async throws {
         var greedy = Qwen3VL.SamplingOptions()
         greedy.maxNewTokens = 8
         greedy.temperature = 0
@@ -136,40 +163,46 @@ struct SamplingTests {
         var topOne = greedy
         topOne.temperature = 0.8
         topOne.topK = 1
-        #expect(Self.generator.generate(Self.prompt, options: topOne) == Self.generator.generate(Self.prompt, options: greedy))
-
         var sampled = greedy
         sampled.temperature = 1.5
         sampled.topP = 0.9
         sampled.seed = 7
-        let first = Self.generator.generate(Self.prompt, options: sampled)
-        #expect(first == Self.generator.generate(Self.prompt, options: sampled), "same seed, same tokens")
-        sampled.seed = 8
-        #expect(first != Self.generator.generate(Self.prompt, options: sampled), "another seed, other tokens")
+        var reseeded = sampled
+        reseeded.seed = 8
+        let runs = try await onOwnThread { [greedy, topOne, sampled, reseeded] in
+            [topOne, greedy, sampled, sampled, reseeded].map { Self.generator.generate(Self.prompt, options: $0) }
+        }
+        #expect(runs[0] == runs[1])
+        #expect(runs[2] == runs[3], "same seed, same tokens")
+        #expect(runs[2] != runs[4], "another seed, other tokens")
     }
 
-    @Test func theThinkingBudgetClosesTheReasoning() {
+    @Test func theThinkingBudgetClosesTheReasoning() async throws {
         var options = Qwen3VL.SamplingOptions()
         options.maxNewTokens = 10
         options.temperature = 0
         options.stopTokens = []
         options.thinkingBudget = 4
         // The Thinking generation prompt ends with "<think>\n".
-        let tokens = Self.generator.generate(Self.prompt + [Qwen3VL.SpecialToken.thinkStart, 198], options: options)
+        let tokens = try await onOwnThread { [options] in Self.generator.generate(Self.prompt + [Qwen3VL.SpecialToken.thinkStart, 198], options: options) }
         #expect(tokens.count == 10)
         #expect(tokens[4] == Qwen3VL.SpecialToken.thinkEnd, "\(tokens)")
         #expect(!tokens[5...].contains(Qwen3VL.SpecialToken.thinkEnd) || tokens.firstIndex(of: Qwen3VL.SpecialToken.thinkEnd) == 4)
     }
 
-    @Test func generationStopsAtAStopTokenAndWhenTheCallerSaysSo() {
+    @Test func generationStopsAtAStopTokenAndWhenTheCallerSaysSo() async throws {
         var options = Qwen3VL.SamplingOptions()
         options.maxNewTokens = 12
         options.temperature = 0
         options.stopTokens = [66256] // the third greedy token of this prompt
-        #expect(Self.generator.generate(Self.prompt, options: options) == [121743, 56439, 66256])
-        options.stopTokens = []
-        var seen = 0
-        let cancelled = Self.generator.generate(Self.prompt, options: options) { _ in seen += 1; return seen < 2 }
+        var unstopped = options
+        unstopped.stopTokens = []
+        let (stopped, cancelled) = try await onOwnThread { [options, unstopped] in
+            var seen = 0
+            return (Self.generator.generate(Self.prompt, options: options),
+                    Self.generator.generate(Self.prompt, options: unstopped) { _ in seen += 1; return seen < 2 })
+        }
+        #expect(stopped == [121743, 56439, 66256])
         #expect(cancelled.count == 2)
     }
 }

@@ -1,11 +1,11 @@
 import Foundation
 import Qwen3VL
+import Qwen3VLPrompt
 import Testing
+import TestSupportCore
 
 /// `Fixtures/QwenTokenizer`: the Qwen vocab, merges, added-token table and HF reference cases.
-private let fixtures = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .appending(path: "Fixtures/QwenTokenizer")
+private let fixtures = Repository.fixtures.appendingPathComponent("QwenTokenizer")
 
 /// Loaded once: the full vocabulary takes a noticeable moment in a debug build.
 private let shared = Result { try Qwen3VL.Tokenizer.load(folder: fixtures) }
@@ -85,13 +85,14 @@ private func makeTemporaryFolder() throws -> URL {
         #expect(tokenizer.encode("</think>\u{301}").first == Qwen3VL.SpecialToken.thinkEnd)
     }
 
-    @Test func specialTokenConstantsMatchTheConfig() throws {
+    @Test func specialTokenConstantsAndTheConfigsVisionTokensMatchTheTokenizer() throws {
         let tokenizer = try shared.get()
+        let config = try Qwen3VL.Configuration(contentsOf: Repository.fixtures.appendingPathComponent("Qwen3VLConfig/config.json"))
         let named: [(String, Int32)] = [
             ("<|endoftext|>", Qwen3VL.SpecialToken.endOfText), ("<|im_start|>", Qwen3VL.SpecialToken.imStart),
-            ("<|im_end|>", Qwen3VL.SpecialToken.imEnd), ("<|vision_start|>", Qwen3VL.SpecialToken.visionStart),
-            ("<|vision_end|>", Qwen3VL.SpecialToken.visionEnd), ("<|image_pad|>", Qwen3VL.SpecialToken.imagePad),
-            ("<|video_pad|>", Qwen3VL.SpecialToken.videoPad), ("<tool_call>", Qwen3VL.SpecialToken.toolCallStart),
+            ("<|im_end|>", Qwen3VL.SpecialToken.imEnd), ("<|vision_start|>", Int32(config.visionStartTokenID)),
+            ("<|vision_end|>", Int32(config.visionEndTokenID)), ("<|image_pad|>", Int32(config.imageTokenID)),
+            ("<|video_pad|>", Int32(config.videoTokenID)), ("<tool_call>", Qwen3VL.SpecialToken.toolCallStart),
             ("</tool_call>", Qwen3VL.SpecialToken.toolCallEnd), ("<think>", Qwen3VL.SpecialToken.thinkStart),
             ("</think>", Qwen3VL.SpecialToken.thinkEnd),
         ]

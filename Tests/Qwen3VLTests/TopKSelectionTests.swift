@@ -1,6 +1,7 @@
 import Testing
 
 @testable import Qwen3VL
+import Qwen3VLPrompt
 
 /// Top-k selection in one pass equals sorting the whole vocabulary and keeping the first k.
 @Suite("Top-k selection")

@@ -1,7 +1,9 @@
 import Foundation
 import Imaging
 import Qwen3VL
+import Qwen3VLPrompt
 import Testing
+import TestSupportCore
 
 /// `Qwen3VL.VisionTower` against transformers 5.23's `Qwen3VLVisionModel` for the tiny random-weight
 /// checkpoint `Fixtures/Golden/tiny-tied` (made by `Fixtures/Golden/vision/make_vision_golden.py`):
@@ -10,8 +12,7 @@ import Testing
 /// which also checks that attention stays inside each image.
 @Suite("Qwen3-VL VisionTower matches transformers")
 struct VisionTowerTests {
-    static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fixtures/Golden")
+    static let golden = Repository.fixtures.appendingPathComponent("Golden")
     static let folder = golden.appendingPathComponent("vision")
 
     static func floats(_ name: String) throws -> [Float] {
@@ -38,13 +39,15 @@ struct VisionTowerTests {
     }
 
     @Test(arguments: 0..<3)
-    func featuresMatch(index: Int) throws {
+    func featuresMatch(index: Int) async throws {
         let entry = try Self.cases()[index]
-        let tower = try Self.tower()
         let image = try PNG.read(from: Self.golden.appendingPathComponent("processor").appendingPathComponent(try #require(entry["image"] as? String)))
-        let (pixels, grid) = Self.processor.process(image)
+        let (grid, features, deepstack) = try await onOwnThread {
+            let (pixels, grid) = Self.processor.process(image)
+            let (features, deepstack) = try Self.tower().encode(pixelValues: pixels, grid: grid)
+            return (grid, features, deepstack)
+        }
         #expect([grid.t, grid.h, grid.w] == (entry["grid_thw"] as? [Int]))
-        let (features, deepstack) = tower.encode(pixelValues: pixels, grid: grid)
         let expected = try Self.floats(try #require(entry["features"] as? String))
         #expect(features.count == expected.count)
         guard features.count == expected.count else { return }
@@ -73,7 +76,7 @@ struct VisionTowerTests {
             #expect(grid.t == 1 && grid.h == height / 16 && grid.w == width / 16)
             let (features, deepstack) = tower.encode(pixelValues: values, grid: grid)
             let tokens = grid.h * grid.w / 4
-            #expect(tower.tokenCount(grid: grid) == tokens)
+            #expect(grid.tokens == tokens)
             #expect(features.count == tokens * tower.config.outHiddenSize)
             #expect(deepstack.count == tower.config.deepstackVisualIndexes.count)
             for tap in deepstack { #expect(tap.count == tokens * tower.config.outHiddenSize) }

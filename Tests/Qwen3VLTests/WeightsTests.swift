@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import Qwen3VL
+import Qwen3VLPrompt
+import TestSupportCore
 
 /// Safetensors reading, config decoding and model-folder loading, including damaged files.
 @Suite("Weights")
@@ -149,7 +151,7 @@ struct WeightsTests {
         #expect(vision.depth == 24 && vision.hiddenSize == 1024 && vision.intermediateSize == 4096 && vision.numHeads == 16)
         #expect(vision.patchSize == 16 && vision.spatialMergeSize == 2 && vision.temporalPatchSize == 2)
         #expect(vision.outHiddenSize == 2560 && vision.deepstackVisualIndexes == [5, 11, 17])
-        #expect(vision.numPositionEmbeddings == 2304 && vision.hiddenAct == "gelu_pytorch_tanh")
+        #expect(vision.numPositionEmbeddings == 2304 && vision.hiddenAct == .geluTanh)
         #expect(config.imageTokenID == 151_655 && config.videoTokenID == 151_656)
         #expect(config.visionStartTokenID == 151_652 && config.visionEndTokenID == 151_653)
     }
@@ -176,10 +178,24 @@ struct WeightsTests {
         json["tie_word_embeddings"] = nil  // now only inside text_config
         let v5 = try Qwen3VL.Configuration(contentsOf: folder.writeJSON("config.json", json))
         #expect(v5 == v4)
+    }
 
-        // What we encode (the v5 spelling) decodes back to the same value.
-        let reencoded = try JSONDecoder().decode(Qwen3VL.Configuration.self, from: JSONEncoder().encode(v4))
-        #expect(reencoded == v4)
+    @Test func everyActivationSpellingDecodesAndAnUnknownOneNamesTheFile() throws {
+        let folder = try TemporaryFolder()
+        var json = try Self.realConfigJSON()
+        var vision = json["vision_config"] as! [String: Any]
+        let spellings: [(String, Qwen3VL.Activation)] = [("gelu_pytorch_tanh", .geluTanh), ("gelu_new", .geluTanh), ("gelu_fast", .geluTanh),
+                                                         ("gelu", .gelu), ("silu", .silu)]
+        for (name, activation) in spellings {
+            vision["hidden_act"] = name
+            json["vision_config"] = vision
+            #expect(try Qwen3VL.Configuration(contentsOf: folder.writeJSON("config.json", json)).vision.hiddenAct == activation, "\(name)")
+        }
+        vision["hidden_act"] = "relu"
+        json["vision_config"] = vision
+        let url = try folder.writeJSON("config.json", json)
+        let error = #expect(throws: Qwen3VL.WeightsError.self) { try Qwen3VL.Configuration(contentsOf: url) }
+        #expect(error?.message == "\(url.path): unsupported vision hidden_act relu")
     }
 
     @Test func otherSpellingsOfGenerationAndPreprocessorKeys() throws {
@@ -372,8 +388,7 @@ struct WeightsTests {
 
     // MARK: Helpers
 
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fixtures/Qwen3VLConfig")
+    static let fixtures = Repository.fixtures.appendingPathComponent("Qwen3VLConfig")
 
     static func realConfigJSON() throws -> [String: Any] {
         try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("config.json"))) as! [String: Any]

@@ -3,6 +3,7 @@ public import Foundation
 import Logging
 import Models
 import NIOCore
+import TestSupportCore
 
 /// `fake_openai_server.py` on a loopback port: one per test, so its per-model counters belong to that test.
 public final class FakeOpenAIServer: Sendable {
@@ -32,7 +33,7 @@ public final class FakeOpenAIServer: Sendable {
 
     private init() throws {
         guard let python = Self.find("python3") else { throw StartFailure(description: "python3 is not on PATH; the fake server needs it") }
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("fake_openai_server.py")
+        let script = Repository.root.appendingPathComponent("Tests/TestSupport/fake_openai_server.py")
         process = Process()
         process.executableURL = python
         process.arguments = [script.path, Self.apiKey]

@@ -1,3 +1,4 @@
+public import AgentCore
 import Desktop
 import Foundation
 import Units

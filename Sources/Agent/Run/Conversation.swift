@@ -1,3 +1,4 @@
+import AgentCore
 import Foundation
 public import Imaging
 public import Models

@@ -1,3 +1,4 @@
+public import AgentCore
 public import Desktop
 public import Imaging
 

@@ -1,3 +1,4 @@
+public import AgentCore
 public import Desktop
 public import Foundation
 public import Imaging
@@ -59,7 +60,7 @@ public struct LiveRun: Sendable {
         let recorder = try SessionRecorder(
             directory: settings.sessionDirectory, secrets: settings.secrets,
             header: SessionHeader(task: task, profile: lead.profile.name, model: RecordedModel(lead.model.identity), display: display.name,
-                                  area: area, coordinateSpace: lead.profile.coordinateSpace.profileValue, shape: lead.profile.shape.rawValue))
+                                  area: area, coordinateSpace: lead.profile.coordinateSpace, shape: lead.profile.shape))
         started(Start(display: display.name, area: area, session: recorder.directory))
         var options = settings.options
         options.isAborted = aborted

@@ -1,7 +1,8 @@
+public import AgentCore
 public import Foundation
 public import Imaging
 public import Models
-import Qwen3VL
+import Qwen3VLPrompt
 
 /// An agent profile (`Agents/NAME.json`): how to prompt the model and how to run the loop, as data.
 /// Every key is checked when it is read (`ProfileDecoding.swift`); Agents/README.md describes them.

@@ -1,3 +1,4 @@
+public import AgentCore
 import Foundation
 import Models
 

@@ -1,3 +1,4 @@
+import AgentCore
 public import Foundation
 import Models
 /// Who thinks each step: one model, or an Instruct↔Thinking pair (`--agent auto`).
@@ -89,19 +90,27 @@ public struct RouterProfile: Codable, Sendable {
     /// The router profile `nameOrPath` names (found as ``Profile/load(_:searching:)`` finds one), or nil
     /// when that profile is a plain one or there is none.
     public static func load(_ nameOrPath: String, searching folders: [URL] = Profile.searchFolders) throws(ProfileError) -> RouterProfile? {
-        guard let (data, origin) = try? Profile.source(nameOrPath, searching: folders),
-              let keys = try? JSONDecoder().decode([String: JSONIgnored].self, from: data), keys["router"] != nil
-        else { return nil }
+        guard let (data, origin) = try? Profile.source(nameOrPath, searching: folders) else { return nil }
         do {
-            return try SessionFormat.decoder.decode(RouterProfile.self, from: data)
+            return try SessionFormat.decoder.decode(File.self, from: data).router
+        } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+            return nil // not JSON: loading it as a plain profile says so
         } catch {
             throw ProfileError("the router profile \(origin) is not valid: \(error)")
         }
     }
 
-    /// Any JSON value, decoded only to see which keys a file has.
-    private struct JSONIgnored: Decodable {
-        init(from decoder: any Decoder) throws {}
+    /// A profile file, decoded once: a router profile when it has a `router` key.
+    private struct File: Decodable {
+        let router: RouterProfile?
+
+        init(from decoder: any Decoder) throws {
+            guard let keys = try? decoder.container(keyedBy: CodingKeys.self), keys.contains(.router) else {
+                router = nil
+                return
+            }
+            router = try RouterProfile(from: decoder)
+        }
     }
 }
 

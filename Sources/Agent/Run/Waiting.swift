@@ -1,3 +1,4 @@
+import AgentCore
 /// Why a wait ended before what it waited for.
 public enum WaitInterrupted: Error, Sendable, Equatable {
     /// The abort key, Ctrl-C, or a cancelled task.

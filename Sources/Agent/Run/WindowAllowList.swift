@@ -1,3 +1,4 @@
+public import AgentCore
 /// The `--only-window` rule, shared by the agent's loop and the MCP server's input tools.
 public enum WindowAllowList {
     /// Why `resolved` may not be performed when only windows of the `allowed` classes may be acted on,

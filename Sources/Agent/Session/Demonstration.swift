@@ -1,3 +1,5 @@
+public import AgentCore
+import Keys
 public import Desktop
 public import Imaging
 

@@ -1,4 +1,5 @@
-public import Desktop
+public import AgentCore
+import Desktop
 public import Foundation
 public import Imaging
 public import Logging
@@ -192,11 +193,11 @@ public final class Replayer {
     private func resolve(_ entry: PerformedAction, _ plan: PlanRecord.Action, recorded: Size, live: Size, secret: String?,
                          step: Int) throws(SessionError) -> ResolvedAction {
         guard let name = ActionName(rawValue: plan.action) else {
-            throw SessionError("step \(step) records an action this qwen-agent does not know")
+            throw SessionError(.unreadable, "step \(step) records an action this qwen-agent does not know")
         }
         var text = plan.text
         if let masked = text, masked.contains("••••••") {
-            guard let secret else { throw SessionError("step \(step) types text that was masked when recorded; give it with --secret") }
+            guard let secret else { throw SessionError(.unreadable, "step \(step) types text that was masked when recorded; give it with --secret") }
             text = masked.replacingOccurrences(of: "••••••", with: secret)
         }
         let action = Action(name, keys: plan.keys, text: text, amount: plan.amount, seconds: plan.seconds,
@@ -275,22 +276,13 @@ public final class Replayer {
 
     private static func frame(_ relative: String, in directory: URL) throws(SessionError) -> RGBImage {
         do { return try PNG.read(from: directory.appendingPathComponent(relative)) } catch {
-            throw SessionError("recorded frame \(relative) cannot be read: \(error.message)")
+            throw SessionError(.unreadable, "recorded frame \(relative) cannot be read: \(error.message)")
         }
     }
 }
 
 extension RGBImage {
     fileprivate func write(to url: URL) throws(SessionError) {
-        do { try PNG.write(self, to: url) } catch { throw SessionError(error.message) }
+        do { try PNG.write(self, to: url) } catch { throw SessionError(.unwritable, error.message) }
     }
-}
-
-extension ISO8601DateFormatter {
-    /// Session timestamps: internet date-time with milliseconds.
-    nonisolated(unsafe) static let withFractions: ISO8601DateFormatter = {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
-    }()
 }

@@ -1,3 +1,4 @@
+public import Qwen3VLPrompt
 import Foundation
 
 extension Qwen3VL {
@@ -27,16 +28,16 @@ extension Qwen3VL {
         /// new tokens. With a `promptCache`, the prefix it shares with the previous prompt (images
         /// compared by `imageKeys`) is taken from the cache instead of computed, and the cache keeps
         /// this prompt and reply for the next call.
-        public func generate(_ prompt: [Int32], visual: VisualInput? = nil, imageGrids: [(t: Int, h: Int, w: Int)] = [],
-                             imageKeys: [Int]? = nil, mergeSize: Int = 2, options: SamplingOptions, promptCache: PromptCache? = nil,
+        public func generate(_ prompt: [Int32], visual: VisualInput? = nil, imageGrids: [Grid] = [],
+                             imageKeys: [Int]? = nil, options: SamplingOptions, promptCache: PromptCache? = nil,
                              onToken: (Int32) -> Bool = { _ in true }) -> [Int32] {
             guard !prompt.isEmpty, options.maxNewTokens > 0 else { return [] }
             let state = promptCache ?? PromptCache(model: model)
             precondition(state.model === model, "the prompt cache belongs to another model")
-            let start = state.prepare(for: prompt, imageGrids: imageGrids, imageKeys: imageKeys, mergeSize: mergeSize)
+            let start = state.prepare(for: prompt, imageGrids: imageGrids, imageKeys: imageKeys)
             let workspace = state.workspace
-            let (positions, delta) = Qwen3VL.positionIDs(for: prompt, imageGrids: imageGrids, mergeSize: mergeSize)
-            let reusedPads = prompt[..<start].lazy.filter { $0 == SpecialToken.imagePad }.count
+            let (positions, delta) = Qwen3VL.positionIDs(for: prompt, imageGrids: imageGrids, imagePad: model.imagePad)
+            let reusedPads = prompt[..<start].lazy.filter { $0 == model.imagePad }.count
             model.forward(Array(prompt[start...]), positions: Array(positions[start...]), cache: state.cache, workspace: workspace,
                           visual: visual?.dropping(rows: reusedPads, width: model.config.hiddenSize))
             var generated: [Int32] = []

@@ -1,3 +1,4 @@
+public import Qwen3VLPrompt
 extension Qwen3VL {
     /// The three position streams (t, h, w) of a prompt, as transformers' `get_rope_index` builds them.
     ///
@@ -5,7 +6,7 @@ extension Qwen3VL {
     /// `(s, s + row, s + column)` over the merged grid, where `s` is where the first pad would have been
     /// as text; the text after it continues at `s + max(rows, columns)`. `delta` (the largest position
     /// + 1 − the token count) is added to the cache index of every token decoded afterwards.
-    public static func positionIDs(for tokens: [Int32], imageGrids: [(t: Int, h: Int, w: Int)], mergeSize: Int)
+    public static func positionIDs(for tokens: [Int32], imageGrids: [Grid], imagePad: Int32)
         -> (positions: [[Int]], delta: Int)
     {
         var positions: [[Int]] = []
@@ -13,19 +14,19 @@ extension Qwen3VL {
         var next = 0, grids = imageGrids.makeIterator()
         var index = 0
         while index < tokens.count {
-            guard tokens[index] == SpecialToken.imagePad, let grid = grids.next() else {
+            guard tokens[index] == imagePad, let grid = grids.next() else {
                 positions.append([next, next, next])
                 next += 1
                 index += 1
                 continue
             }
-            let rows = grid.h / mergeSize, columns = grid.w / mergeSize
+            let rows = grid.mergedRows, columns = grid.mergedColumns
             for frame in 0..<grid.t {
                 for row in 0..<rows {
                     for column in 0..<columns { positions.append([next + frame, next + row, next + column]) }
                 }
             }
-            index += grid.t * rows * columns
+            index += grid.tokens
             next += max(rows, columns)
         }
         let largest = positions.lazy.map { $0.max() ?? 0 }.max() ?? -1

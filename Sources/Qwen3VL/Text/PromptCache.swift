@@ -1,3 +1,4 @@
+public import Qwen3VLPrompt
 extension Qwen3VL {
     /// The KV cache of the previous generation, kept so the next prompt computes only what changed.
     ///
@@ -47,8 +48,8 @@ extension Qwen3VL {
         /// returns where computing must start: the caller then runs the model over the rest of the
         /// prompt. `imageKeys` identify the images in order (equal keys: the same picture); images
         /// without a key never match.
-        func prepare(for prompt: [Int32], imageGrids: [(t: Int, h: Int, w: Int)], imageKeys: [Int]?, mergeSize: Int) -> Int {
-            let wanted = entries(for: prompt, imageGrids: imageGrids, imageKeys: imageKeys, mergeSize: mergeSize)
+        func prepare(for prompt: [Int32], imageGrids: [Grid], imageKeys: [Int]?) -> Int {
+            let wanted = entries(for: prompt, imageGrids: imageGrids, imageKeys: imageKeys)
             var common = zip(entries, wanted).prefix { $0 == $1 }.count
             // At least the last token is computed, for its logits; and an image is computed whole,
             // because the visual and DeepStack rows given with the rest start at a run's first pad.
@@ -69,18 +70,17 @@ extension Qwen3VL {
         /// Records a decoded token the model just appended to the cache.
         func append(generated token: Int32) { entries.append(Entry(token: token, image: nil)) }
 
-        private func entries(for prompt: [Int32], imageGrids: [(t: Int, h: Int, w: Int)], imageKeys: [Int]?, mergeSize: Int) -> [Entry] {
+        private func entries(for prompt: [Int32], imageGrids: [Grid], imageKeys: [Int]?) -> [Entry] {
             var result: [Entry] = []
             result.reserveCapacity(prompt.count)
             var image = 0, left = 0, key: Int?
             for token in prompt {
-                guard token == SpecialToken.imagePad else {
+                guard token == model.imagePad else {
                     result.append(Entry(token: token, image: nil))
                     continue
                 }
                 if left == 0, image < imageGrids.count {
-                    let grid = imageGrids[image]
-                    left = grid.t * grid.h * grid.w / (mergeSize * mergeSize)
+                    left = imageGrids[image].tokens
                     if let imageKeys, image < imageKeys.count {
                         key = imageKeys[image]
                     } else {

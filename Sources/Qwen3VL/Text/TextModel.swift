@@ -1,3 +1,4 @@
+public import Qwen3VLPrompt
 internal import CKernels
 import Foundation
 
@@ -7,6 +8,8 @@ extension Qwen3VL {
     /// RMSNorm → SwiGLU MLP → residual] → RMSNorm → logits. Matrix work goes to OpenBLAS.
     public final class TextModel: Sendable {
         public let config: Configuration.Text
+        /// `<|image_pad|>` (the configuration's `image_token_id`): the tokens whose embedding is a vision row.
+        public let imagePad: Int32
         /// How products round their activations, and the KV cache's element type (``PromptCache``'s).
         public let precision: Precision
         public let weightFormat: WeightFormat
@@ -30,7 +33,8 @@ extension Qwen3VL {
         /// are quantized from it, for int8 weights).
         public convenience init(folder: ModelFolder, precision: Precision = .fastest, weights: WeightFormat = .bf16) throws {
             let tied = folder.configuration.tieWordEmbeddings && !folder.contains("lm_head.weight")
-            try self.init(config: folder.configuration.text, tiedOutput: tied, precision: precision, weights: weights) { name, shape in
+            try self.init(config: folder.configuration.text, imagePad: Int32(folder.configuration.imageTokenID), tiedOutput: tied,
+                          precision: precision, weights: weights) { name, shape in
                 Weight(try folder.expect(name, shape: shape))
             }
         }
@@ -38,10 +42,11 @@ extension Qwen3VL {
         /// Builds the model from any source of weights: `weight(name, shape)` returns the tensor with
         /// that checkpoint name (`model.language_model.…`, `lm_head.weight`). Throws for a precision
         /// this CPU does not support.
-        public init(config c: Configuration.Text, tiedOutput: Bool, precision: Precision = .fastest, weights: WeightFormat = .bf16,
-                    weight: (String, [Int]) throws -> Weight) throws {
+        public init(config c: Configuration.Text, imagePad: Int32, tiedOutput: Bool, precision: Precision = .fastest,
+                    weights: WeightFormat = .bf16, weight: (String, [Int]) throws -> Weight) throws {
             try precision.checkSupported()
             config = c
+            self.imagePad = imagePad
             self.precision = precision
             weightFormat = weights
             let prefix = "model.language_model."
@@ -90,11 +95,11 @@ extension Qwen3VL {
             precondition(cache.count + n <= cache.capacity, "the KV cache holds \(cache.capacity) tokens")
             w.reserve(rows: n, context: cache.capacity, logitsRows: allLogits ? n : 1)
             // Image pads take the vision tower's rows instead of their embedding, in order.
-            let imageRows = visual == nil ? [] : tokens.indices.filter { tokens[$0] == SpecialToken.imagePad }
+            let imageRows = visual == nil ? [] : tokens.indices.filter { tokens[$0] == imagePad }
             if let visual { precondition(visual.embeddings.count == imageRows.count * d, "one visual row per <|image_pad|>") }
             var nextImageRow = 0
             for (i, token) in tokens.enumerated() {
-                if let visual, token == SpecialToken.imagePad {
+                if let visual, token == imagePad {
                     for j in 0..<d { w.h[i * d + j] = visual.embeddings[nextImageRow * d + j] }
                     nextImageRow += 1
                 } else {

@@ -1,3 +1,4 @@
+public import Qwen3VLPrompt
 internal import CKernels
 import Foundation
 
@@ -69,9 +70,6 @@ extension Qwen3VL {
             guard h % c.numHeads == 0, (h / c.numHeads) % 4 == 0 else {
                 throw WeightsError(.invalidConfig, "vision hidden_size \(h) does not split into \(c.numHeads) heads with a head size divisible by 4")
             }
-            guard ["gelu_pytorch_tanh", "gelu_new", "gelu_fast", "gelu", "silu"].contains(c.hiddenAct) else {
-                throw WeightsError(.invalidConfig, "unsupported vision hidden_act \(c.hiddenAct)")
-            }
             let side = Int(Double(c.numPositionEmbeddings).squareRoot())
             guard side * side == c.numPositionEmbeddings else {
                 throw WeightsError(.invalidConfig, "vision num_position_embeddings \(c.numPositionEmbeddings) is not a square")
@@ -108,22 +106,17 @@ extension Qwen3VL {
             }
         }
 
-        /// Number of vision tokens (after the 2×2 merge) an image with this patch grid becomes.
-        public func tokenCount(grid: (t: Int, h: Int, w: Int)) -> Int {
-            grid.t * grid.h * grid.w / (config.spatialMergeSize * config.spatialMergeSize)
-        }
-
         // MARK: Forward
 
         /// Encodes one image (or video clip): `pixelValues` is the image processor's output,
         /// [t·h·w patches, 3·T·P·P]. Returns the merged features [tokens, out_hidden] and one
         /// [tokens, out_hidden] array per DeepStack tap.
-        public func encode(pixelValues: [Float], grid: (t: Int, h: Int, w: Int)) -> (features: [Float], deepstack: [[Float]]) {
+        public func encode(pixelValues: [Float], grid: Grid) -> (features: [Float], deepstack: [[Float]]) {
             let c = config, hidden = c.hiddenSize
             let patchDim = 3 * c.temporalPatchSize * c.patchSize * c.patchSize
-            let n = grid.t * grid.h * grid.w
+            let n = grid.patches
             precondition(pixelValues.count == n * patchDim, "pixelValues has \(pixelValues.count) values, grid \(grid) needs \(n * patchDim)")
-            precondition(grid.h % c.spatialMergeSize == 0 && grid.w % c.spatialMergeSize == 0, "grid \(grid) is not a multiple of the merge size")
+            precondition(grid.mergeSize == c.spatialMergeSize, "grid \(grid) was merged by \(grid.mergeSize), the tower merges by \(c.spatialMergeSize)")
 
             // Patch embedding + resampled learned positions.
             var x = [Float](repeating: 0, count: n * hidden)
@@ -145,7 +138,7 @@ extension Qwen3VL {
 
         /// Row and column of each patch in the processor's order: frame-major, then merge windows in
         /// raster order, then raster order inside the window.
-        func patchCoordinates(grid: (t: Int, h: Int, w: Int)) -> (rows: [Int], cols: [Int]) {
+        func patchCoordinates(grid: Grid) -> (rows: [Int], cols: [Int]) {
             let m = config.spatialMergeSize
             var rows: [Int] = [], cols: [Int] = []
             rows.reserveCapacity(grid.t * grid.h * grid.w)
@@ -168,7 +161,7 @@ extension Qwen3VL {
         /// The learned square table resampled to the image grid like `F.interpolate(bilinear,
         /// align_corners=True)`: source coordinate `i·(side−1)/(size−1)`, taps floor and floor+1
         /// (clamped to the edge), summed in the reference's tap order (h0w0, h0w1, h1w0, h1w1).
-        func addPositionEmbeddings(_ x: inout [Float], rows: [Int], cols: [Int], grid: (t: Int, h: Int, w: Int)) {
+        func addPositionEmbeddings(_ x: inout [Float], rows: [Int], cols: [Int], grid: Grid) {
             let hidden = config.hiddenSize
             let side = Int(Double(config.numPositionEmbeddings).squareRoot())
             func taps(_ index: Int, size: Int) -> ([Int], [Float]) {
@@ -283,7 +276,7 @@ extension Qwen3VL {
             }
             var inner = [Float](repeating: 0, count: tokens * width)
             linear(normed, mg.fc1Weight, mg.fc1Bias, rows: tokens, into: &inner, scratch: &scratch)
-            activate(&inner, "gelu") // nn.GELU(): the exact (erf) form, whatever hidden_act says
+            activate(&inner, .gelu) // nn.GELU(): the exact (erf) form, whatever hidden_act says
             var out = [Float](repeating: 0, count: tokens * config.outHiddenSize)
             linear(inner, mg.fc2Weight, mg.fc2Bias, rows: tokens, into: &out, scratch: &scratch)
             return out
@@ -304,16 +297,14 @@ extension Qwen3VL {
             }
         }
 
-        private func activate(_ x: inout [Float], _ name: String) {
-            switch name {
-            case "gelu_pytorch_tanh", "gelu_new", "gelu_fast":
+        private func activate(_ x: inout [Float], _ activation: Activation) {
+            switch activation {
+            case .geluTanh:
                 ckernels_gelu_tanh(&x, x.count)
-            case "gelu":
+            case .gelu:
                 for i in x.indices { let v = x[i]; x[i] = 0.5 * v * (1 + erff(v * Float(0.7071067811865476))) }
-            case "silu":
+            case .silu:
                 for i in x.indices { let v = x[i]; x[i] = v / (1 + expf(-v)) }
-            default:
-                preconditionFailure("unsupported vision activation \(name)")
             }
         }
 

@@ -1,3 +1,4 @@
+import Qwen3VLPrompt
 import Glibc
 
 extension Qwen3VL {

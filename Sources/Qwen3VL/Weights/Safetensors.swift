@@ -1,3 +1,4 @@
+public import Qwen3VLPrompt
 public import Foundation
 
 extension Qwen3VL {

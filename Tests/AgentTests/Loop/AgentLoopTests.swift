@@ -1,4 +1,5 @@
 import Agent
+import AgentCore
 import Foundation
 import Imaging
 import Logging
@@ -6,6 +7,7 @@ import Models
 import Synchronization
 import TestSupport
 import Testing
+import TestSupportCore
 
 /// The loop's rules against an in-memory desktop: each test runs in milliseconds.
 @Suite("Agent loop rules, without X") struct AgentLoopTests {

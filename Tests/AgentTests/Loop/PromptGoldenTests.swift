@@ -1,11 +1,14 @@
 import Agent
+import AgentCore
 import Foundation
 import Imaging
 import Logging
+import EmbeddedModel
 import Models
-import Qwen3VL
+import Qwen3VLPrompt
 import TestSupport
 import Testing
+import TestSupportCore
 
 /// What the model reads after four steps, rendered through the official chat templates and compared
 /// with committed text (`Fixtures/Prompts/`), so any drift in the prompt shows in review.

@@ -1,9 +1,11 @@
 @testable import Agent
+@testable import AgentCore
 import Foundation
 import Logging
 import Models
 import TestSupport
 import Testing
+import TestSupportCore
 
 @Suite("Instruct↔Thinking routing rules") struct RouterTests {
     @Test(arguments: [
@@ -33,6 +35,19 @@ import Testing
         #expect(router.router.instruct == "desktop-instruct" && router.router.thinking == "desktop-thinking")
         #expect(router.router.policy == RoutingPolicy())
         #expect(try RouterProfile.load(Repository.agents.appendingPathComponent("desktop-thinking.json").path) == nil)
+    }
+
+    /// One decode of the file tells a router profile from a plain one, a broken router from both.
+    @Test func aBrokenRouterIsAnErrorAndNotJSONIsNoRouter() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("router-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let broken = folder.appendingPathComponent("broken.json"), notJSON = folder.appendingPathComponent("not.json")
+        try Data(#"{"name": "broken", "router": {"instruct": "desktop-instruct"}}"#.utf8).write(to: broken)
+        try Data("router: yes".utf8).write(to: notJSON)
+        let error = #expect(throws: ProfileError.self) { try RouterProfile.load(broken.path) }
+        #expect(error?.message.hasPrefix("the router profile \(broken.path) is not valid") == true, "\(error?.message ?? "")")
+        #expect(try RouterProfile.load(notJSON.path) == nil)
     }
 
     @Test func theLoopAsksTheChosenModel() async throws {

@@ -1,0 +1,198 @@
+public import Foundation
+import Imaging
+public import Logging
+public import Models
+public import Qwen3VL
+public import Qwen3VLPrompt
+import Synchronization
+
+/// The in-process Qwen3-VL engine as a ``VisionLanguageModel``: no server, no Python.
+///
+/// A conversation is rendered with the model folder's own chat template; each image goes through
+/// the image processor and the vision tower and takes its rows at its `<|image_pad|>` place.
+///
+/// Consecutive calls share work: the KV cache of the prefix a conversation has in common with the
+/// previous one (system prompt, task, earlier turns) is reused, and an image seen in the previous
+/// call is not encoded again. Calls run one at a time.
+public final class EmbeddedModel: VisionLanguageModel {
+    public let identity: ModelIdentity
+    private let text: Qwen3VL.TextModel
+    private let vision: Qwen3VL.VisionTower
+    private let tokenizer: Qwen3VL.Tokenizer
+    private let template: Qwen3VL.ChatTemplate
+    private let processor: Qwen3VL.ImageProcessor
+    private let logger: Logger
+    private let reuse: Mutex<Reuse>
+
+    /// What the previous call leaves for the next one.
+    private struct Reuse: ~Copyable {
+        var promptCache: Qwen3VL.PromptCache
+        /// The vision tower's output for the images of the previous call, by the hash of their pixels.
+        var features: [Int: EncodedImage] = [:]
+        /// The processor's output buffer, reused from image to image (a screenshot's tensor is tens of MB).
+        var pixelValues: [Float] = []
+    }
+
+    /// Loads a Hugging Face Qwen3-VL folder; `tokenizerFolder` when its tokenizer files live elsewhere.
+    /// `minPixels`/`maxPixels` override the folder's preprocessor limits (an agent profile's image limits).
+    /// `precision` and `weights` choose the engine's arithmetic (default: the fastest this CPU
+    /// supports, weights as stored).
+    public init(folder: URL, tokenizerFolder: URL? = nil, minPixels: Int? = nil, maxPixels: Int? = nil,
+                precision: Qwen3VL.Precision = .fastest, weights: Qwen3VL.WeightFormat = .bf16, logger: Logger) throws(ModelError) {
+        do {
+            let model = try Qwen3VL.ModelFolder(contentsOf: folder)
+            text = try Qwen3VL.TextModel(folder: model, precision: precision, weights: weights)
+            vision = try Qwen3VL.VisionTower(folder: model, precision: precision, weights: weights)
+            tokenizer = try Qwen3VL.Tokenizer.load(folder: tokenizerFolder ?? folder)
+            template = try Self.template(in: folder, tokenizerFolder: tokenizerFolder)
+            processor = Qwen3VL.ImageProcessor(config: model.preprocessor, minPixels: minPixels, maxPixels: maxPixels)
+        } catch let error as ModelError {
+            throw error
+        } catch {
+            throw ModelError(.badResponse, "cannot load the model folder \(folder.path): \(error)")
+        }
+        reuse = Mutex(Reuse(promptCache: Qwen3VL.PromptCache(model: text)))
+        identity = ModelIdentity(kind: .embedded, name: folder.path)
+        self.logger = logger
+        logger.info("embedded Qwen3-VL ready", metadata: ["folder": "\(folder.path)", "template": "\(template.variant.rawValue)",
+                                                          "precision": "\(precision.rawValue)", "weights": "\(weights.rawValue)",
+                                                          "openblas": "\(Qwen3VL.BLAS.coreName)"])
+    }
+
+    /// The folder's template; a folder without one (the test checkpoints) falls back to the tokenizer folder's.
+    private static func template(in folder: URL, tokenizerFolder: URL?) throws -> Qwen3VL.ChatTemplate {
+        do {
+            return try Qwen3VL.ChatTemplate.load(folder: folder)
+        } catch {
+            guard let tokenizerFolder else { throw ModelError(.badResponse, error.message) }
+            do { return try Qwen3VL.ChatTemplate.load(folder: tokenizerFolder) } catch {
+                throw ModelError(.badResponse, "\(folder.path) and \(tokenizerFolder.path) have no Qwen3-VL chat template")
+            }
+        }
+    }
+
+    /// Whether the folder's template is the Thinking one, to warn when a profile expects the other.
+    public var isThinking: Bool { template.variant == .thinking }
+
+    /// Before the first token the stream says what the engine reads (on a CPU, a screenshot takes
+    /// seconds); after the last, what the reply cost and what it took from the previous call.
+    public func generate(_ conversation: [ChatMessage], settings: GenerationSettings) -> AsyncThrowingStream<ModelEvent, any Error> {
+        let (stream, output) = AsyncThrowingStream.makeStream(of: ModelEvent.self)
+        let stop = StopFlag()
+        // Minutes of synchronous arithmetic: on a thread of its own, not one of the concurrency
+        // pool's few threads, which would starve everything else awaiting in the process.
+        let job = Thread { [self] in
+            reuse.withLock { reuse in
+                var images = ImageInput()
+                for case .image(let image) in conversation.flatMap(\.content) {
+                    let key = image.hashValue // hashes the pixels once; the prompt cache compares images by it too
+                    if let known = images.seen[key] ?? reuse.features[key] {
+                        images.add(key, encoded: known)
+                    } else {
+                        output.yield(.status("reading a \(image.width)×\(image.height) screenshot"))
+                        images.add(key, encoded: encode(image, buffer: &reuse.pixelValues))
+                        images.encoded += 1
+                    }
+                }
+                let messages = conversation.map(\.templateMessage)
+                reuse.features = images.seen
+                let prompt = tokenizer.encode(Qwen3VL.expandImagePads(in: template.render(messages, addGenerationPrompt: true), grids: images.grids))
+                output.yield(.status("reading a prompt of \(prompt.count) tokens"))
+                var decoder = Qwen3VL.Tokenizer.StreamDecoder(tokenizer: tokenizer)
+                let generated = Qwen3VL.Generator(model: text).generate(
+                    prompt, visual: images.grids.isEmpty ? nil : images.visual, imageGrids: images.grids, imageKeys: images.keys,
+                    options: Self.samplingOptions(settings), promptCache: reuse.promptCache
+                ) { token in
+                    let piece = decoder.append(token)
+                    if !piece.isEmpty { output.yield(.text(piece)) }
+                    return !stop.isSet
+                }
+                logger.debug("embedded prompt", metadata: [
+                    "tokens": "\(prompt.count)", "reused": "\(reuse.promptCache.reusedTokens)", "images encoded": "\(images.encoded)/\(images.keys.count)",
+                ])
+                let rest = decoder.finish()
+                if !rest.isEmpty { output.yield(.text(rest)) }
+                output.yield(.cost(ModelCall(promptTokens: prompt.count, reusedTokens: reuse.promptCache.reusedTokens,
+                                             completionTokens: generated.count, images: images.keys.count, encodedImages: images.encoded,
+                                             finish: Self.finish(generated, settings))))
+            }
+            output.finish()
+        }
+        job.stackSize = 8 << 20
+        job.start()
+        output.onTermination = { _ in stop.set() }
+        return stream
+    }
+
+    /// An image through the processor and the vision tower.
+    private func encode(_ image: RGBImage, buffer: inout [Float]) -> EncodedImage {
+        let grid = processor.process(image, into: &buffer)
+        let (features, deepstack) = vision.encode(pixelValues: buffer, grid: grid)
+        return EncodedImage(visual: Qwen3VL.VisualInput(embeddings: features, deepstack: deepstack), grid: grid)
+    }
+
+    /// Reply tokens when the settings name no limit.
+    static let defaultMaxNewTokens = 2048
+
+    /// How a reply ended: at its token limit, with the reasoning closed at its budget, or by the model.
+    private static func finish(_ tokens: [Int32], _ settings: GenerationSettings) -> ModelCall.Finish {
+        if let budget = settings.maxThinkingTokens, tokens.firstIndex(of: Qwen3VL.SpecialToken.thinkEnd) == budget { return .thinkingClosed }
+        return tokens.count >= (settings.maxNewTokens ?? defaultMaxNewTokens) ? .length : .stop
+    }
+
+    private static func samplingOptions(_ settings: GenerationSettings) -> Qwen3VL.SamplingOptions {
+        var options = Qwen3VL.SamplingOptions()
+        options.maxNewTokens = settings.maxNewTokens ?? defaultMaxNewTokens
+        options.temperature = settings.temperature.map(Float.init)
+        options.topK = settings.topK
+        options.topP = settings.topP.map(Float.init)
+        options.presencePenalty = Float(settings.presencePenalty ?? 0)
+        options.seed = settings.seed ?? 0
+        options.thinkingBudget = settings.maxThinkingTokens
+        return options
+    }
+}
+
+/// Set when the consumer of a reply goes away; the generating thread checks it after each token.
+private final class StopFlag: Sendable {
+    private let state = Mutex(false)
+    var isSet: Bool { state.withLock { $0 } }
+    func set() { state.withLock { $0 = true } }
+}
+
+/// The vision tower's output for one image, with its patch grid.
+private struct EncodedImage {
+    let visual: Qwen3VL.VisualInput
+    let grid: Qwen3VL.Grid
+}
+
+/// The images of a conversation in order: their rows joined, grids and identities.
+private struct ImageInput {
+    var visual = Qwen3VL.VisualInput()
+    var grids: [Qwen3VL.Grid] = []
+    /// Each image's hash of its pixels, in order.
+    var keys: [Int] = []
+    var seen: [Int: EncodedImage] = [:]
+    /// Images that went through the vision tower in this call.
+    var encoded = 0
+
+    mutating func add(_ key: Int, encoded: EncodedImage) {
+        seen[key] = encoded
+        visual.append(features: encoded.visual.embeddings, deepstack: encoded.visual.deepstack)
+        grids.append(encoded.grid)
+        keys.append(key)
+    }
+}
+
+extension ChatMessage {
+    /// The message as Qwen3-VL's chat template takes it: text parts, and an image placeholder where
+    /// each image is (the images themselves go to the vision tower, in the same order).
+    public var templateMessage: Qwen3VL.ChatTemplate.Message {
+        Qwen3VL.ChatTemplate.Message(role: role.rawValue, content: .parts(content.map { part in
+            switch part {
+            case .text(let text): .text(text)
+            case .image: .image
+            }
+        }))
+    }
+}

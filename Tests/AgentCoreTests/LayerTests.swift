@@ -1,0 +1,78 @@
+import Foundation
+import TestSupportCore
+import Testing
+
+/// The layering the package promises (Package.swift, DESIGN.md "Modules"): the pure targets build
+/// without X11 and without OpenBLAS or the engine's C kernels. Read from the manifest itself, so a
+/// dependency added to a pure target fails here, not on a machine without those libraries.
+@Suite("Pure targets reach neither X11 nor BLAS")
+struct LayerTests {
+    /// Target name → the names of the package's own targets it depends on (products of other packages left out).
+    static func targetGraph() async throws -> [String: [String]] {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("qwen-agent-manifest-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let json = try await onOwnThread { () throws -> Data in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            // A scratch path of its own, so a build or test run holding `.build` does not block this.
+            process.arguments = ["swift", "package", "--package-path", Repository.root.path, "--scratch-path", scratch.path, "dump-package"]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return data
+        }
+        let manifest = try JSONDecoder().decode(Manifest.self, from: json)
+        let names = Set(manifest.targets.map(\.name))
+        return Dictionary(uniqueKeysWithValues: manifest.targets.map { target in
+            (target.name, target.dependencies.compactMap { $0.byName?.first ?? $0.target?.first }.compactMap { $0 }.filter(names.contains))
+        })
+    }
+
+    /// Every target `name` depends on, directly or not.
+    static func reachable(from name: String, in graph: [String: [String]]) -> Set<String> {
+        var seen: Set<String> = [], pending = graph[name] ?? []
+        while let next = pending.popLast() {
+            if seen.insert(next).inserted { pending += graph[next] ?? [] }
+        }
+        return seen
+    }
+
+    static let x11AndBLAS: Set = ["CX11", "Desktop", "COpenBLAS", "CKernels", "Qwen3VL"]
+
+    @Test func pureTargetsAndTheirTestsNeedNoX11AndNoBLAS() async throws {
+        let graph = try await Self.targetGraph()
+        for pure in ["Keys", "Imaging", "Units", "Qwen3VLPrompt", "Models", "AgentCore", "TestSupportCore", "AgentCoreTests"] {
+            #expect(graph[pure] != nil, "\(pure) is not a target")
+            let reached = Self.reachable(from: pure, in: graph)
+            #expect(reached.isDisjoint(with: Self.x11AndBLAS), "\(pure) reaches \(reached.intersection(Self.x11AndBLAS).sorted())")
+        }
+        // The check can fail: the layers above do reach them.
+        #expect(Self.reachable(from: "Agent", in: graph).contains("CX11"))
+        #expect(Self.reachable(from: "EmbeddedModel", in: graph).isSuperset(of: ["COpenBLAS", "CKernels"]))
+    }
+
+    /// Lower layers never reach the ones built on them.
+    @Test(arguments: [("Qwen3VLPrompt", "Qwen3VL"), ("Models", "EmbeddedModel"), ("Models", "AgentCore"), ("AgentCore", "Agent"),
+                      ("Keys", "Desktop"), ("Desktop", "Agent")])
+    func dependenciesPointOneWay(lower: String, upper: String) async throws {
+        let graph = try await Self.targetGraph()
+        #expect(Self.reachable(from: upper, in: graph).contains(lower), "\(upper) does not build on \(lower)")
+        #expect(!Self.reachable(from: lower, in: graph).contains(upper), "\(lower) reaches \(upper)")
+    }
+
+    /// The parts of `swift package dump-package` read here.
+    struct Manifest: Decodable {
+        struct Target: Decodable {
+            struct Dependency: Decodable {
+                let byName: [String?]?
+                let target: [String?]?
+            }
+            let name: String
+            let dependencies: [Dependency]
+        }
+        let targets: [Target]
+    }
+}
