@@ -4,7 +4,9 @@ import CX11
 @testable import Desktop
 import Foundation
 import Imaging
+import Keys
 import TestSupport
+import TestSupportCore
 import Testing
 
 /// What the test tells `Fixtures/MCPClient/client.py`: how to start the server, and what the scenario needs.
