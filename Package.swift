@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // MARK: C system libraries (headers and link flags come from pkg-config)
@@ -61,12 +62,21 @@ let package = Package(
         .target(name: "Agent", dependencies: ["Desktop", "Imaging", "Models", "Qwen3VL", "Units", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strictSettings),
 
+        /// `qwen-agent serve`: the web UI, the task and session API, and the OpenAI-compatible endpoint, on Hummingbird.
+        .target(
+            name: "Serve",
+            dependencies: [
+                "Agent", "Desktop", "Imaging", "Models", "Units", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            exclude: ["Web"], swiftSettings: strictSettings),
+
         // MARK: Executables
         /// The command-line tool; thin.
         .executableTarget(
             name: "qwen-agent",
             dependencies: [
-                "Agent", "Desktop", "Imaging", "Models", "Qwen3VL", "Units",
+                "Agent", "Desktop", "Imaging", "Models", "Qwen3VL", "Serve", "Units",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -96,6 +106,7 @@ let package = Package(
         .testTarget(
             name: "ModelsTests", dependencies: ["Models", "Imaging", "Qwen3VL", "TestSupport", "Units", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
+        .testTarget(name: "ServeTests", dependencies: ["Serve", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "CLITests", dependencies: ["qwen-agent", "qwen-agent-fixture", "TestSupport", "Desktop", "Imaging"],
             swiftSettings: strictSettings),
