@@ -46,19 +46,26 @@ struct ServeOpenAITests {
         #expect(server.stop() == 0)
     }
 
-    /// Another qwen-agent uses the served engine: the tiny model's random text is no plan, so the run
-    /// ends with the typed outcome for unusable replies — not a hang.
+    /// Another qwen-agent uses the served engine: the tiny model's random text never ends, so the step
+    /// reaches its time limit and the run ends with a typed error — not a hang — and the server stops
+    /// generating when the client gives up.
     @Test func qwenAgentRunsAgainstTheServedEngine() throws {
         let server = try ServeProcess(["--model", Self.model, "--tokenizer", Self.tokenizer])
         try withVirtualDisplay { virtual in
             let app = try FixtureApp(on: virtual)
             let run = try qwenAgent(["log out of the app", "--endpoint", "\(server.base)/v1", "--model", "tiny-tied", "--max-pixels", "200000",
-                                     "--step-timeout", "50"], display: virtual.name)
-            #expect(run.status == 4, "error: unusable replies\n\(run.stdout)\(run.stderr)")
-            #expect(run.stdout.contains("model: served: tiny-tied @ 127.0.0.1:\(server.port)"), "\(run.stdout)")
-            #expect(run.stdout.contains("✘ error:"), "\(run.stdout)")
+                                     "--step-timeout", "8"], display: virtual.name)
+            #expect(run.status == 4, "\(run.stdout.suffix(2000))\(run.stderr)")
+            #expect(run.stdout.contains("model: served: tiny-tied @ http://127.0.0.1:\(server.port)/v1"), "\(run.stdout.prefix(500))")
+            #expect(run.stdout.contains("✘ error: the model took longer than the step time limit of 8 s"), "\(run.stdout.suffix(500))")
             #expect(!app.events().contains { $0.event == "clicked" })
         }
+        var last: [String: Any] = [:]
+        try waitUntil("the server notices the client left", timeout: 20) {
+            last = try #require(try curl(server.base + "/api/status").json?["last"] as? [String: Any])
+            return last["stopped_by_disconnect"] as? Bool == true
+        }
+        #expect((last["completion_tokens"] as? Int ?? .max) < 40960, "stopped before the profile's token limit: \(last)")
         #expect(server.stop() == 0)
     }
 }
