@@ -179,6 +179,8 @@ $("task-form").addEventListener("submit", async (submit) => {
     $("timeline").textContent = "";
     show($("outcome"), false);
     show($("approval"), false);
+    show($("screenshot"), false);
+    $("screenshot-caption").textContent = "Waiting for the first screenshot…";
     $("start").disabled = true;
     $("abort").disabled = false;
     if (events) events.close();
@@ -438,6 +440,7 @@ $("sessions-refresh").addEventListener("click", loadSessions);
 """#),
         Asset(path: "/style.css", contentType: "text/css; charset=utf-8", text: #"""
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; background: #f4f5f7; color: #1d2939; }
 header { display: flex; align-items: center; gap: 18px; padding: 10px 20px; background: #1d2939; color: #fff; flex-wrap: wrap; }
 header h1 { font-size: 19px; margin: 0; }

@@ -65,6 +65,16 @@ struct ServeTaskTests {
             // A late listener of a finished task gets the whole run at once.
             let replayed = try curl(server.base + "/api/tasks/\(id)/events", ["-N"], timeout: 10)
             #expect(serverSentEvents(replayed.body).count == events.count)
+
+            // The same server runs the next task: the first run let go of the display and its abort key.
+            let next = try start(server, ["task": "log out of the app", "confirm": true])
+            try waitUntil("the next run reaches its first action", timeout: 60) {
+                let now = try summary(server, next)
+                return now["waiting_for_approval"] is String || now["state"] as? String == "finished"
+            }
+            let reached = try summary(server, next)
+            #expect(reached["state"] as? String == "running", "\(reached)")
+            _ = try curl(server.base + "/api/tasks/\(next)/abort", ["-X", "POST"])
         }
     }
 

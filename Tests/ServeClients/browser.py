@@ -92,7 +92,7 @@ try:
     rows[-1].click()
     wait.until(seen.frame_to_be_available_and_switch_to_it((By.ID, "session-report")))
     wait.until(lambda d: "log out of the app" in d.find_element(By.TAG_NAME, "body").text)
-    result["report_title"] = driver.title
+    result["report_title"] = driver.execute_script("return document.title;")
     driver.switch_to.default_content()
     save("sessions")
 

@@ -164,6 +164,8 @@ $("task-form").addEventListener("submit", async (submit) => {
     $("timeline").textContent = "";
     show($("outcome"), false);
     show($("approval"), false);
+    show($("screenshot"), false);
+    $("screenshot-caption").textContent = "Waiting for the first screenshot…";
     $("start").disabled = true;
     $("abort").disabled = false;
     if (events) events.close();
