@@ -251,9 +251,10 @@ struct Routes: Sendable {
 }
 
 /// A task's events as Server-Sent Events: the ones so far, then each as it happens, until the outcome.
-/// A comment line every few seconds keeps proxies from closing the stream and finds clients that left.
+/// A comment line every few seconds keeps proxies from closing the stream and finds clients that left
+/// (their connection is let go at the next one: the server reads nothing from a client while streaming).
 enum EventStream {
-    static let keepAlive: Duration = .seconds(10)
+    static let keepAlive: Duration = .seconds(5)
 
     static func send(_ task: AgentTask, after: Int, to writer: inout any ResponseBodyWriter) async throws {
         let (past, future) = task.listen()

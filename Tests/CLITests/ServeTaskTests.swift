@@ -121,4 +121,27 @@ struct ServeTaskTests {
             #expect(!app.events().contains { $0.event == "clicked" })
         }
     }
+
+    /// 200 pages listen to a running task, three times over, and go away: every connection is let go
+    /// (at the next keep-alive comment) and memory does not grow from round to round.
+    @Test func manyEventStreamsComeAndGoWithoutLeaking() throws {
+        try withServedDesktop { server, _ in
+            let id = try start(server, ["task": "log out of the app", "confirm": true])
+            try waitUntil("the task waits for approval", timeout: 60) { try summary(server, id)["waiting_for_approval"] is String }
+            let client = try runClient("sse_clients.py", ["127.0.0.1", "\(server.port)", "/api/tasks/\(id)/events", "\(server.process.pid)", "200", "3"])
+            #expect(client.status == 0, "\(client.stderr)")
+            let result = try #require(try JSONSerialization.jsonObject(with: Data(client.stdout.utf8)) as? [String: Any], "\(client.stdout)")
+            let before = try #require(result["before"] as? [String: Int])
+            let rounds = try #require(result["rounds"] as? [[String: Any]])
+            #expect(rounds.count == 3)
+            for round in rounds {
+                let during = try #require(round["during"] as? [String: Int]), after = try #require(round["after"] as? [String: Int])
+                #expect(during["open_streams"] == 200 && during["fds"]! >= before["fds"]! + 200, "\(round)")
+                #expect(after["fds"]! <= before["fds"]! + 2, "every connection let go: \(round)")
+            }
+            let first = try #require((rounds.first?["after"] as? [String: Int])?["rss_kb"]), last = try #require((rounds.last?["after"] as? [String: Int])?["rss_kb"])
+            #expect(last - first < 16_384, "resident memory after round 1: \(first) kB, after round 3: \(last) kB")
+            _ = try curl(server.base + "/api/tasks/\(id)/abort", ["-X", "POST"])
+        }
+    }
 }
