@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
@@ -71,12 +72,21 @@ let package = Package(
             ],
             exclude: ["Web"], swiftSettings: strictSettings),
 
+        /// The desktop and the agent as a Model Context Protocol server: screenshot and input tools, parse, run_task.
+        .target(
+            name: "MCPServer",
+            dependencies: [
+                "Agent", "Desktop", "Imaging", "Models", .product(name: "Logging", package: "swift-log"),
+                .product(name: "MCP", package: "swift-sdk"),
+            ],
+            swiftSettings: strictSettings),
+
         // MARK: Executables
         /// The command-line tool; thin.
         .executableTarget(
             name: "qwen-agent",
             dependencies: [
-                "Agent", "Desktop", "Imaging", "Models", "Qwen3VL", "Serve", "Units",
+                "Agent", "Desktop", "Imaging", "MCPServer", "Models", "Qwen3VL", "Serve", "Units",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

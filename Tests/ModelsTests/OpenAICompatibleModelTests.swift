@@ -300,10 +300,10 @@ struct OpenAICompatibleModelTests {
             let generation = await Self.generate("slow", on: server, timeout: .seconds(1))
             let message = Self.failure(generation, .timedOut)
             #expect(message.hasPrefix("http://127.0.0.1:\(server.port)/v1 sent nothing for 1 s"))
-            // The server holds the connection open for 300 s: ending this soon proves the client gave up by
-            // itself (the bound leaves room for a machine busy with other builds).
+            // The server holds the connection open for 300 s: ending within a minute proves the client gave up by
+            // itself (a 1-s timer has been seen to fire 11 s late on a machine busy with other builds).
             #expect(generation.elapsed >= .milliseconds(900))
-            #expect(generation.elapsed < .seconds(10))
+            #expect(generation.elapsed < .seconds(60))
             let attempts = try await server.attempts("slow")
             #expect(attempts == 1)
         }

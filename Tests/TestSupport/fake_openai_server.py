@@ -353,7 +353,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def long_think(self, request, attempt):
         self.start_stream()
-        for index in range(3000):  # a minute, as `budget:` does
+        for index in range(200):
             self.event(self.chunk({"content": f"hmm{index} "}))
             time.sleep(0.02)
         self.event(self.chunk({"content": "</think>\n\nnever read"}))

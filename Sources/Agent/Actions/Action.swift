@@ -49,7 +49,7 @@ public struct Action: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Builds an action from a tool call's arguments, checking each against the table.
-    init(name: ActionName, arguments: [String: JSONValue]) throws(ActionError) {
+    public init(name: ActionName, arguments: [String: JSONValue]) throws(ActionError) {
         self.init(name)
         for argument in ActionTable.spec(for: name).arguments {
             let parameter = argument.parameter

@@ -287,13 +287,8 @@ public final class AgentLoop {
 
     /// Safety checks before an input action: the window allow-list, then the user's confirmation.
     private func check(_ resolved: ResolvedAction) async throws -> Confirmation {
-        if let allowed = options.allowedWindowClasses {
-            // Pointer actions land on the window under the point; keys go to the focused window.
-            let windowClass = if let point = resolved.point { await windows.windowClass(at: point) } else { await windows.focusedWindowClass() }
-            guard let windowClass, allowed.contains(windowClass) else {
-                throw SafetyStop(outcome: .needsUser(
-                    "\(resolved) would act on \(windowClass.map { "a '\($0)' window" } ?? "no window"), outside --only-window \(allowed.sorted().joined(separator: ","))"))
-            }
+        if let refusal = await WindowAllowList.refusal(of: resolved, allowed: options.allowedWindowClasses, windows: windows) {
+            throw SafetyStop(outcome: .needsUser(refusal))
         }
         guard let confirm = options.confirm else { return .perform }
         return try await watch.race(deadline: nil, timeout: "") { await confirm(resolved) }
