@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // MARK: C system libraries (headers and link flags come from pkg-config)
@@ -78,6 +79,15 @@ let package = Package(
             dependencies: ["AgentCore", "Desktop", "Imaging", "Keys", "Models", "Qwen3VLPrompt", "Units", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
 
+        /// `qwen-agent serve`: the web UI, the task and session API, and the OpenAI-compatible endpoint, on Hummingbird.
+        .target(
+            name: "Serve",
+            dependencies: [
+                "Agent", "AgentCore", "Desktop", "Imaging", "Models", "Units", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            exclude: ["Web"], swiftSettings: strictSettings),
+
         /// The desktop and the agent as a Model Context Protocol server: screenshot and input tools, parse, run_task.
         .target(
             name: "MCPServer",
@@ -92,7 +102,7 @@ let package = Package(
         .executableTarget(
             name: "qwen-agent",
             dependencies: [
-                "Agent", "AgentCore", "Desktop", "EmbeddedModel", "Imaging", "Keys", "MCPServer", "Models", "Qwen3VL", "Qwen3VLPrompt", "Units",
+                "Agent", "AgentCore", "Desktop", "EmbeddedModel", "Imaging", "Keys", "MCPServer", "Models", "Qwen3VL", "Qwen3VLPrompt", "Serve", "Units",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -132,6 +142,7 @@ let package = Package(
             dependencies: ["EmbeddedModel", "Models", "Imaging", "Qwen3VL", "Qwen3VLPrompt", "TestSupport", "TestSupportCore", "Units",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
+        .testTarget(name: "ServeTests", dependencies: ["Serve", "TestSupport", "TestSupportCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "CLITests", dependencies: ["qwen-agent", "qwen-agent-fixture", "Agent", "AgentCore", "TestSupport", "TestSupportCore", "Desktop", "Imaging", "Keys"],
             swiftSettings: strictSettings),

@@ -12,9 +12,15 @@ import Synchronization
 public final class AbortHotkey: Sendable {
     /// The chord as given, e.g. "ctrl+alt+Escape".
     public let chord: String
-    private let pressed = Atomic<Bool>(false)
-    private let stopping = Atomic<Bool>(false)
-    private let finished = Mutex<Bool>(false)
+    /// Shared with the watcher thread, which must not hold the hotkey itself: the grab ends when the
+    /// hotkey goes away, so a long-lived process (`serve`, `mcp`) can grab it again for its next run.
+    private let state = WatchState()
+
+    private final class WatchState: Sendable {
+        let pressed = Atomic<Bool>(false)
+        let stopping = Atomic<Bool>(false)
+        let finished = Mutex<Bool>(false)
+    }
 
     /// Grabs `chord` on display `name`. Corresponding Xlib call: `XGrabKey` (once per combination of
     /// Caps Lock and Num Lock, which would otherwise make the grab miss).
@@ -52,32 +58,32 @@ public final class AbortHotkey: Sendable {
         }
         self.chord = text
         let connection = UncheckedDisplay(raw: raw)
-        Thread.detachNewThread { [self] in self.watch(connection) }
+        Thread.detachNewThread { [state] in Self.watch(connection, state: state) }
     }
 
     deinit {
-        stopping.store(true, ordering: .relaxed)
+        state.stopping.store(true, ordering: .relaxed)
         // The watcher notices within its poll interval, ungrabs and closes its connection.
-        while !finished.withLock({ $0 }) { usleep(5_000) }
+        while !state.finished.withLock({ $0 }) { usleep(5_000) }
     }
 
     /// Whether the chord has been pressed since the run started.
-    public var isPressed: Bool { pressed.load(ordering: .relaxed) }
+    public var isPressed: Bool { state.pressed.load(ordering: .relaxed) }
 
-    private func watch(_ connection: UncheckedDisplay) {
+    private static func watch(_ connection: UncheckedDisplay, state: WatchState) {
         let raw = connection.raw
         var descriptor = pollfd(fd: XConnectionNumber(raw), events: Int16(POLLIN), revents: 0)
-        while !stopping.load(ordering: .relaxed) {
+        while !state.stopping.load(ordering: .relaxed) {
             while XPending(raw) > 0 {
                 var event = XEvent()
                 XNextEvent(raw, &event)
-                if event.type == KeyPress { pressed.store(true, ordering: .relaxed) }
+                if event.type == KeyPress { state.pressed.store(true, ordering: .relaxed) }
             }
             _ = poll(&descriptor, 1, 50)
         }
         XUngrabKey(raw, Int32(AnyKey), UInt32(AnyModifier), XDefaultRootWindow(raw))
         XCloseDisplay(raw)
-        finished.withLock { $0 = true }
+        state.finished.withLock { $0 = true }
     }
 }
 

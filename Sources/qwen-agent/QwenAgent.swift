@@ -16,7 +16,7 @@ struct QwenAgent: AsyncParsableCommand {
             \(ExitStatus.table)
             """,
         version: version,
-        subcommands: [Run.self, Demo.self, Plan.self, Record.self, Replay.self, Show.self, Parse.self, Schema.self, Generate.self, MCP.self, Monitors.self, Capture.self, Click.self, Move.self, Drag.self, Scroll.self, Key.self,
+        subcommands: [Run.self, Demo.self, Plan.self, Record.self, Replay.self, Show.self, Parse.self, Schema.self, Generate.self, MCP.self, ServeCommand.self, Monitors.self, Capture.self, Click.self, Move.self, Drag.self, Scroll.self, Key.self,
                       TypeText.self],
         defaultSubcommand: Run.self)
 

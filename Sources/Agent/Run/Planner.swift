@@ -51,13 +51,19 @@ public struct Planner: Sendable {
 
 extension PlanResult {
     /// The screenshot with a numbered marker at each planned point and an arrow for each drag.
-    public var picture: RGBImage {
+    public var picture: RGBImage { report.picture(on: screenshot, pointer: pointer) }
+}
+
+extension PlanReport {
+    /// `screenshot` (the one the plan was made on) with a numbered marker at each planned point and
+    /// an arrow for each drag; a drag without a start begins at `pointer`.
+    public func picture(on screenshot: RGBImage, pointer: Point? = nil) -> RGBImage {
         var image = screenshot
         let colour = RGB(hex: 0xE0301E)
-        for (index, resolved) in report.resolved.enumerated() {
-            guard let point = resolved.point.map(report.mapping.imagePoint(forScreen:)) else { continue }
+        for (index, resolved) in resolved.enumerated() {
+            guard let point = resolved.point.map(mapping.imagePoint(forScreen:)) else { continue }
             let start = resolved.startPoint ?? (resolved.action.name == .leftClickDrag ? pointer : nil)
-            if let start = start.map(report.mapping.imagePoint(forScreen:)) {
+            if let start = start.map(mapping.imagePoint(forScreen:)) {
                 image.drawArrow(from: start, to: point, color: colour)
                 image.drawMarker(at: start, color: colour)
             } else {

@@ -90,14 +90,19 @@ public final class SessionRecorder {
         ISO8601DateFormatter.withFractions.string(from: date)
     }
 
-    /// `$XDG_DATA_HOME/qwen-agent/sessions/YYYYMMDD-HHMMSS-PID` (`~/.local/share` when unset).
-    static func newDefaultDirectory() -> URL {
+    /// `$XDG_DATA_HOME/qwen-agent/sessions` (`~/.local/share` when unset): where sessions go by default.
+    public static var defaultSessionsFolder: URL {
         let environment = ProcessInfo.processInfo.environment
         let data = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".local/share")
+        return data.appendingPathComponent("qwen-agent/sessions")
+    }
+
+    /// `defaultSessionsFolder/YYYYMMDD-HHMMSS-PID`.
+    static func newDefaultDirectory() -> URL {
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyyMMdd-HHmmss"
-        return data.appendingPathComponent("qwen-agent/sessions/\(formatter.string(from: Date()))-\(getpid())")
+        return defaultSessionsFolder.appendingPathComponent("\(formatter.string(from: Date()))-\(getpid())")
     }
 
     /// Creates `url` and any missing parents with mode 0700.
