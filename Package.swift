@@ -118,3 +118,28 @@ if Context.environment["QWEN_AGENT_BENCHMARKS"] != nil {
                 "transformers_reference.py",
             ], swiftSettings: strictSettings))
 }
+
+// Fuzz targets stay out of the default build and CI; `scripts/fuzz` builds them with libFuzzer and
+// AddressSanitizer (see RELIABILITY.md). Every Swift target of this package is instrumented, and built
+// with testing enabled so a fuzz target can reach a reader that is internal to its module.
+if Context.environment["QWEN_AGENT_FUZZ"] != nil {
+    let instrumented: [SwiftSetting] = [.unsafeFlags(["-sanitize=fuzzer,address", "-enable-testing"])]
+    for target in package.targets where target.type == .regular || target.type == .executable {
+        target.swiftSettings = (target.swiftSettings ?? []) + instrumented
+    }
+    /// What the fuzz targets share: the input's bytes and pieces, a scratch folder for readers of files.
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Support", swiftSettings: strictSettings + instrumented))
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("Parser", ["Agent", "Imaging"]), ("LenientJSON", ["Agent"]), ("ChatReply", ["Models", "Agent"]),
+        ("ServerStream", ["Models"]), ("Safetensors", ["Qwen3VL"]), ("ModelConfig", ["Qwen3VL"]), ("Tokenizer", ["Qwen3VL"]),
+        ("TokenizerFiles", ["Qwen3VL"]), ("ChatTemplate", ["Qwen3VL"]), ("PNG", ["Imaging"]), ("SessionLine", ["Agent"]),
+        ("SessionFolder", ["Agent"]), ("Profile", ["Agent", "Imaging"]),
+    ]
+    for (name, dependencies) in fuzzTargets {
+        package.targets.append(
+            .executableTarget(
+                name: "fuzz-\(name)", dependencies: dependencies + ["FuzzSupport"], path: "Fuzz/\(name)",
+                swiftSettings: strictSettings + instrumented + [.unsafeFlags(["-parse-as-library"])],
+                linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]))
+    }
+}

@@ -87,8 +87,10 @@ struct SessionTests {
         defer { try? FileManager.default.removeItem(at: transcript) }
         try Data((1...30).map { _ in thinkingReply("Type one more letter.", "{\"action\": \"type\", \"text\": \"k\"}") }
             .joined(separator: "\n---8<---\n").utf8).write(to: transcript)
+        // scripts/soak runs 100 (QWEN_AGENT_SOAK_KILLS=100).
+        let kills = ProcessInfo.processInfo.environment["QWEN_AGENT_SOAK_KILLS"].flatMap { Int($0) } ?? 4
         var killedMidRun = 0
-        for _ in 0..<4 {
+        for _ in 0..<kills {
             try withVirtualDisplay { virtual in
                 let app = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
                 try app.waitForEvents { $0.contains { $0.event == "focus_in" } }
@@ -112,9 +114,12 @@ struct SessionTests {
                 }
                 let show = try qwenAgent(["show", folder.path, "-o", folder.appendingPathComponent("r.html").path], display: nil)
                 #expect(show.status == 0, "\(show.stderr)")
+                // Replay reads it too: whatever it finds on the screen, the session is never unreadable (65) nor a crash.
+                let replay = try qwenAgent(["replay", folder.path, "--dry-run"], display: virtual.name)
+                #expect(replay.status != ExitStatus.dataError && replay.status < 128, "\(replay.stdout)\(replay.stderr)")
             }
         }
-        #expect(killedMidRun >= 2, "most kills happened during the run")
+        #expect(killedMidRun >= kills / 2, "most kills happened during the run")
     }
 
     @Test func aTornLastLineIsIgnoredWithAWarning() throws {

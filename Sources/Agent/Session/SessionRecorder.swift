@@ -44,6 +44,8 @@ public final class SessionRecorder {
             throw SessionError("\(folder.path) is not empty; a session folder holds one run, so give a new folder (or an empty one)")
         }
         try Self.makePrivateDirectory(folder)
+        // An empty folder the user made keeps the mode they gave it otherwise; screenshots are private.
+        guard chmod(folder.path, 0o700) == 0 else { throw SessionError("cannot make \(folder.path) private (mode 0700): \(String(cString: strerror(errno)))") }
         try Self.makePrivateDirectory(folder.appendingPathComponent(SessionFormat.framesFolder))
         let path = folder.appendingPathComponent(SessionFormat.logName).path
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
@@ -69,7 +71,9 @@ public final class SessionRecorder {
         let synced = fsync(fd)
         close(fd)
         guard written == bytes.count, synced == 0, rename(temporary.path, final.path) == 0 else {
-            throw SessionError("cannot write \(final.path): \(String(cString: strerror(errno)))")
+            let reason = String(cString: strerror(errno))
+            unlink(temporary.path)
+            throw SessionError("cannot write \(final.path): \(reason)")
         }
         return relative
     }
@@ -79,9 +83,14 @@ public final class SessionRecorder {
         guard var data = try? SessionFormat.encoder.encode(record) else { throw SessionError("a session record could not be written as JSON") }
         data = mask.apply(to: data)
         data.append(0x0A)
+        let end = lseek(log, 0, SEEK_END)
         let written = data.withUnsafeBytes { write(log, $0.baseAddress, $0.count) }
         guard written == data.count, fsync(log) == 0 else {
-            throw SessionError("cannot append to \(directory.appendingPathComponent(SessionFormat.logName).path): \(String(cString: strerror(errno)))")
+            let reason = written < 0 || written == data.count
+                ? String(cString: strerror(errno)) : "only \(written) of \(data.count) bytes were written (is the disk full?)"
+            // A full disk takes part of a line: cut it off, so the lines before stay the whole log.
+            if end >= 0 { _ = ftruncate(log, end) }
+            throw SessionError("cannot append to \(directory.appendingPathComponent(SessionFormat.logName).path): \(reason)")
         }
     }
 

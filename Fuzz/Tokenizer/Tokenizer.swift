@@ -1,0 +1,23 @@
+import Foundation
+import FuzzSupport
+import Qwen3VL
+
+/// Qwen's tokenizer (the real vocabulary from Fixtures/QwenTokenizer) on hostile text: chat markup,
+/// broken UTF-8, combining marks. Text that NFC leaves alone comes back byte for byte; any text's
+/// decoded tokens encode to the same tokens again.
+private let tokenizer: Qwen3VL.Tokenizer = {
+    let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Fixtures/QwenTokenizer")
+    return try! Qwen3VL.Tokenizer.load(folder: fixtures.standardizedFileURL)
+}()
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzTokenizer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let text = String(decoding: fuzzBytes(data, size), as: UTF8.self)
+    let ids = tokenizer.encode(text)
+    let decoded = tokenizer.decode(ids)
+    if text.unicodeScalars.allSatisfy({ $0.value < 0x300 }) {
+        precondition(decoded == text, "\(text.debugDescription) came back as \(decoded.debugDescription)")
+    }
+    _ = tokenizer.decode(ids, skipSpecialTokens: true)
+    return 0
+}

@@ -1,0 +1,118 @@
+import Agent
+import Desktop
+import Foundation
+import Glibc
+import Imaging
+import TestSupport
+import Testing
+
+/// Faults injected into real runs: the X server dies, the disk fills, the session folder is read-only.
+@Suite("Injected faults end a run cleanly and leave its session readable")
+struct FaultTests {
+    /// Thirty typing steps, each of which changes the screen: a run long enough to break part-way.
+    static func longTranscript() throws -> URL {
+        let transcript = FileManager.default.temporaryDirectory.appendingPathComponent("long-\(UUID().uuidString).txt")
+        try Data((1...30).map { _ in thinkingReply("Type one more letter.", "{\"action\": \"type\", \"text\": \"k\"}") }
+            .joined(separator: "\n---8<---\n").utf8).write(to: transcript)
+        return transcript
+    }
+
+    /// Xvfb stopped at a random moment after the second step started (during a capture, a keystroke or
+    /// the settle wait): one line names the lost display, the exit status is 69, and the session's
+    /// complete steps are all there for `show`.
+    @Test func theXServerDyingMidRunEndsWithOneLineAndAReadableSession() throws {
+        let transcript = try Self.longTranscript()
+        defer { try? FileManager.default.removeItem(at: transcript) }
+        var generator = SeededGenerator()
+        for _ in 0..<3 {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("x-dies-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let session = folder.appendingPathComponent("session"), output = folder.appendingPathComponent("out.txt")
+            let errors = folder.appendingPathComponent("err.txt")
+            let delay = UInt32.random(in: 0...1_200_000, using: &generator)
+            let (status, steps) = try withVirtualDisplay { virtual in
+                let app = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
+                try app.waitForEvents { $0.contains { $0.event == "focus_in" } }
+                let out = open(output.path, O_WRONLY | O_CREAT, 0o600), err = open(errors.path, O_WRONLY | O_CREAT, 0o600)
+                let agent = try virtual.launch(TestProducts.url(of: "qwen-agent"),
+                                               arguments: ["keep typing", "--transcript", transcript.path, "--session", session.path],
+                                               stdout: .descriptor(out), stderr: .descriptor(err))
+                close(out)
+                close(err)
+                try waitUntil("the second step has started") { (try? String(contentsOf: output, encoding: .utf8))?.contains("── step 2 ──") == true }
+                usleep(delay)
+                virtual.stop()
+                return (agent.wait(timeout: 20), try SessionLog.read(session).steps.count)
+            }
+            let context = "killed \(delay / 1000) ms into step 2; \(generator)"
+            let stderr = try String(contentsOf: errors, encoding: .utf8)
+            #expect(status == ExitStatus.displayUnavailable, "\(context): \(stderr)")
+            let lines = stderr.split(separator: "\n").filter { !$0.isEmpty }
+            #expect(lines.count == 1 && lines[0].contains("lost the connection to X display"), "\(context): \(stderr)")
+            #expect(steps >= 1, "\(context): the first step was recorded")
+            let show = try qwenAgent(["show", session.path, "-o", folder.appendingPathComponent("r.html").path], display: nil)
+            #expect(show.status == 0, "\(context): \(show.stderr)")
+        }
+    }
+
+    /// A session on a small tmpfs that fills after a few steps: the run stops with an error that says
+    /// the disk is full, and every line already in `session.jsonl` is a whole JSON record.
+    @Test func aFullDiskStopsTheRunWithAMessageAndEveryLineStaysValid() throws {
+        let transcript = try Self.longTranscript()
+        defer { try? FileManager.default.removeItem(at: transcript) }
+        try withTmpfs(size: "160k") { disk in
+            let session = disk.appendingPathComponent("session")
+            let run = try withVirtualDisplay { virtual in
+                let app = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
+                try app.waitForEvents { $0.contains { $0.event == "focus_in" } }
+                return try qwenAgent(["keep typing", "--transcript", transcript.path, "--session", session.path], display: virtual.name)
+            }
+            #expect(run.status == 4, "an error outcome: \(run.stdout)\(run.stderr)")
+            #expect(run.stdout.contains("the session could not be written") && run.stdout.contains("No space left on device"), "\(run.stdout)")
+            let log = try Data(contentsOf: session.appendingPathComponent("session.jsonl"))
+            let lines = log.split(separator: 0x0A)
+            #expect(log.last == 0x0A, "the log ends with a whole line")
+            for line in lines {
+                #expect((try? JSONSerialization.jsonObject(with: Data(line))) != nil, "not a JSON record: \(String(decoding: line, as: UTF8.self))")
+            }
+            let read = try SessionLog.read(session)
+            #expect(read.warnings.isEmpty, "\(read.warnings)")
+            #expect(read.steps.count >= 1 && read.steps.count < 30, "the disk filled part-way: \(read.steps.count) steps")
+            let report = FileManager.default.temporaryDirectory.appendingPathComponent("full-\(UUID().uuidString).html")
+            defer { try? FileManager.default.removeItem(at: report) }
+            let show = try qwenAgent(["show", session.path, "-o", report.path], display: nil)
+            #expect(show.status == 0, "\(show.stderr)")
+        }
+    }
+
+    /// A session folder on a read-only file system is refused before anything is sent: one line, status 73.
+    @Test func aReadOnlySessionFolderIsRefusedBeforeTheRun() throws {
+        let transcript = try Self.longTranscript()
+        defer { try? FileManager.default.removeItem(at: transcript) }
+        try withTmpfs(size: "64k", readOnly: true) { disk in
+            let run = try withVirtualDisplay { virtual in
+                let app = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
+                try app.waitForEvents { $0.contains { $0.event == "focus_in" } }
+                defer { #expect(!app.events().contains { $0.event == "key_press" }, "nothing was typed") }
+                return try qwenAgent(["keep typing", "--transcript", transcript.path, "--session", disk.appendingPathComponent("s").path],
+                                     display: virtual.name)
+            }
+            #expect(run.status == 73, "\(run.stdout)\(run.stderr)")
+            let lines = run.stderr.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].contains("Read-only file system"), "\(run.stderr)")
+        }
+    }
+
+    /// Runs `body` with a fresh tmpfs of `size` mounted on a temporary folder (the tests run as root, as
+    /// scripts/test and CI do), unmounted afterwards.
+    func withTmpfs(size: String, readOnly: Bool = false, _ body: (URL) throws -> Void) throws {
+        let mountPoint = FileManager.default.temporaryDirectory.appendingPathComponent("tmpfs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: mountPoint) }
+        let mounted = mount("tmpfs", mountPoint.path, "tmpfs", readOnly ? UInt(MS_RDONLY) : 0, "size=\(size),mode=0700")
+        try #require(mounted == 0, "mounting a tmpfs needs root: \(String(cString: strerror(errno)))")
+        defer { umount2(mountPoint.path, Int32(MNT_DETACH)) }
+        try body(mountPoint)
+    }
+}

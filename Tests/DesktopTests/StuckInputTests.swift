@@ -1,0 +1,61 @@
+import CX11
+@testable import Desktop
+import Foundation
+import Imaging
+import Synchronization
+import TestSupport
+import Testing
+
+@Suite("An abort at any moment leaves no key or button held")
+struct StuckInputTests {
+    /// Drags, chords and typing (keymap and borrowed keycodes), each cancelled at a seeded random
+    /// check of the cancel flag (some finish first). After each, the X server itself reports no key
+    /// down (`XQueryKeymap`) and no button down (`XQueryPointer`). `QWEN_AGENT_ABORT_POINTS` sets the
+    /// count; scripts/soak runs 200.
+    @Test func randomAbortPointsLeaveNothingPressed() throws {
+        let count = ProcessInfo.processInfo.environment["QWEN_AGENT_ABORT_POINTS"].flatMap { Int($0) } ?? 24
+        var generator = SeededGenerator()
+        let checks = Atomic<Int>(0)
+        let abortAt = Atomic<Int>(.max)
+        var aborted = 0
+        try withInputBench(isCancelled: { checks.add(1, ordering: .relaxed).newValue >= abortAt.load(ordering: .relaxed) }) { bench in
+            bench.input.timing.remapSettle = .milliseconds(5)
+            for round in 0..<count {
+                checks.store(0, ordering: .relaxed)
+                abortAt.store(Int.random(in: 1...40, using: &generator), ordering: .relaxed)
+                let operation = Int.random(in: 0..<3, using: &generator)
+                do {
+                    switch operation {
+                    case 0:
+                        let start = Point(x: Int.random(in: 110...700, using: &generator), y: Int.random(in: 90...500, using: &generator))
+                        let end = Point(x: Int.random(in: 110...700, using: &generator), y: Int.random(in: 90...500, using: &generator))
+                        try bench.input.drag(from: start, to: end, button: [MouseButton.left, .middle, .right].randomElement(using: &generator)!)
+                    case 1:
+                        let chord = ["ctrl+shift+t", "ctrl+alt+shift+F5", "shift+A", "super+ctrl+?", "alt+tab"].randomElement(using: &generator)!
+                        try bench.input.press(KeyChord(parsing: chord))
+                    default:
+                        try bench.input.type(["Hello, World!", "AbC dEf 123", "é世🙂ÅŒ", "tab\tand\nreturn"].randomElement(using: &generator)!)
+                    }
+                } catch let error as DesktopError where error.code == .cancelled {
+                    aborted += 1
+                }
+                let context = "round \(round), operation \(operation), abort at check \(abortAt.load(ordering: .relaxed)); \(generator)"
+                #expect(bench.input.held.keys.isEmpty && bench.input.held.buttons.isEmpty, "\(context)")
+                var keys = [CChar](repeating: 0, count: 32)
+                XQueryKeymap(bench.display.raw, &keys)
+                #expect(keys.allSatisfy { $0 == 0 }, "a key is down on the server: \(keys); \(context)")
+                #expect(Self.pressedButtons(bench.display) == 0, "a button is down on the server; \(context)")
+            }
+        }
+        #expect(aborted > count / 3, "most rounds are aborted mid-operation (\(aborted) of \(count))")
+    }
+
+    /// The button bits of the pointer state (Button1Mask through Button5Mask). Corresponding Xlib call: `XQueryPointer`.
+    static func pressedButtons(_ display: Display) -> UInt32 {
+        var root: Window = 0, child: Window = 0
+        var rootX: Int32 = 0, rootY: Int32 = 0, x: Int32 = 0, y: Int32 = 0
+        var mask: UInt32 = 0
+        _ = XQueryPointer(display.raw, display.root, &root, &child, &rootX, &rootY, &x, &y, &mask)
+        return mask & 0x1F00
+    }
+}
