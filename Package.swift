@@ -128,7 +128,8 @@ if Context.environment["QWEN_AGENT_FUZZ"] != nil {
         target.swiftSettings = (target.swiftSettings ?? []) + instrumented
     }
     /// What the fuzz targets share: the input's bytes and pieces, a scratch folder for readers of files.
-    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Support", swiftSettings: strictSettings + instrumented))
+    package.targets.append(.target(name: "CFuzzer", path: "Fuzz/CFuzzer"))
+    package.targets.append(.target(name: "FuzzSupport", dependencies: ["CFuzzer"], path: "Fuzz/Support", swiftSettings: strictSettings + instrumented))
     let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
         ("Parser", ["Agent", "Imaging"]), ("LenientJSON", ["Agent"]), ("ChatReply", ["Models", "Agent"]),
         ("ServerStream", ["Models"]), ("Safetensors", ["Qwen3VL"]), ("ModelConfig", ["Qwen3VL"]), ("Tokenizer", ["Qwen3VL"]),
@@ -139,7 +140,7 @@ if Context.environment["QWEN_AGENT_FUZZ"] != nil {
         package.targets.append(
             .executableTarget(
                 name: "fuzz-\(name)", dependencies: dependencies + ["FuzzSupport"], path: "Fuzz/\(name)",
-                swiftSettings: strictSettings + instrumented + [.unsafeFlags(["-parse-as-library"])],
-                linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]))
+                swiftSettings: strictSettings + instrumented,
+                linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address", "-use-ld=lld"])]))
     }
 }

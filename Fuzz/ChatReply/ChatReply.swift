@@ -5,8 +5,7 @@ import FuzzSupport
 
 /// One chat-completion reply or chunk from a server, tool-call arguments included (as text, in pieces,
 /// or as an object), assembled into model text as a new reply and as a continuation, then parsed.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzChatReply(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+func fuzzChatReply(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = fuzzBytes(data, size)
     guard let reply = try? ChatCompletionReply.decode(Data(bytes)) else {
         _ = serverErrorMessage(in: Data(bytes))

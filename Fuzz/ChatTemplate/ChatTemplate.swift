@@ -4,8 +4,7 @@ import Qwen3VL
 /// The chat template given hostile content: the input is cut at NUL bytes into the fields of a
 /// conversation (role, text, reasoning, tool-call name and arguments, five per message), with image
 /// parts, tools and both variants. The same bytes are also tried as a template file and as tool JSON.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzChatTemplate(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+func fuzzChatTemplate(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = fuzzBytes(data, size)
     let whole = String(decoding: bytes, as: UTF8.self)
     _ = Qwen3VL.ChatTemplate.recognise(whole)

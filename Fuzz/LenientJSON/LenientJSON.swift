@@ -3,8 +3,7 @@ import FuzzSupport
 
 /// The forgiving JSON reader the parser uses for tool-call arguments: a value or a failure whose offset
 /// is inside the input, and the value's end never past it.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzLenientJSON(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+func fuzzLenientJSON(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let text = String(decoding: fuzzBytes(data, size), as: UTF8.self)
     let length = text.utf8.count
     do {

@@ -3,8 +3,7 @@ import Qwen3VL
 
 /// `config.json`, `generation_config.json` and `preprocessor_config.json` of a model folder, each
 /// read from the same bytes: a configuration or a one-line error.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzModelConfig(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+func fuzzModelConfig(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = fuzzBytes(data, size)
     let folder = Scratch.folder(with: [("config.json", bytes)])
     let url = folder.appendingPathComponent("config.json")

@@ -5,8 +5,7 @@ import Imaging
 /// The step parser and the coordinate chain on any model output. The first byte picks the output shape
 /// and coordinate space (every combination is reached); the rest is the model's text. A plan and a
 /// failure never come together, and every mapped point is on the screen or reported.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzParser(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+func fuzzParser(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = fuzzBytes(data, size)
     guard let selector = bytes.first else { return 0 }
     let text = String(decoding: bytes.dropFirst(), as: UTF8.self)

@@ -5,8 +5,7 @@ import Imaging
 
 /// An agent profile (`Agents/*.json`, `--agent FILE`): a profile whose system messages render for
 /// every coordinate space, or a one-line error that names the file.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzProfile(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+func fuzzProfile(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     do {
         let profile = try Profile.decode(Data(fuzzBytes(data, size)), origin: "fuzz.json")
         for space in [CoordinateMapping.CoordinateSpace.relative1000, .resizedPixels(Size(width: 1288, height: 728)), .imagePixels] {

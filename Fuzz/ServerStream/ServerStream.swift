@@ -5,8 +5,7 @@ import FuzzSupport
 /// The `text/event-stream` reader with the body cut anywhere: the first bytes choose where the network
 /// splits the rest, and the events must be the same as when it comes in one piece. Each event is then
 /// read as the client reads it.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzServerStream(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+func fuzzServerStream(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = fuzzBytes(data, size)
     guard bytes.count >= 4 else { return 0 }
     let cuts = bytes[0..<4]

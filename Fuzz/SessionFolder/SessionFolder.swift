@@ -5,8 +5,7 @@ import FuzzSupport
 /// A whole session folder as `show` reads it: the input is `session.jsonl`, then the files of
 /// `frames/` (`step-0001-before.png`, `step-0001-after.png`, `step-0002-before.png`, …), separated
 /// by `\n====\n`. Frames that are damaged or missing become warnings, never a crash.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzSessionFolder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+func fuzzSessionFolder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let parts = pieces(of: fuzzBytes(data, size), separatedBy: Array("\n====\n".utf8))
     var files = [(name: "session.jsonl", bytes: parts[0])]
     for (index, frame) in parts.dropFirst().enumerated() {

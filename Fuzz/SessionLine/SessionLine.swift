@@ -3,8 +3,7 @@ import FuzzSupport
 
 /// `session.jsonl` as `show` and `replay` read it, without frames: a log (complete steps, a warning for
 /// each line it skipped) or a one-line error, and a report page for every log that reads.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzSessionLine(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+func fuzzSessionLine(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let folder = Scratch.folder(with: [("session.jsonl", fuzzBytes(data, size))])
     do {
         let log = try SessionLog.read(folder)

@@ -1,3 +1,4 @@
+import CFuzzer
 public import Foundation
 
 /// The bytes libFuzzer hands a target (it may pass a null pointer with a size of 0).
@@ -46,4 +47,12 @@ public enum Scratch {
         }
         return folder
     }
+}
+
+/// Runs libFuzzer with `target` as the function under test, with the command line's options and corpus
+/// folders, and exits with its status.
+public func runFuzzer(_ target: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> Never {
+    var argc = CommandLine.argc
+    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+    exit(LLVMFuzzerRunDriver(&argc, &argv, target))
 }

@@ -10,8 +10,7 @@ private let tokenizer: Qwen3VL.Tokenizer = {
     return try! Qwen3VL.Tokenizer.load(folder: fixtures.standardizedFileURL)
 }()
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTokenizer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+func fuzzTokenizer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let text = String(decoding: fuzzBytes(data, size), as: UTF8.self)
     let ids = tokenizer.encode(text)
     let decoded = tokenizer.decode(ids)

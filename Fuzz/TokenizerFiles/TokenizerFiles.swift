@@ -4,8 +4,7 @@ import Qwen3VL
 /// The tokenizer files of a model folder. The input is `vocab.json`, `merges.txt` and
 /// `tokenizer_config.json` separated by `\n====\n`, or, with one piece only, `tokenizer.json`. What
 /// loads must encode and decode text without crashing.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTokenizerFiles(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+func fuzzTokenizerFiles(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let parts = pieces(of: fuzzBytes(data, size), separatedBy: Array("\n====\n".utf8))
     let files: [(name: String, bytes: [UInt8])] = parts.count == 1
         ? [("tokenizer.json", parts[0])]

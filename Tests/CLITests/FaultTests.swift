@@ -103,16 +103,4 @@ struct FaultTests {
             #expect(lines.count == 1 && lines[0].contains("Read-only file system"), "\(run.stderr)")
         }
     }
-
-    /// Runs `body` with a fresh tmpfs of `size` mounted on a temporary folder (the tests run as root, as
-    /// scripts/test and CI do), unmounted afterwards.
-    func withTmpfs(size: String, readOnly: Bool = false, _ body: (URL) throws -> Void) throws {
-        let mountPoint = FileManager.default.temporaryDirectory.appendingPathComponent("tmpfs-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: mountPoint) }
-        let mounted = mount("tmpfs", mountPoint.path, "tmpfs", readOnly ? UInt(MS_RDONLY) : 0, "size=\(size),mode=0700")
-        try #require(mounted == 0, "mounting a tmpfs needs root: \(String(cString: strerror(errno)))")
-        defer { umount2(mountPoint.path, Int32(MNT_DETACH)) }
-        try body(mountPoint)
-    }
 }
