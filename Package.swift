@@ -131,7 +131,7 @@ if Context.environment["QWEN_AGENT_FUZZ"] != nil {
     package.targets.append(.target(name: "CFuzzer", path: "Fuzz/CFuzzer"))
     package.targets.append(.target(name: "FuzzSupport", dependencies: ["CFuzzer"], path: "Fuzz/Support", swiftSettings: strictSettings + instrumented))
     let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
-        ("Parser", ["Agent", "Imaging"]), ("LenientJSON", ["Agent"]), ("ChatReply", ["Models", "Agent"]),
+        ("Parser", ["Agent", "Imaging"]), ("LenientJSON", ["Agent"]), ("ChatReply", ["Models", "Agent", "Imaging"]),
         ("ServerStream", ["Models"]), ("Safetensors", ["Qwen3VL"]), ("ModelConfig", ["Qwen3VL"]), ("Tokenizer", ["Qwen3VL"]),
         ("TokenizerFiles", ["Qwen3VL"]), ("ChatTemplate", ["Qwen3VL"]), ("PNG", ["Imaging"]), ("SessionLine", ["Agent"]),
         ("SessionFolder", ["Agent"]), ("Profile", ["Agent", "Imaging"]),

@@ -2,6 +2,7 @@
 import Agent
 import Foundation
 import FuzzSupport
+import Imaging
 
 /// One chat-completion reply or chunk from a server, tool-call arguments included (as text, in pieces,
 /// or as an object), assembled into model text as a new reply and as a continuation, then parsed.

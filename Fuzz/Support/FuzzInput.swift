@@ -56,3 +56,7 @@ public func runFuzzer(_ target: @convention(c) (UnsafePointer<UInt8>?, Int) -> C
     var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
     exit(LLVMFuzzerRunDriver(&argc, &argv, target))
 }
+
+/// The repository's `Fixtures` folder, for targets that need a real vocabulary or template.
+public let fixturesFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("Fixtures")

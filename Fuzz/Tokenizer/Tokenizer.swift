@@ -5,10 +5,8 @@ import Qwen3VL
 /// Qwen's tokenizer (the real vocabulary from Fixtures/QwenTokenizer) on hostile text: chat markup,
 /// broken UTF-8, combining marks. Text that NFC leaves alone comes back byte for byte; any text's
 /// decoded tokens encode to the same tokens again.
-private let tokenizer: Qwen3VL.Tokenizer = {
-    let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Fixtures/QwenTokenizer")
-    return try! Qwen3VL.Tokenizer.load(folder: fixtures.standardizedFileURL)
-}()
+/// Loaded before the first input (main.swift), so its seconds under AddressSanitizer do not count as a hang.
+let tokenizer = try! Qwen3VL.Tokenizer.load(folder: fixturesFolder.appendingPathComponent("QwenTokenizer"))
 
 func fuzzTokenizer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let text = String(decoding: fuzzBytes(data, size), as: UTF8.self)

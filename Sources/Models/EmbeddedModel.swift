@@ -94,7 +94,13 @@ public final class EmbeddedModel: VisionLanguageModel {
                 }
                 let messages = conversation.map(\.templateMessage)
                 reuse.features = images.seen
-                let prompt = tokenizer.encode(Qwen3VL.expandImagePads(in: template.render(messages, addGenerationPrompt: true), grids: images.grids))
+                let text: String
+                do {
+                    text = try Qwen3VL.expandImagePads(in: template.render(messages, addGenerationPrompt: true), grids: images.grids)
+                } catch {
+                    return output.finish(throwing: ModelError(.rejected, error.message))
+                }
+                let prompt = tokenizer.encode(text)
                 output.yield(.status("reading a prompt of \(prompt.count) tokens"))
                 var decoder = Qwen3VL.Tokenizer.StreamDecoder(tokenizer: tokenizer)
                 let generated = Qwen3VL.Generator(model: text).generate(
