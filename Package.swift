@@ -81,7 +81,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Desktop", "Imaging", "Models", .product(name: "Logging", package: "swift-log"),
+                "CX11", "Desktop", "Imaging", "Models", .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/TestSupport", exclude: ["fake_openai_server.py"], swiftSettings: strictSettings),

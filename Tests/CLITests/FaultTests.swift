@@ -56,6 +56,38 @@ struct FaultTests {
         }
     }
 
+    /// `qwen-agent type` and `qwen-agent drag` interrupted by SIGINT or SIGTERM at seeded random
+    /// moments: status 130 when the signal came mid-operation, and the server shows no key or button down.
+    @Test func signalsMidOperationLeaveNothingPressed() throws {
+        var generator = SeededGenerator()
+        var interrupted = 0
+        try withVirtualDisplay { virtual in
+            let app = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
+            try app.waitForEvents { $0.contains { $0.event == "focus_in" } }
+            let display = try Display(name: virtual.name, logger: testLogger)
+            for round in 0..<6 {
+                let arguments = round % 2 == 0
+                    ? ["type", String(repeating: "Typed With Shift é世 ", count: 20)]
+                    : ["drag", "150", "120", "650", "420", "--button", "right"]
+                let signal = round % 3 == 0 ? SIGTERM : SIGINT
+                let agent = try virtual.launch(TestProducts.url(of: "qwen-agent"), arguments: arguments)
+                let delay = UInt32.random(in: 100_000...600_000, using: &generator)
+                usleep(delay)
+                let wasRunning = agent.isRunning
+                agent.signal(signal)
+                let status = agent.wait(timeout: 10)
+                let context = "round \(round) (\(arguments[0]), signal \(signal) after \(delay / 1000) ms); \(generator)"
+                if wasRunning && status != 0 {
+                    interrupted += 1
+                    #expect(status == ExitStatus.interrupted, "\(context)")
+                }
+                #expect(HeldInput.keys(display).isEmpty, "a key is down: \(context)")
+                #expect(HeldInput.buttons(display) == 0, "a button is down: \(context)")
+            }
+        }
+        #expect(interrupted >= 3, "most signals came mid-operation (\(interrupted) of 6)")
+    }
+
     /// A session on a small tmpfs that fills after a few steps: the run stops with an error that says
     /// the disk is full, and every line already in `session.jsonl` is a whole JSON record.
     @Test func aFullDiskStopsTheRunWithAMessageAndEveryLineStaysValid() throws {

@@ -69,7 +69,8 @@ struct SessionTests {
             defer { try? FileManager.default.removeItem(at: transcript) }
             try Data((thinkingReply("Type the password hunter2 into the field.", "{\"action\": \"type\", \"text\": \"hunter2\"}") + "\n---8<---\n"
                       + thinkingReply("Done.", "{\"action\": \"terminate\", \"status\": \"success\"}")).utf8).write(to: transcript)
-            let run = try qwenAgent(["type the password", "--transcript", transcript.path, "--session", folder.path, "--secret", "hunter2"],
+            let run = try qwenAgent(["type the password", "--transcript", transcript.path, "--session", folder.path, "--secret", "hunter2",
+                                     "--verbose"],  // the debug log is checked too
                                     display: virtual.name)
             #expect(run.status == 0, "\(run.stdout)")
             #expect(app.fieldValue() == "hunter2", "the real text was typed")

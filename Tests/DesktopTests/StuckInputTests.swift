@@ -1,4 +1,3 @@
-import CX11
 @testable import Desktop
 import Foundation
 import Imaging
@@ -41,21 +40,10 @@ struct StuckInputTests {
                 }
                 let context = "round \(round), operation \(operation), abort at check \(abortAt.load(ordering: .relaxed)); \(generator)"
                 #expect(bench.input.held.keys.isEmpty && bench.input.held.buttons.isEmpty, "\(context)")
-                var keys = [CChar](repeating: 0, count: 32)
-                XQueryKeymap(bench.display.raw, &keys)
-                #expect(keys.allSatisfy { $0 == 0 }, "a key is down on the server: \(keys); \(context)")
-                #expect(Self.pressedButtons(bench.display) == 0, "a button is down on the server; \(context)")
+                #expect(HeldInput.keys(bench.display).isEmpty, "keys down on the server: \(HeldInput.keys(bench.display)); \(context)")
+                #expect(HeldInput.buttons(bench.display) == 0, "a button is down on the server; \(context)")
             }
         }
         #expect(aborted > count / 3, "most rounds are aborted mid-operation (\(aborted) of \(count))")
-    }
-
-    /// The button bits of the pointer state (Button1Mask through Button5Mask). Corresponding Xlib call: `XQueryPointer`.
-    static func pressedButtons(_ display: Display) -> UInt32 {
-        var root: Window = 0, child: Window = 0
-        var rootX: Int32 = 0, rootY: Int32 = 0, x: Int32 = 0, y: Int32 = 0
-        var mask: UInt32 = 0
-        _ = XQueryPointer(display.raw, display.root, &root, &child, &rootX, &rootY, &x, &y, &mask)
-        return mask & 0x1F00
     }
 }
