@@ -19,7 +19,7 @@ struct SessionRecorderFaultTests {
             var appended = 0
             var failure: SessionError?
             for step in 1...100 {
-                do {
+                do throws(SessionError) {
                     try recorder.append(StepRecord(step: step, frames: .init(before: "frames/x.png"), output: String(repeating: "reasoning ", count: 300),
                                                    status: "ok", plan: PlanRecord(status: "ok", actions: []), performed: []))
                     appended += 1
