@@ -120,6 +120,7 @@ struct SessionTests {
                 #expect(replay.status != ExitStatus.dataError && replay.status < 128, "\(replay.stdout)\(replay.stderr)")
             }
         }
+        print("runs killed: \(kills), killed mid-run: \(killedMidRun)")
         #expect(killedMidRun >= kills / 2, "most kills happened during the run")
     }
 

@@ -44,6 +44,7 @@ struct StuckInputTests {
                 #expect(HeldInput.buttons(bench.display) == 0, "a button is down on the server; \(context)")
             }
         }
+        print("abort points: \(count), aborted mid-operation: \(aborted); \(generator)")
         #expect(aborted >= count / 4, "a fair share of rounds are aborted mid-operation (\(aborted) of \(count))")
     }
 }
