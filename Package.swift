@@ -127,8 +127,9 @@ if Context.environment["QWEN_AGENT_FUZZ"] != nil {
     for target in package.targets where target.type == .regular || target.type == .executable {
         target.swiftSettings = (target.swiftSettings ?? []) + instrumented
     }
-    /// What the fuzz targets share: the input's bytes and pieces, a scratch folder for readers of files.
+    /// libFuzzer's driver entry point, declared for Swift.
     package.targets.append(.target(name: "CFuzzer", path: "Fuzz/CFuzzer"))
+    /// What the fuzz targets share: the input's bytes and pieces, a scratch folder for readers of files, the driver call.
     package.targets.append(.target(name: "FuzzSupport", dependencies: ["CFuzzer"], path: "Fuzz/Support", swiftSettings: strictSettings + instrumented))
     let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
         ("Parser", ["Agent", "Imaging"]), ("LenientJSON", ["Agent"]), ("ChatReply", ["Models", "Agent", "Imaging"]),
@@ -136,6 +137,7 @@ if Context.environment["QWEN_AGENT_FUZZ"] != nil {
         ("TokenizerFiles", ["Qwen3VL"]), ("ChatTemplate", ["Qwen3VL"]), ("PNG", ["Imaging"]), ("SessionLine", ["Agent"]),
         ("SessionFolder", ["Agent"]), ("Profile", ["Agent", "Imaging"]),
     ]
+    /// One executable per input read from outside (see RELIABILITY.md for what each checks).
     for (name, dependencies) in fuzzTargets {
         package.targets.append(
             .executableTarget(
