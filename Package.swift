@@ -119,7 +119,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Desktop", "Imaging", "Models", "TestSupportCore", .product(name: "Logging", package: "swift-log"),
+                "CX11", "Desktop", "Imaging", "Models", "TestSupportCore", .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/TestSupport", exclude: ["fake_openai_server.py"], swiftSettings: strictSettings),
@@ -164,4 +164,32 @@ if Context.environment["QWEN_AGENT_BENCHMARKS"] != nil {
                 "make_checkpoint.py", "processor_reference.py", "report.py", "screenshot-1280x720.png", "screenshot-1920x1080.png",
                 "transformers_reference.py",
             ], swiftSettings: strictSettings))
+}
+
+// Fuzz targets stay out of the default build and CI; `scripts/fuzz` builds them with libFuzzer and
+// AddressSanitizer (see RELIABILITY.md). Every Swift target of this package is instrumented, and built
+// with testing enabled so a fuzz target can reach a reader that is internal to its module.
+if Context.environment["QWEN_AGENT_FUZZ"] != nil {
+    let instrumented: [SwiftSetting] = [.unsafeFlags(["-sanitize=fuzzer,address", "-enable-testing"])]
+    for target in package.targets where target.type == .regular || target.type == .executable {
+        target.swiftSettings = (target.swiftSettings ?? []) + instrumented
+    }
+    /// libFuzzer's driver entry point, declared for Swift.
+    package.targets.append(.target(name: "CFuzzer", path: "Fuzz/CFuzzer"))
+    /// What the fuzz targets share: the input's bytes and pieces, a scratch folder for readers of files, the driver call.
+    package.targets.append(.target(name: "FuzzSupport", dependencies: ["CFuzzer"], path: "Fuzz/Support", swiftSettings: strictSettings + instrumented))
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("Parser", ["Agent", "Imaging"]), ("LenientJSON", ["Agent"]), ("ChatReply", ["Models", "Agent", "Imaging"]),
+        ("ServerStream", ["Models"]), ("Safetensors", ["Qwen3VL"]), ("ModelConfig", ["Qwen3VL"]), ("Tokenizer", ["Qwen3VL"]),
+        ("TokenizerFiles", ["Qwen3VL"]), ("ChatTemplate", ["Qwen3VL"]), ("PNG", ["Imaging"]), ("SessionLine", ["Agent"]),
+        ("SessionFolder", ["Agent"]), ("Profile", ["Agent", "Imaging"]),
+    ]
+    /// One executable per input read from outside (see RELIABILITY.md for what each checks).
+    for (name, dependencies) in fuzzTargets {
+        package.targets.append(
+            .executableTarget(
+                name: "fuzz-\(name)", dependencies: dependencies + ["FuzzSupport"], path: "Fuzz/\(name)",
+                swiftSettings: strictSettings + instrumented,
+                linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address", "-use-ld=lld"])]))
+    }
 }

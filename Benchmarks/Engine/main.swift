@@ -143,7 +143,7 @@ let messages: [Qwen3VL.ChatTemplate.Message] = [
     .init(role: "user", content: .parts([.text("Task: log out of the app")])),
     .init(role: "user", content: .parts([.image, .text("What is the next step?")])),
 ]
-let prompt = tokenizer.encode(Qwen3VL.expandImagePads(in: template.render(messages, addGenerationPrompt: true), grids: [grid]))
+let prompt = tokenizer.encode(try! Qwen3VL.expandImagePads(in: template.render(messages, addGenerationPrompt: true), grids: [grid]))
 if let idsOut = options.idsOut {
     let object: [String: Any] = [
         "input_ids": prompt.map(Int.init), "image_grid_thw": [[grid.t, grid.h, grid.w]],
@@ -223,7 +223,7 @@ func joined(_ first: Qwen3VL.VisualInput, _ second: Qwen3VL.VisualInput) -> Qwen
     ]
     var afterPixels: [Float] = []
     let afterGrid = processor.process(after, into: &afterPixels)
-    let stepTwoPrompt = tokenizer.encode(Qwen3VL.expandImagePads(in: template.render(stepTwo, addGenerationPrompt: true), grids: [grid, afterGrid]))
+    let stepTwoPrompt = tokenizer.encode(try! Qwen3VL.expandImagePads(in: template.render(stepTwo, addGenerationPrompt: true), grids: [grid, afterGrid]))
     var reusedStep = (milliseconds: 0.0, reusedTokens: 0)
     reusedStep.milliseconds = milliseconds {
         let visualAfter = encode(afterPixels, afterGrid) // the first screenshot's rows are kept from step 1
@@ -270,7 +270,7 @@ let stepTwo = options.secondStep ? secondStep() : nil
                 keys = [previous.key, screen.hashValue]
             }
             conversation.append(.init(role: "user", content: .parts([.image, .text("What is the next step?")])))
-            let prompt = tokenizer.encode(Qwen3VL.expandImagePads(in: template.render(conversation, addGenerationPrompt: true), grids: grids))
+            let prompt = tokenizer.encode(try! Qwen3VL.expandImagePads(in: template.render(conversation, addGenerationPrompt: true), grids: grids))
             let reply = generate(prompt, visual: visual, grids: grids, keys: keys, newTokens: options.newTokens, cache: cache).tokens
             previous = (screen.hashValue, current, screenGrid, tokenizer.decode(reply))
         }

@@ -96,7 +96,13 @@ public final class EmbeddedModel: VisionLanguageModel {
                 }
                 let messages = conversation.map(\.templateMessage)
                 reuse.features = images.seen
-                let prompt = tokenizer.encode(Qwen3VL.expandImagePads(in: template.render(messages, addGenerationPrompt: true), grids: images.grids))
+                let promptText: String
+                do throws(Qwen3VL.TemplateError) {
+                    promptText = try Qwen3VL.expandImagePads(in: template.render(messages, addGenerationPrompt: true), grids: images.grids)
+                } catch {
+                    return output.finish(throwing: ModelError(.rejected, error.message))
+                }
+                let prompt = tokenizer.encode(promptText)
                 output.yield(.status("reading a prompt of \(prompt.count) tokens"))
                 var decoder = Qwen3VL.Tokenizer.StreamDecoder(tokenizer: tokenizer)
                 let generated = Qwen3VL.Generator(model: text).generate(

@@ -96,7 +96,8 @@ struct Generate: ParsableCommand {
         let parts: [Qwen3VL.ChatTemplate.Part] = Array(repeating: .image, count: images.count) + [.text(prompt)]
         let rendered = loaded.template.map { $0.render([.init(role: "user", content: .parts(parts))], addGenerationPrompt: true) }
             ?? String(repeating: "<|vision_start|><|image_pad|><|vision_end|>", count: images.count) + prompt
-        let text = Qwen3VL.expandImagePads(in: rendered, grids: grids)
+        let text: String
+        do { text = try Qwen3VL.expandImagePads(in: rendered, grids: grids) } catch { try fail(error.message, status: ExitStatus.dataError) }
         let input = loaded.tokenizer.encode(text)
         status("reading a prompt of \(input.count) tokens")
         var options = Qwen3VL.SamplingOptions()

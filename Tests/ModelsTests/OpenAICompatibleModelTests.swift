@@ -173,6 +173,19 @@ struct OpenAICompatibleModelTests {
         #expect(retries.first?.metadata["reason"] == "the server answered HTTP 429: too many requests")
     }
 
+    @Test func rateLimitWithoutRetryAfterBacksOff() async throws {
+        let logs = LogRecords()
+        try await withFakeServer { server in
+            let generation = await Self.generate("ratelimit-bare", on: server, logger: logs.logger)
+            #expect(generation.error == nil)
+            #expect(generation.text == Self.echo(stream: true))
+            let attempts = try await server.attempts("ratelimit-bare")
+            #expect(attempts == 2)
+        }
+        let retries = logs.all.filter { $0.message == "chat completion failed; retrying" }
+        #expect(retries.map { $0.metadata["delay"] } == ["\(Duration.milliseconds(500))"], "the first backoff step")
+    }
+
     @Test func retriesAConnectionResetBeforeAnyText() async throws {
         try await withFakeServer { server in
             let generation = await Self.generate("reset", on: server)

@@ -273,6 +273,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(429, {"error": {"message": "too many requests"}}, [("Retry-After", "0")])
         self.ok(request, attempt)
 
+    def ratelimit_bare(self, request, attempt):
+        """429 without Retry-After: the client backs off on its own."""
+        if attempt == 1:
+            return self.send_json(429, {"error": {"message": "too many requests"}})
+        self.ok(request, attempt)
+
     def reset(self, request, attempt):
         if attempt == 1:
             return self.abort()
@@ -388,6 +394,7 @@ MODELS = {
     "tool-calls": Handler.tool_calls,
     "flaky": Handler.flaky,
     "ratelimit": Handler.ratelimit,
+    "ratelimit-bare": Handler.ratelimit_bare,
     "reset": Handler.reset,
     "bad-request": Handler.bad_request,
     "bad-key": Handler.bad_key,

@@ -194,6 +194,8 @@ public final class AgentLoop {
                 if let plan = report.plan {
                     state.history.append(StepMemory(screenshot: sent.image, plan: plan,
                                                     result: Feedback.stepResult(step, actions: actions, verification: verification, repeated: repeated)))
+                    let stale = state.history.count - models.recentSteps - 1
+                    if stale >= 0 { state.history[stale].screenshot = nil }
                 }
                 if !declined.isEmpty { state.note = declined.map(Feedback.skipped).joined(separator: " ") }
                 screenshot = after

@@ -6,8 +6,9 @@ public import Models
 /// One finished step, as the model is reminded of it. Everything here is in the model's own world:
 /// its words and its coordinate space, never screen pixels.
 public struct StepMemory: Sendable {
-    /// The screenshot exactly as the model saw it.
-    public let screenshot: RGBImage
+    /// The screenshot exactly as the model saw it; nil once the step is older than any conversation
+    /// sends with its screenshot, so a long run does not keep every frame.
+    public internal(set) var screenshot: RGBImage?
     /// The model's reply without its reasoning: the `Action:` line and the tool call.
     public let reply: String
     /// What the step meant to do, for the "Previous actions" list: the reply's `Action:` sentence, or
@@ -73,7 +74,7 @@ public struct Conversation: Sendable {
         var messages: [ChatMessage] = [.system(systemMessage)]
         var text: String? = instruction
         for step in window {
-            messages.append(ChatMessage(role: .user, content: [.image(step.screenshot)] + (text.map { [.text($0)] } ?? [])))
+            messages.append(ChatMessage(role: .user, content: (step.screenshot.map { [.image($0)] } ?? []) + (text.map { [.text($0)] } ?? [])))
             messages.append(.assistant(step.reply))
             text = step.result
         }

@@ -23,6 +23,14 @@ public enum StepModels: Sendable {
         }
     }
 
+    /// The most past steps any seat sends with their screenshots: older steps' screenshots are never sent again.
+    var recentSteps: Int {
+        switch self {
+        case .one(let seat): seat.profile.history.recentSteps
+        case .routed(let instruct, let thinking, _): max(instruct.profile.history.recentSteps, thinking.profile.history.recentSteps)
+        }
+    }
+
     /// The seat every profile-level choice (step limit, model shape of the session header) comes from.
     public var lead: ModelSeat {
         switch self {

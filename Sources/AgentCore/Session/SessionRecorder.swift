@@ -44,6 +44,8 @@ public final class SessionRecorder {
             throw SessionError(.unwritable, "\(folder.path) is not empty; a session folder holds one run, so give a new folder (or an empty one)")
         }
         try Self.makePrivateDirectory(folder)
+        // An empty folder the user made keeps the mode they gave it otherwise; screenshots are private.
+        guard chmod(folder.path, 0o700) == 0 else { throw SessionError(.unwritable, "cannot make \(folder.path) private (mode 0700): \(String(cString: strerror(errno)))") }
         try Self.makePrivateDirectory(folder.appendingPathComponent(SessionFormat.framesFolder))
         let path = folder.appendingPathComponent(SessionFormat.logName).path
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
@@ -65,11 +67,13 @@ public final class SessionRecorder {
         do { bytes = try PNG.encode(image) } catch { throw SessionError(.unwritable, "cannot encode frame \(name): \(error.message)") }
         let fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw SessionError(.unwritable, "cannot write \(temporary.path): \(String(cString: strerror(errno)))") }
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd)
+        var failure = bytes.withUnsafeBytes { Self.writeAll($0, to: fd) }
+        if failure == nil, fsync(fd) != 0 { failure = errno }
         close(fd)
-        guard written == bytes.count, synced == 0, rename(temporary.path, final.path) == 0 else {
-            throw SessionError(.unwritable, "cannot write \(final.path): \(String(cString: strerror(errno)))")
+        if failure == nil, rename(temporary.path, final.path) != 0 { failure = errno }
+        if let failure {
+            unlink(temporary.path)
+            throw SessionError(.unwritable, "cannot write \(final.path): \(String(cString: strerror(failure)))")
         }
         return relative
     }
@@ -79,10 +83,29 @@ public final class SessionRecorder {
         guard var data = try? SessionFormat.encoder.encode(record) else { throw SessionError(.unwritable, "a session record could not be written as JSON") }
         data = mask.apply(to: data)
         data.append(0x0A)
-        let written = data.withUnsafeBytes { write(log, $0.baseAddress, $0.count) }
-        guard written == data.count, fsync(log) == 0 else {
-            throw SessionError(.unwritable, "cannot append to \(directory.appendingPathComponent(SessionFormat.logName).path): \(String(cString: strerror(errno)))")
+        let end = lseek(log, 0, SEEK_END)
+        var failure = data.withUnsafeBytes { Self.writeAll($0, to: log) }
+        if failure == nil, fsync(log) != 0 { failure = errno }
+        if let failure {
+            // A full disk takes part of a line: cut it off, so the lines before stay the whole log.
+            if end >= 0 { _ = ftruncate(log, end) }
+            throw SessionError(.unwritable, "cannot append to \(directory.appendingPathComponent(SessionFormat.logName).path): \(String(cString: strerror(failure)))")
         }
+    }
+
+    /// Writes all of `bytes`, continuing after short writes; the `errno` that stopped it, or nil. A full
+    /// disk shows as a short write first and `ENOSPC` on the next.
+    private static func writeAll(_ bytes: UnsafeRawBufferPointer, to fd: Int32) -> Int32? {
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            offset += written
+        }
+        return nil
     }
 
     /// Now, as sessions write times: internet date-time with milliseconds.

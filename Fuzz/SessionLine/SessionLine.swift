@@ -1,0 +1,16 @@
+import Agent
+import FuzzSupport
+
+/// `session.jsonl` as `show` and `replay` read it, without frames: a log (complete steps, a warning for
+/// each line it skipped) or a one-line error, and a report page for every log that reads.
+func fuzzSessionLine(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let folder = Scratch.folder(with: [("session.jsonl", fuzzBytes(data, size))])
+    do {
+        let log = try SessionLog.read(folder)
+        let report = SessionReport(log)
+        precondition(report.html.hasPrefix("<!doctype html>"), "a report that is not a page")
+    } catch {
+        precondition(!error.message.isEmpty, "an error without a message")
+    }
+    return 0
+}

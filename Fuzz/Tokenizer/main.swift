@@ -1,0 +1,5 @@
+import FuzzSupport
+import Qwen3VL
+
+_ = tokenizer.count
+runFuzzer(fuzzTokenizer)
