@@ -179,10 +179,10 @@ if Context.environment["QWEN_AGENT_FUZZ"] != nil {
     /// What the fuzz targets share: the input's bytes and pieces, a scratch folder for readers of files, the driver call.
     package.targets.append(.target(name: "FuzzSupport", dependencies: ["CFuzzer"], path: "Fuzz/Support", swiftSettings: strictSettings + instrumented))
     let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
-        ("Parser", ["Agent", "Imaging"]), ("LenientJSON", ["Agent"]), ("ChatReply", ["Models", "Agent", "Imaging"]),
-        ("ServerStream", ["Models"]), ("Safetensors", ["Qwen3VL"]), ("ModelConfig", ["Qwen3VL"]), ("Tokenizer", ["Qwen3VL"]),
-        ("TokenizerFiles", ["Qwen3VL"]), ("ChatTemplate", ["Qwen3VL"]), ("PNG", ["Imaging"]), ("SessionLine", ["Agent"]),
-        ("SessionFolder", ["Agent"]), ("Profile", ["Agent", "Imaging"]),
+        ("Parser", ["AgentCore", "Imaging"]), ("LenientJSON", ["AgentCore"]), ("ChatReply", ["Models", "AgentCore", "Imaging"]),
+        ("ServerStream", ["Models"]), ("Safetensors", ["Qwen3VL", "Qwen3VLPrompt"]), ("ModelConfig", ["Qwen3VLPrompt"]),
+        ("Tokenizer", ["Qwen3VLPrompt"]), ("TokenizerFiles", ["Qwen3VLPrompt"]), ("ChatTemplate", ["Qwen3VLPrompt"]), ("PNG", ["Imaging"]),
+        ("SessionLine", ["AgentCore"]), ("SessionFolder", ["Agent", "AgentCore"]), ("Profile", ["Agent", "AgentCore", "Imaging"]),
     ]
     /// One executable per input read from outside (see RELIABILITY.md for what each checks).
     for (name, dependencies) in fuzzTargets {

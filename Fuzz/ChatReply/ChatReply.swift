@@ -1,5 +1,5 @@
 @testable import Models
-import Agent
+import AgentCore
 import Foundation
 import FuzzSupport
 import Imaging

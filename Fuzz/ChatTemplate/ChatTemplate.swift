@@ -1,6 +1,6 @@
 import Foundation
 import FuzzSupport
-import Qwen3VL
+import Qwen3VLPrompt
 
 /// Qwen's tokenizer, loaded before the first input (main.swift).
 let tokenizer = try! Qwen3VL.Tokenizer.load(folder: fixturesFolder.appendingPathComponent("QwenTokenizer"))

@@ -1,5 +1,5 @@
 import FuzzSupport
-import Qwen3VL
+import Qwen3VLPrompt
 
 _ = tokenizer.count
 runFuzzer(fuzzChatTemplate)

@@ -1,4 +1,4 @@
-@testable import Agent
+@testable import AgentCore
 import FuzzSupport
 
 /// The forgiving JSON reader the parser uses for tool-call arguments: a value or a failure whose offset

@@ -1,6 +1,6 @@
 import Foundation
 import FuzzSupport
-import Qwen3VL
+import Qwen3VLPrompt
 
 /// `config.json`, `generation_config.json` and `preprocessor_config.json` of a model folder, each
 /// read from the same bytes: a configuration or a one-line error.

@@ -1,4 +1,5 @@
 @testable import Agent
+import AgentCore
 import Foundation
 import FuzzSupport
 import Imaging

@@ -1,6 +1,7 @@
 import Foundation
 import FuzzSupport
 import Qwen3VL
+import Qwen3VLPrompt
 
 /// A `.safetensors` file from a damaged download or a hostile folder: it opens or fails with a message,
 /// and every tensor it admits is read whole (AddressSanitizer catches a view past the mapping).

@@ -1,4 +1,4 @@
-import Agent
+import AgentCore
 import FuzzSupport
 
 /// `session.jsonl` as `show` and `replay` read it, without frames: a log (complete steps, a warning for

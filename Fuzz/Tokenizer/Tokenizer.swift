@@ -1,6 +1,6 @@
 import Foundation
 import FuzzSupport
-import Qwen3VL
+import Qwen3VLPrompt
 
 /// Qwen's tokenizer (the real vocabulary from Fixtures/QwenTokenizer) on hostile text: chat markup,
 /// broken UTF-8, combining marks. Text that NFC leaves alone comes back byte for byte; any text's

@@ -1,5 +1,5 @@
 import FuzzSupport
-import Qwen3VL
+import Qwen3VLPrompt
 
 /// The tokenizer files of a model folder. The input is `vocab.json`, `merges.txt` and
 /// `tokenizer_config.json` separated by `\n====\n`, or, with one piece only, `tokenizer.json`. What
