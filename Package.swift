@@ -115,6 +115,6 @@ if Context.environment["QWEN_AGENT_BENCHMARKS"] != nil {
             name: "qwen-agent-engine-bench", dependencies: ["Agent", "Imaging", "Qwen3VL"], path: "Benchmarks/Engine",
             exclude: [
                 "make_checkpoint.py", "processor_reference.py", "report.py", "screenshot-1280x720.png", "screenshot-1920x1080.png",
-                "transformers_reference.py",
+                "transformers_reference.py", "llamacpp_reference.py",
             ], swiftSettings: strictSettings))
 }
