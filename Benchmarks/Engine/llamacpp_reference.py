@@ -55,7 +55,7 @@ def main():
                "--jinja", "-sys", spec["system"], "-p", f"{spec['task']}\n<__media__>{spec['question']}",
                "--temp", "0", "--ignore-eos", "-n", str(args.new_tokens), "-t", str(args.threads), "-c", "4096", "-lv", "4"]
     start = time.perf_counter()
-    run = subprocess.run(command, capture_output=True, text=True)
+    run = subprocess.run(command, capture_output=True, text=True, errors="replace")  # random weights write broken UTF-8
     wall_ms = (time.perf_counter() - start) * 1000
     log = run.stdout + run.stderr
     if run.returncode != 0:
@@ -86,7 +86,7 @@ def main():
     }
     if args.bench_tokens > 0:
         bench = subprocess.run([os.path.join(args.bin, "llama-bench"), "-m", args.model, "-p", "0", "-n", str(args.bench_tokens),
-                                "-t", str(args.threads), "-r", "3", "-o", "json"], capture_output=True, text=True)
+                                "-t", str(args.threads), "-r", "3", "-o", "json"], capture_output=True, text=True, errors="replace")
         if bench.returncode != 0:
             sys.stderr.write(bench.stderr[-4000:])
             sys.exit(f"llamacpp_reference: llama-bench exited with {bench.returncode}")

@@ -144,18 +144,19 @@ struct WeightsTests {
             weights[index].multiply(x, rows: 1, into: &y, precision: precision, scratch: &scratch)
             return y
         }
-        var outputs = shapes.prefix(3).map { [Float](repeating: .nan, count: $0.0) }
-        let fused = outputs[0].withUnsafeMutableBufferPointer { y0 in
-            outputs[1].withUnsafeMutableBufferPointer { y1 in
-                outputs[2].withUnsafeMutableBufferPointer { y2 in
+        var first = [Float](repeating: .nan, count: shapes[0].0), second = [Float](repeating: .nan, count: shapes[1].0)
+        var third = [Float](repeating: .nan, count: shapes[2].0)
+        let fused = first.withUnsafeMutableBufferPointer { y0 in
+            second.withUnsafeMutableBufferPointer { y1 in
+                third.withUnsafeMutableBufferPointer { y2 in
                     Qwen3VL.Weight.multiply(Array(weights.prefix(3)), vector: x, into: [y0.baseAddress!, y1.baseAddress!, y2.baseAddress!],
                                             precision: precision)
                 }
             }
         }
         #expect(fused)
-        for index in 0..<3 {
-            #expect(outputs[index] == separate[index], "\(precision)/\(format): matrix \(index) differs from its own product")
+        for (index, output) in [first, second, third].enumerated() {
+            #expect(output == separate[index], "\(precision)/\(format): matrix \(index) differs from its own product")
         }
         var untouched = [Float](repeating: .nan, count: 48)
         let mixed = untouched.withUnsafeMutableBufferPointer { y in
