@@ -75,7 +75,8 @@ def main():
         "model": os.path.abspath(args.model), "mmproj": os.path.abspath(args.mmproj),
         "model_bytes": os.path.getsize(args.model), "mmproj_bytes": os.path.getsize(args.mmproj),
         "command": " ".join(command[:1] + [c if len(c) < 80 else "…" for c in command[1:]]),
-        "load_ms": float(load.group(1)), "vision_ms": sum(vision),
+        # None when this build logs no per-slice encoder time
+        "load_ms": float(load.group(1)), "vision_ms": sum(vision) if vision else None,
         "prompt_tokens": prompt_tokens, "image_tokens": int(image_tokens.group(1)) if image_tokens else None,
         # its prompt eval spans the vision encoder (see above): that is the time to the first token
         "time_to_first_token_ms": prompt_ms, "prefill_ms": prompt_ms - sum(vision),

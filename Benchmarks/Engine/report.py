@@ -119,13 +119,13 @@ def section(runs, references, command, processor_reference=None, large=None, ste
         [f"{r['load_ms']:.0f} ms" for r in references], [f"{r['load_ms']:.0f} ms" for r in llamas])
     row("image processor", [f"{r['processor_ms']:.1f} ms" for r in ours], [f"{r['processor_ms']:.1f} ms" for r in references])
     row("vision tower", [f"{r['vision_ms'] / 1000:.1f} s" for r in ours], [f"{r['vision_ms'] / 1000:.1f} s" for r in references],
-        [f"{r['vision_ms'] / 1000:.1f} s" for r in llamas])
+        [f"{r['vision_ms'] / 1000:.1f} s" if r.get("vision_ms") else "–" for r in llamas])
     row("time to first token (processor + vision + prefill; llama.cpp: its prompt eval)",
         [f"**{r['time_to_first_token_ms'] / 1000:.1f} s**" for r in ours],
         [f"**{(r['processor_ms'] + r['prefill_ms']) / 1000:.1f} s**" for r in references],
         [f"**{r['time_to_first_token_ms'] / 1000:.1f} s**" for r in llamas])
     row("text prefill (transformers, llama.cpp: time to first token − vision tower)", [f"{r['prefill_ms'] / 1000:.1f} s" for r in ours],
-        [f"{(r['prefill_ms'] - r['vision_ms']) / 1000:.1f} s" for r in references], [f"{r['prefill_ms'] / 1000:.1f} s" for r in llamas])
+        [f"{(r['prefill_ms'] - r['vision_ms']) / 1000:.1f} s" for r in references], [f"{r['prefill_ms'] / 1000:.1f} s" if r.get("vision_ms") else "–" for r in llamas])
     row("decode tokens/s", [f"**{r['decode_tokens_per_second']:.2f}**" for r in ours], [f"**{r['decode_tokens_per_second']:.2f}**" for r in references],
         [f"**{r['decode_tokens_per_second']:.2f}**" for r in llamas])
     row("decode, median ms per token", [f"{r['decode_ms_per_token_median']:.0f}" for r in ours],
