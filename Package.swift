@@ -162,7 +162,7 @@ if Context.environment["QWEN_AGENT_BENCHMARKS"] != nil {
             name: "qwen-agent-engine-bench", dependencies: ["Agent", "AgentCore", "Imaging", "Models", "Qwen3VL", "Qwen3VLPrompt"], path: "Benchmarks/Engine",
             exclude: [
                 "make_checkpoint.py", "processor_reference.py", "report.py", "screenshot-1280x720.png", "screenshot-1920x1080.png",
-                "transformers_reference.py",
+                "transformers_reference.py", "llamacpp_reference.py",
             ], swiftSettings: strictSettings))
 }
 

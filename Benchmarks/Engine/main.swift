@@ -9,7 +9,8 @@
 // The prompt is the agent's first step as `AgentLoop` builds it: the profile's system prompt with the
 // computer_use tool, the task, then the screenshot and "What is the next step?". `--ids-out` writes its
 // token ids and image grid for Benchmarks/Engine/transformers_reference.py, so both engines run the
-// same tokens. `scripts/benchmark-engine` runs the two side by side.
+// same tokens, and the prompt's texts for Benchmarks/Engine/llamacpp_reference.py.
+// `scripts/benchmark-engine` runs the three side by side.
 import Agent
 import AgentCore
 import Foundation
@@ -138,16 +139,19 @@ let processorImages: [[String: Any]] = options.processorImages.map { path in
 // MARK: Prompt
 
 let system = profile.systemMessage(for: profile.coordinateSpace, imageSize: image.size)
+let task = "Task: log out of the app", question = "What is the next step?"
 let messages: [Qwen3VL.ChatTemplate.Message] = [
     .init(role: "system", content: .parts([.text(system)])),
-    .init(role: "user", content: .parts([.text("Task: log out of the app")])),
-    .init(role: "user", content: .parts([.image, .text("What is the next step?")])),
+    .init(role: "user", content: .parts([.text(task)])),
+    .init(role: "user", content: .parts([.image, .text(question)])),
 ]
 let prompt = tokenizer.encode(try! Qwen3VL.expandImagePads(in: template.render(messages, addGenerationPrompt: true), grids: [grid]))
 if let idsOut = options.idsOut {
     let object: [String: Any] = [
         "input_ids": prompt.map(Int.init), "image_grid_thw": [[grid.t, grid.h, grid.w]],
         "min_pixels": profile.image.minPixels, "max_pixels": profile.image.maxPixels,
+        // The texts, for engines that format the prompt themselves (llama.cpp).
+        "system": system, "task": task, "question": question,
     ]
     try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: idsOut))
 }

@@ -2,12 +2,12 @@
 """Writes the engine benchmark's results into BENCHMARKS.md, between the ENGINE markers.
 
     python3 Benchmarks/Engine/report.py --ours ours-f32.json [--ours ours-bf16.json ...] [--ours-logits f32.logits ...]
-        [--large ours-1920x1080.json] [--reference ref-float32.json ...] [--processor-reference p.json]
-        [--command CMD] [--write BENCHMARKS.md]
+        [--large ours-1920x1080.json] [--reference ref-float32.json ...] [--llamacpp llama-q8_0.json ...]
+        [--processor-reference p.json] [--command CMD] [--load "1.0 2.0 3.0"] [--write BENCHMARKS.md]
 
 Each ours*.json comes from qwen-agent-engine-bench --json (one per precision and weight format; the
 float32 one first, as the baseline the others' fidelity is measured against), its logits from --logits-out, each reference from transformers_reference.py --json,
-the processor reference from processor_reference.py --json.
+each llama.cpp run from llamacpp_reference.py --json, the processor reference from processor_reference.py --json.
 """
 import argparse
 import array
@@ -75,11 +75,18 @@ def fidelity(run, baseline, run_logits, baseline_logits):
     return f"{worst / scale:.2e}", tokens
 
 
-def section(runs, references, command, processor_reference=None, large=None, steps=None):
+def llama_name(run):
+    return f"llama.cpp {run['label']}"
+
+
+def section(runs, references, command, processor_reference=None, large=None, steps=None, llamas=(), load=None):
     """`runs`: (our JSON, our first-token logits or None) per mode, float32 first when it ran."""
     mb = 1024 * 1024
     ours = [run for run, _ in runs]
     first = ours[0]
+    llamas = list(llamas)
+    with open("/proc/loadavg") as f:
+        load_after = " ".join(f.read().split()[:3])
     lines = [
         BEGIN, "", "### Latest engine results", "",
         f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
@@ -89,28 +96,44 @@ def section(runs, references, command, processor_reference=None, large=None, ste
         f"- Reference: " + "; ".join(
             f"transformers {r['transformers']} (torch {r['torch']}, {r['dtype']}, {r['threads']} threads, {r['attn_implementation']})"
             for r in references) if references else "- Reference: not run (--no-reference)",
+        f"- llama.cpp: commit {llamas[0]['commit']}, built with GGML_NATIVE=ON, llama-mtmd-cli {llamas[0]['threads']} threads, "
+        f"weights " + ", ".join(f"{r['label']} ({r['model_bytes'] / mb:.0f} MB)" for r in llamas)
+        + f", vision projector F16 ({llamas[0]['mmproj_bytes'] / mb:.0f} MB); the screenshot given resized to the size our processor picks, "
+        f"the same system prompt and texts through its own chat template: {llamas[0]['prompt_tokens']} prompt tokens"
+        if llamas else "- llama.cpp: not run (--no-llamacpp)",
+        f"- Machine load (1, 5, 15-minute averages) before the run: {load or '?'}; after: {load_after}",
         f"- Input: a {first['image']} screenshot (grid {first['image_grid_thw'][1]}×{first['image_grid_thw'][2]} patches, "
         f"{first['image_tokens']} image tokens) in the desktop-thinking agent's first step: {first['prompt_tokens']} prompt tokens, "
         "the same token ids for every engine",
         f"- Weights: {first['weights_bytes'] / mb:.0f} MB of BF16 safetensors",
         "",
-        "| | " + " | ".join([f"qwen-agent {mode(r)}" for r in ours] + [f"transformers {r['dtype']}" for r in references]) + " |",
-        "| --- | " + " | ".join(["---:"] * (len(ours) + len(references))) + " |",
+        "| | " + " | ".join([f"qwen-agent {mode(r)}" for r in ours] + [f"transformers {r['dtype']}" for r in references]
+                            + [llama_name(r) for r in llamas]) + " |",
+        "| --- | " + " | ".join(["---:"] * (len(ours) + len(references) + len(llamas))) + " |",
     ]
 
-    def row(name, ours_values, reference_values):
-        lines.append(f"| {name} | " + " | ".join(ours_values + reference_values) + " |")
+    def row(name, ours_values, reference_values, llama_values=None):
+        lines.append(f"| {name} | " + " | ".join(ours_values + reference_values + (llama_values or ["–" for _ in llamas])) + " |")
 
-    row("load (mmap, int8: + quantize / from_pretrained)", [f"{r['load_ms']:.0f} ms" for r in ours], [f"{r['load_ms']:.0f} ms" for r in references])
+    row("load (mmap, int8: + quantize / from_pretrained / llama.cpp's)", [f"{r['load_ms']:.0f} ms" for r in ours],
+        [f"{r['load_ms']:.0f} ms" for r in references], [f"{r['load_ms']:.0f} ms" for r in llamas])
     row("image processor", [f"{r['processor_ms']:.1f} ms" for r in ours], [f"{r['processor_ms']:.1f} ms" for r in references])
-    row("vision tower", [f"{r['vision_ms'] / 1000:.1f} s" for r in ours], [f"{r['vision_ms'] / 1000:.1f} s" for r in references])
-    row("time to first token (processor + vision + prefill)", [f"**{r['time_to_first_token_ms'] / 1000:.1f} s**" for r in ours],
-        [f"**{(r['processor_ms'] + r['prefill_ms']) / 1000:.1f} s**" for r in references])
-    row("text prefill (transformers: its prefill − its vision tower)", [f"{r['prefill_ms'] / 1000:.1f} s" for r in ours],
-        [f"{(r['prefill_ms'] - r['vision_ms']) / 1000:.1f} s" for r in references])
-    row("decode tokens/s", [f"**{r['decode_tokens_per_second']:.2f}**" for r in ours], [f"**{r['decode_tokens_per_second']:.2f}**" for r in references])
+    row("vision tower", [f"{r['vision_ms'] / 1000:.1f} s" for r in ours], [f"{r['vision_ms'] / 1000:.1f} s" for r in references],
+        [f"{r['vision_ms'] / 1000:.1f} s" if r.get("vision_ms") else "–" for r in llamas])
+    row("time to first token (processor + vision + prefill; llama.cpp: its prompt eval)",
+        [f"**{r['time_to_first_token_ms'] / 1000:.1f} s**" for r in ours],
+        [f"**{(r['processor_ms'] + r['prefill_ms']) / 1000:.1f} s**" for r in references],
+        [f"**{r['time_to_first_token_ms'] / 1000:.1f} s**" for r in llamas])
+    row("text prefill (transformers, llama.cpp: time to first token − vision tower)", [f"{r['prefill_ms'] / 1000:.1f} s" for r in ours],
+        [f"{(r['prefill_ms'] - r['vision_ms']) / 1000:.1f} s" for r in references], [f"{r['prefill_ms'] / 1000:.1f} s" if r.get("vision_ms") else "–" for r in llamas])
+    row("decode tokens/s", [f"**{r['decode_tokens_per_second']:.2f}**" for r in ours], [f"**{r['decode_tokens_per_second']:.2f}**" for r in references],
+        [f"**{r['decode_tokens_per_second']:.2f}**" for r in llamas])
+    row("decode, median ms per token", [f"{r['decode_ms_per_token_median']:.0f}" for r in ours],
+        [f"{r['decode_ms_per_token_median']:.0f}" if "decode_ms_per_token_median" in r else "–" for r in references],
+        ["–" for _ in llamas])
     row("KV cache (prompt + new tokens)", [f"{r['kv_cache_bytes'] / mb:.0f} MB" for r in ours], ["–" for _ in references])
-    row("peak resident memory", [f"{r['peak_rss_mb']:.0f} MB" for r in ours], [f"{r['peak_rss_mb']:.0f} MB" for r in references])
+    row("peak resident memory", [f"{r['peak_rss_mb']:.0f} MB" for r in ours], [f"{r['peak_rss_mb']:.0f} MB" for r in references],
+        [f"{r['peak_rss_mb']:.0f} MB" for r in llamas])
     row("peak / (checkpoint file + KV cache)", [f"{r['peak_over_weights_plus_kv']:.2f} ×" for r in ours], ["–" for _ in references])
     if any("second_step" in r for r in ours):
         row("second step, first token with the prompt cache", [f"{r['second_step']['time_to_first_token_with_cache_ms'] / 1000:.1f} s"
@@ -129,6 +152,18 @@ def section(runs, references, command, processor_reference=None, large=None, ste
         for r in ours:
             lines.append(f"- {mode(r)}: time to first token **{r['time_to_first_token_ms'] / reference_ttft:.2f} ×** transformers bfloat16's, "
                          f"decode **{r['decode_tokens_per_second'] / bf16_reference['decode_tokens_per_second']:.2f} ×** its tokens/s.")
+    # llama.cpp at equal weight precision: BF16 weights against its BF16, int8 against its Q8_0.
+    peers = {"bf16": "BF16", "int8": "Q8_0"}
+    for r in ours:
+        peer = next((l for l in llamas if r.get("precision") == "bf16" and l["label"] == peers.get(r.get("weight_format"))), None)
+        if peer:
+            lines.append(f"- {mode(r)} against {llama_name(peer)}: decode **{r['decode_tokens_per_second'] / peer['decode_tokens_per_second']:.2f} ×** "
+                         f"its tokens/s, time to first token **{r['time_to_first_token_ms'] / peer['time_to_first_token_ms']:.2f} ×** its, "
+                         f"peak memory **{r['peak_rss_mb'] / peer['peak_rss_mb']:.2f} ×** its.")
+    for l in llamas:
+        if "bench_text_decode_tokens_per_second" in l:
+            lines.append(f"- {llama_name(l)}, `llama-bench -p 0 -n {l['bench_tokens']} -t {l['threads']}` (text only, empty context): "
+                         f"{l['bench_text_decode_tokens_per_second']:.2f} ± {l['bench_text_decode_stddev']:.2f} tokens/s.")
     by_format = {r.get("weight_format"): r for r in ours if r.get("precision") == "bf16"}
     if "int8" in by_format and "bf16" in by_format:
         lines.append(f"- Peak memory, int8 weights against BF16 weights (bf16 precision): "
@@ -160,6 +195,8 @@ def main():
     parser.add_argument("--large", help="our JSON for the large screenshot")
     parser.add_argument("--steps", help="our JSON of an agent run (--steps N)")
     parser.add_argument("--reference", action="append", default=[])
+    parser.add_argument("--llamacpp", action="append", default=[], help="llamacpp_reference.py's JSON, one per weight type")
+    parser.add_argument("--load", help="/proc/loadavg's first three fields before the run")
     parser.add_argument("--processor-reference")
     parser.add_argument("--command", default="scripts/benchmark-engine")
     parser.add_argument("--write")
@@ -169,7 +206,8 @@ def main():
     steps = json.load(open(args.steps)) if args.steps else None
     references = [json.load(open(path)) for path in args.reference]
     processor_reference = json.load(open(args.processor_reference)) if args.processor_reference else None
-    text = section(runs, references, args.command, processor_reference, large, steps)
+    llamas = [json.load(open(path)) for path in args.llamacpp]
+    text = section(runs, references, args.command, processor_reference, large, steps, llamas, args.load)
     print(text)
     if args.write:
         document = open(args.write).read()

@@ -16,15 +16,14 @@ Measured after --warmup untimed rounds, --repeats times each; the median and eve
   load_ms       Qwen3VLForConditionalGeneration.from_pretrained(dtype=...) (once)
   processor_ms  the image processor alone on the already decoded PIL image
   vision_ms     model.model.visual(pixel_values, grid_thw=...): vision tower, merger and DeepStack mergers
-  prefill_ms    one forward of the whole prompt with pixel_values (vision tower included), use_cache=True,
-                logits of the last position only (as generate does), plus the argmax: time to the first token
-  decode_ms     the --new-tokens - 1 following greedy tokens, one forward each on the previous token with the
-                KV cache (the first new token comes from the prefill); no stop on EOS.
-                decode_tokens_per_second = (new_tokens - 1) / decode_ms
-The decode loop is written by hand. Positions: the prefill computes the 3-D M-RoPE positions from input_ids,
-mm_token_type_ids and image_grid_thw and stores model.model.rope_deltas (max position + 1 - prompt length);
-each decode step passes neither image_grid_thw nor position_ids, so Qwen3VLModel.compute_3d_position_ids uses
-cache length + rope_deltas for all three streams, which is what generate() does (checked equal to its output).
+  prefill_ms    inside one greedy model.generate() call with pixel_values (vision tower included): from the call
+                to the first new token reaching the streamer, i.e. the time to the first token
+  decode_ms     the same call's --new-tokens - 1 following tokens, each timed as it reaches the streamer (a
+                BaseStreamer that stamps every put()); no stop on EOS (generation's eos_token_id is cleared).
+                decode_tokens_per_second = (new_tokens - 1) / decode_ms; decode_ms_per_token_median is the
+                median of the per-token intervals, which host noise moves less than a total does.
+Timing tokens inside one generate() call, not as the difference of two calls, keeps the noise of a long
+prefill out of the decode figure.
 peak_rss_mb and rss_after_load_mb are getrusage(RUSAGE_SELF).ru_maxrss high-water marks.
 """
 
@@ -40,6 +39,7 @@ import torch
 import torchvision
 import transformers
 from PIL import Image
+from transformers.generation.streamers import BaseStreamer
 from transformers import (AutoImageProcessor, AutoTokenizer, Qwen2VLImageProcessor, Qwen3VLForConditionalGeneration,
                           Qwen3VLProcessor, Qwen3VLVideoProcessor)
 
@@ -68,24 +68,35 @@ def build_processor(model_dir, tokenizer_dir):
                             video_processor=Qwen3VLVideoProcessor())
 
 
+class TokenClock(BaseStreamer):
+    """Stamps each token generate() streams: the first put() is the prompt, each later one a new token."""
+
+    def __init__(self):
+        self.prompt_seen = False
+        self.stamps = []
+        self.ids = []
+
+    def put(self, value):
+        if not self.prompt_seen:
+            self.prompt_seen = True
+            return
+        self.stamps.append(time.perf_counter())
+        self.ids += value.reshape(-1).tolist()
+
+    def end(self):
+        pass
+
+
 def greedy(model, inputs, new_tokens):
-    """Prefill then new_tokens - 1 decode steps; returns (prefill ms, decode ms, the new token ids)."""
-    def prefill():
-        out = model(**inputs, use_cache=True, logits_to_keep=1)
-        return out.past_key_values, out.logits[:, -1].argmax(-1)
-
-    prefill_ms, (cache, token) = timed(prefill)
-    ids = [token.item()]
-
-    def decode():
-        nonlocal cache, token
-        for _ in range(new_tokens - 1):
-            out = model(input_ids=token[:, None], past_key_values=cache, use_cache=True)
-            cache, token = out.past_key_values, out.logits[:, -1].argmax(-1)
-            ids.append(token.item())
-
-    decode_ms, _ = timed(decode)
-    return prefill_ms, decode_ms, ids
+    """One greedy generate() call; returns (prefill ms, decode ms, per-token decode ms, the new token ids)."""
+    clock = TokenClock()
+    start = time.perf_counter()
+    model.generate(**inputs, max_new_tokens=new_tokens, do_sample=False, temperature=None, top_k=None, top_p=None,
+                   eos_token_id=None, pad_token_id=model.config.text_config.bos_token_id, streamer=clock)
+    if len(clock.stamps) != new_tokens:
+        sys.exit(f"generate() streamed {len(clock.stamps)} tokens, expected {new_tokens}")
+    intervals = [(b - a) * 1000 for a, b in zip(clock.stamps, clock.stamps[1:])]
+    return (clock.stamps[0] - start) * 1000, (clock.stamps[-1] - clock.stamps[0]) * 1000, intervals, clock.ids
 
 
 def main():
@@ -137,18 +148,20 @@ def main():
     visual = model.model.visual
 
     samples = {"processor": [], "vision": [], "prefill": [], "decode": []}
+    token_intervals = []
     greedy_ids = None
     with torch.inference_mode():
         for round_ in range(args.warmup + args.repeats):
             processor_ms, _ = timed(process_image)
             vision_ms, _ = timed(lambda: visual(processed["pixel_values"].to(visual.dtype), grid_thw=grid))
-            prefill_ms, decode_ms, ids = greedy(model, inputs, args.new_tokens)
+            prefill_ms, decode_ms, intervals, ids = greedy(model, inputs, args.new_tokens)
             if greedy_ids is not None and ids != greedy_ids:
                 sys.exit(f"greedy ids changed between rounds: {greedy_ids} then {ids}")
             greedy_ids = ids
             if round_ >= args.warmup:
                 for name, ms in zip(samples, (processor_ms, vision_ms, prefill_ms, decode_ms)):
                     samples[name].append(ms)
+                token_intervals += intervals
 
     medians = {name: statistics.median(values) for name, values in samples.items()}
     results = {
@@ -164,6 +177,8 @@ def main():
         results[f"{name}_ms"], results[f"{name}_ms_samples"] = medians[name], values
     results["prefill_tokens_per_second"] = input_ids.shape[1] / (medians["prefill"] / 1000)
     results["decode_tokens_per_second"] = (args.new_tokens - 1) / (medians["decode"] / 1000)
+    results["decode_ms_per_token_median"] = statistics.median(token_intervals)
+    results["decode_ms_per_token_samples"] = token_intervals
     results["greedy_ids"] = greedy_ids
     results["greedy_text"] = processor.tokenizer.decode(greedy_ids)
     results["peak_rss_mb"] = rss_mb()

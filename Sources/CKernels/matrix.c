@@ -38,7 +38,11 @@ static inline uint16_t float_to_half(float value) {
     return bits;
 }
 
+/// 16 at a time with `vcvtneps2bf16` where the CPU has it; false otherwise.
+static int narrow_avx512(const float *source, unsigned short *destination, long n);
+
 void ckernels_narrow_bf16(const float *source, unsigned short *destination, long n) {
+    if (narrow_avx512(source, destination, n)) return;
     for (long i = 0; i < n; i++) destination[i] = narrow(source[i]);
 }
 
@@ -127,7 +131,12 @@ struct q8_activation {
     int32_t *offsets;
 };
 
+/// The whole vector at once with AVX-512 (the same arithmetic as below); false when the CPU or the width
+/// does not allow it.
+static int quantize_activation_avx512(const float *x, long cols, long padded, struct q8_activation a);
+
 static void quantize_activation(const float *x, long cols, long padded, struct q8_activation a) {
+    if (quantize_activation_avx512(x, cols, padded, a)) return;
     for (long b = 0; b < padded / Q8_BLOCK; b++) {
         float peak = 0;
         for (long k = b * Q8_BLOCK; k < (b + 1) * Q8_BLOCK && k < cols; k++) peak = fabsf(x[k]) > peak ? fabsf(x[k]) : peak;
@@ -209,6 +218,39 @@ AVX512_VNNI static int quantize_row_avx512(const struct ckernels_matrix *m, long
         _mm_storeu_si128((__m128i *)bytes, _mm512_cvtepi32_epi8(q0));
         _mm_storeu_si128((__m128i *)(bytes + 4), _mm512_cvtepi32_epi8(q1));
         uint32_t *lanes = (uint32_t *)(row + (b / 16) * Q8_GROUP) + b % 16; // 4 bytes per 64-byte chunk
+        for (int c = 0; c < 8; c++) lanes[c * 16] = bytes[c];
+    }
+    return 1;
+}
+
+AVX512_BF16 static int narrow_avx512(const float *source, unsigned short *destination, long n) {
+    if (!ckernels_has_bf16_dot()) return 0;
+    long i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm256_storeu_si256((__m256i *)(destination + i), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(source + i)));
+    for (; i < n; i++) destination[i] = narrow(source[i]);
+    return 1;
+}
+
+AVX512_VNNI static int quantize_activation_avx512(const float *x, long cols, long padded, struct q8_activation a) {
+    if (!ckernels_has_int8_dot() || cols % Q8_BLOCK != 0) return 0;
+    for (long b = 0; b < padded / Q8_BLOCK; b++) {
+        if (b * Q8_BLOCK >= cols) {
+            a.scales[b] = 0;
+            a.offsets[b] = 0;
+            for (int c = 0; c < 8; c++) memset(a.values + (b / 16) * Q8_GROUP + c * 64 + (b % 16) * 4, 0, 4);
+            continue;
+        }
+        const __m512 v0 = _mm512_loadu_ps(x + b * Q8_BLOCK), v1 = _mm512_loadu_ps(x + b * Q8_BLOCK + 16);
+        const float peak = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        const __m512 inverse = _mm512_set1_ps(peak > 0 ? 127 / peak : 0);
+        const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, inverse)), q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, inverse));
+        a.scales[b] = peak / 127;
+        a.offsets[b] = 128 * _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+        uint32_t bytes[8];
+        _mm_storeu_si128((__m128i *)bytes, _mm512_cvtsepi32_epi8(q0));
+        _mm_storeu_si128((__m128i *)(bytes + 4), _mm512_cvtsepi32_epi8(q1));
+        uint32_t *lanes = (uint32_t *)(a.values + (b / 16) * Q8_GROUP) + b % 16;
         for (int c = 0; c < 8; c++) lanes[c * 16] = bytes[c];
     }
     return 1;
@@ -642,6 +684,14 @@ static int quantize_row_avx512(const struct ckernels_matrix *m, long r, unsigned
     (void)m; (void)r; (void)row; (void)scales;
     return 0;
 }
+static int quantize_activation_avx512(const float *x, long cols, long padded, struct q8_activation a) {
+    (void)x; (void)cols; (void)padded; (void)a;
+    return 0;
+}
+static int narrow_avx512(const float *source, unsigned short *destination, long n) {
+    (void)source; (void)destination; (void)n;
+    return 0;
+}
 int ckernels_gemm_bf16(const struct ckernels_matrix *w, const float *x, long n, float *y, int accumulate) {
     (void)w; (void)x; (void)n; (void)y; (void)accumulate;
     return 0;
@@ -656,55 +706,81 @@ int ckernels_gemm_q8(const struct ckernels_matrix *w, const float *x, long n, fl
 
 /// Below this many weights, waking a helper costs more than it saves.
 #define PARALLEL_WEIGHTS (1L << 17)
+/// Weights per claimed part of a product: small enough that the cores finish together (a part is a
+/// few tens of microseconds), large enough that claiming one costs nothing.
+#ifndef PART_WEIGHTS
+#define PART_WEIGHTS (1L << 20)
+#endif
 
 struct gemv_job {
-    const struct ckernels_matrix *w;
-    const void *x; // BF16 activations for a BF16 matrix, quantized ones for int8
+    const struct ckernels_matrix *w; // `count` matrices of one format and width, their rows in sequence
+    long count, rows;
+    const void *x; // BF16 activations for BF16 matrices, quantized ones for int8
     struct q8_activation q;
-    float *y;
+    float *const *y;
     int accumulate;
 };
 
-static void gemv_part(void *context, int part, int parts) {
-    const struct gemv_job *job = context;
-    const struct ckernels_matrix *m = job->w;
-    long first, last;
-    pool_slice(m->rows, 4, part, parts, &first, &last);
+/// Rows [first, last) of one matrix into its own output.
+static void gemv_rows(const struct gemv_job *job, const struct ckernels_matrix *m, float *y, long first, long last) {
     if (m->format == CKERNELS_Q8) {
         const long padded = ckernels_q8_padded_columns(m->cols);
         const unsigned char *quants = (const unsigned char *)m->values + first * padded;
         const unsigned short *scales = m->scales + first * (padded / Q8_BLOCK);
 #if defined(__x86_64__)
         if (ckernels_has_int8_dot()) {
-            gemv_q8_vnni(quants, scales, padded, job->q, job->y + first, last - first, job->accumulate);
+            gemv_q8_vnni(quants, scales, padded, job->q, y + first, last - first, job->accumulate);
             return;
         }
 #endif
-        gemv_q8_portable(quants, scales, padded, job->q, job->y + first, last - first, job->accumulate);
+        gemv_q8_portable(quants, scales, padded, job->q, y + first, last - first, job->accumulate);
         return;
     }
 #if defined(__x86_64__)
-    gemv_bf16_dot((const unsigned short *)m->values + first * m->cols, job->x, job->y + first, last - first, m->cols, job->accumulate);
+    gemv_bf16_dot((const unsigned short *)m->values + first * m->cols, job->x, y + first, last - first, m->cols, job->accumulate);
 #endif
 }
 
-int ckernels_gemv(const struct ckernels_matrix *w, const float *x, float *y, int accumulate) {
-    struct gemv_job job = {w, 0, {0, 0, 0}, y, accumulate};
-    const int split = w->rows * w->cols >= PARALLEL_WEIGHTS && w->rows >= 16;
-    if (w->format == CKERNELS_Q8) {
-        const long padded = ckernels_q8_padded_columns(w->cols), blocks = padded / Q8_BLOCK;
+/// The part's rows of the stacked matrices, each piece into its own matrix's output.
+static void gemv_part(void *context, int part, int parts) {
+    const struct gemv_job *job = context;
+    long first, last;
+    pool_slice(job->rows, 4, part, parts, &first, &last);
+    long start = 0; // the first stacked row of matrix i
+    for (long i = 0; i < job->count && start < last; start += job->w[i].rows, i++) {
+        const long from = first > start ? first - start : 0, to = last - start < job->w[i].rows ? last - start : job->w[i].rows;
+        if (from < to) gemv_rows(job, &job->w[i], job->y[i], from, to);
+    }
+}
+
+int ckernels_gemv_many(const struct ckernels_matrix *w, long count, const float *x, float *const *y, int accumulate) {
+    struct gemv_job job = {w, count, 0, 0, {0, 0, 0}, y, accumulate};
+    for (long i = 0; i < count; i++) {
+        if (w[i].format != w[0].format || w[i].cols != w[0].cols) return 0;
+        job.rows += w[i].rows;
+    }
+    const long weights = job.rows * w[0].cols;
+    long parts = weights < PARALLEL_WEIGHTS || job.rows < 16 ? 1 : (weights + PART_WEIGHTS - 1) / PART_WEIGHTS;
+    if (parts > 1 && parts < pool_threads()) parts = pool_threads();
+    if (parts > job.rows / 4) parts = job.rows / 4 > 0 ? job.rows / 4 : 1;
+    if (w[0].format == CKERNELS_Q8) {
+        const long padded = ckernels_q8_padded_columns(w[0].cols), blocks = padded / Q8_BLOCK;
         int8_t values[padded];
         float scales[blocks];
         int32_t offsets[blocks];
         job.q = (struct q8_activation){values, scales, offsets};
-        quantize_activation(x, w->cols, padded, job.q);
-        pool_run(gemv_part, &job, split);
+        quantize_activation(x, w[0].cols, padded, job.q);
+        pool_run_parts(gemv_part, &job, (int)parts);
         return 1;
     }
-    if (w->format != CKERNELS_BF16 || !ckernels_has_bf16_dot()) return 0;
-    unsigned short narrowed[w->cols];
-    for (long k = 0; k < w->cols; k++) narrowed[k] = narrow(x[k]);
+    if (w[0].format != CKERNELS_BF16 || !ckernels_has_bf16_dot()) return 0;
+    unsigned short narrowed[w[0].cols];
+    ckernels_narrow_bf16(x, narrowed, w[0].cols);
     job.x = narrowed;
-    pool_run(gemv_part, &job, split);
+    pool_run_parts(gemv_part, &job, (int)parts);
     return 1;
+}
+
+int ckernels_gemv(const struct ckernels_matrix *w, const float *x, float *y, int accumulate) {
+    return ckernels_gemv_many(w, 1, x, &y, accumulate);
 }

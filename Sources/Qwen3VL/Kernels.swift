@@ -10,6 +10,18 @@ extension Qwen3VL {
             withUnsafePointer(to: w) { ckernels_gemv($0, x, y, accumulate ? 1 : 0) == 1 }
         }
 
+        /// `y[i] = W[i] · x` for matrices of one format and width that read the same vector, as one job
+        /// over the cores with x rounded or quantized once; false, every `y[i]` untouched, where
+        /// ``gemv(_:_:_:accumulate:)`` would be. The C call is `ckernels_gemv_many`.
+        static func gemv(_ w: [ckernels_matrix], _ x: UnsafePointer<Float>, _ y: [UnsafeMutablePointer<Float>]) -> Bool {
+            precondition(w.count == y.count, "one output per matrix")
+            return w.withUnsafeBufferPointer { matrices in
+                y.map { Optional($0) }.withUnsafeBufferPointer { outputs in
+                    ckernels_gemv_many(matrices.baseAddress, matrices.count, x, outputs.baseAddress, 0) == 1
+                }
+            }
+        }
+
         /// `y[n, rows] (+)= x[n, cols] · Wᵀ` with BF16-rounded activations; false on a CPU without
         /// AVX512_BF16. The C call is `ckernels_gemm_bf16`.
         static func gemmBF16(_ w: ckernels_matrix, _ x: UnsafePointer<Float>, rows n: Int, _ y: UnsafeMutablePointer<Float>,

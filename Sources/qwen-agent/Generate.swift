@@ -149,7 +149,7 @@ func chooseBLASKernels() {
 }
 
 /// Parses an option's value as one of an enum's raw values.
-private func oneOf<Choice: RawRepresentable & CaseIterable & SendableMetatype>(_: Choice.Type) -> @Sendable (String) throws -> Choice
+func oneOf<Choice: RawRepresentable & CaseIterable & SendableMetatype>(_: Choice.Type) -> @Sendable (String) throws -> Choice
 where Choice.RawValue == String {
     { value in
         guard let choice = Choice(rawValue: value) else {

@@ -47,7 +47,21 @@ struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("With --agent auto: the server of the Thinking model, when it is not --endpoint.", valueName: "url"))
     var thinkingEndpoint: String?
 
+    @Option(help: "Embedded engine arithmetic: f32 (matches transformers float32) or bf16 (needs AVX512_BF16). Default: the fastest this CPU supports.",
+            transform: oneOf(Qwen3VL.Precision.self))
+    var precision: Qwen3VL.Precision?
+
+    @Option(help: "Embedded engine weights: bf16 (as stored) or int8 (quantized at load, blocks of 32; about half the memory, faster decode).",
+            transform: oneOf(Qwen3VL.WeightFormat.self))
+    var weights: Qwen3VL.WeightFormat?
+
     func validate() throws {
+        if precision != nil || weights != nil, endpoint != nil || transcript != nil {
+            throw ValidationError("--precision and --weights choose the embedded engine's arithmetic; drop them with --endpoint or --transcript")
+        }
+        if let precision, !precision.isSupported {
+            throw ValidationError("--precision \(precision.rawValue) needs AVX512_BF16, which this CPU lacks; use --precision f32")
+        }
         if thinkingEndpoint != nil && thinkingModel == nil { throw ValidationError("--thinking-endpoint needs --thinking-model NAME") }
         if let stepTimeout, !(stepTimeout > 0) { throw ValidationError("--step-timeout must be a positive number of seconds") }
         if let maxPixels, maxPixels <= 0 { throw ValidationError("--max-pixels must be a positive number of pixels, e.g. 1003520") }
@@ -64,7 +78,8 @@ struct ModelOptions: ParsableArguments {
             chooseBLASKernels()
             do {
                 let embedded = try EmbeddedModel(folder: folderURL, tokenizerFolder: tokenizer.map { URL(fileURLWithPath: $0) },
-                                                 minPixels: profile?.image.minPixels, maxPixels: profile?.image.embeddedMaxPixels, logger: logger)
+                                                 minPixels: profile?.image.minPixels, maxPixels: profile?.image.embeddedMaxPixels,
+                                                 precision: precision ?? .fastest, weights: weights ?? .bf16, logger: logger)
                 if let profile, embedded.isThinking != (profile.shape == .thinking) {
                     FileHandle.standardError.write(Data("qwen-agent: warning: \(folder) is a\(embedded.isThinking ? " Thinking" : "n Instruct") model but the profile \(profile.name) expects \(profile.shape.rawValue); pass --agent desktop-\(embedded.isThinking ? "thinking" : "instruct")\n".utf8))
                 }

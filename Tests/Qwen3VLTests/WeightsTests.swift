@@ -120,6 +120,59 @@ struct WeightsTests {
         }
     }
 
+    /// Decode multiplies a layer's q/k/v (and its gate/up) as one job: the stacked rows split over the
+    /// cores, a part boundary inside the middle matrix, a row count that is not a multiple of 4. Each
+    /// output must be bit for bit what that matrix's own product gives, and a mode the kernels do not
+    /// cover (float32 products of BF16 weights) or matrices of different widths are declined untouched.
+    @Test(arguments: [(Qwen3VL.Precision.bf16, Qwen3VL.WeightFormat.bf16), (.bf16, .int8), (.f32, .int8)])
+    func stackedVectorProductsEqualSeparateOnes(precision: Qwen3VL.Precision, format: Qwen3VL.WeightFormat) throws {
+        var random = SplitMix64(seed: 5)
+        let shapes = [(40, 2048), (600, 2048), (6, 2048), (8, 1024)]
+        let folder = try TemporaryFolder()
+        let url = try folder.write("w.safetensors", SafetensorsFile(tensors: shapes.enumerated().map { index, shape in
+            .bits("w\(index)", dtype: "BF16", shape: [shape.0, shape.1], (0..<shape.0 * shape.1).map { _ in
+                UInt16(0x3C00 + random.next(below: 0x0600)) ^ (random.next(below: 2) == 0 ? 0 : 0x8000)
+            })
+        }).bytes(headerPadding: 0))
+        let file = try Qwen3VL.Safetensors(contentsOf: url)
+        let weights = try shapes.indices.map { index in
+            let stored = Qwen3VL.Weight(try file.tensor(named: "w\(index)"))
+            return format == .int8 ? stored.quantized() : stored
+        }
+        let x = (0..<2048).map { _ in Float(random.next(below: 2001)) / 1000 - 1 }
+        var scratch: [Float] = []
+        let separate = shapes.indices.prefix(3).map { index in
+            var y = [Float](repeating: 0, count: shapes[index].0)
+            weights[index].multiply(x, rows: 1, into: &y, precision: precision, scratch: &scratch)
+            return y
+        }
+        var first = [Float](repeating: .nan, count: shapes[0].0), second = [Float](repeating: .nan, count: shapes[1].0)
+        var third = [Float](repeating: .nan, count: shapes[2].0)
+        let fused = first.withUnsafeMutableBufferPointer { y0 in
+            second.withUnsafeMutableBufferPointer { y1 in
+                third.withUnsafeMutableBufferPointer { y2 in
+                    Qwen3VL.Weight.multiply(Array(weights.prefix(3)), vector: x, into: [y0.baseAddress!, y1.baseAddress!, y2.baseAddress!],
+                                            precision: precision)
+                }
+            }
+        }
+        #expect(fused)
+        for (index, output) in [first, second, third].enumerated() {
+            #expect(output == separate[index], "\(precision)/\(format): matrix \(index) differs from its own product")
+        }
+        var untouched = [Float](repeating: .nan, count: 48)
+        let mixed = untouched.withUnsafeMutableBufferPointer { y in
+            Qwen3VL.Weight.multiply([weights[0], weights[3]], vector: x, into: [y.baseAddress!, y.baseAddress! + 40], precision: precision)
+        }
+        #expect(!mixed && untouched.allSatisfy(\.isNaN), "matrices of different widths must be declined")
+        if format == .bf16 {
+            let declined = untouched.withUnsafeMutableBufferPointer { y in
+                Qwen3VL.Weight.multiply([weights[0]], vector: x, into: [y.baseAddress!], precision: .f32)
+            }
+            #expect(!declined && untouched.allSatisfy(\.isNaN), "float32 products of BF16 weights are not the BF16 kernel's")
+        }
+    }
+
     /// The largest error of `y = x · wᵀ` against the exact product in Double, relative to Σ|x·w| of its element.
     static func worstRelativeError(_ x: [Float], _ w: [Float], _ y: [Float], rows: Int, outputs: Int, columns: Int) -> Double {
         var worst: Double = 0

@@ -71,6 +71,12 @@ void ckernels_dequantize_q8(const struct ckernels_matrix *m, long first_row, lon
 /// without AVX512_BF16.
 int ckernels_gemv(const struct ckernels_matrix *w, const float *x, float *y, int accumulate);
 
+/// `y[i] (+)= W[i] · x` for `count` matrices of one format and width that read the same vector (a
+/// layer's q/k/v, its gate and up): x rounded or quantized once, and all their rows split over the
+/// cores as one job. Returns 0 without touching any `y[i]` where ckernels_gemv would, or when the
+/// matrices differ in format or width.
+int ckernels_gemv_many(const struct ckernels_matrix *w, long count, const float *x, float *const *y, int accumulate);
+
 /// `y[n, rows] (+)= x[n, cols] · Wᵀ` with x rounded to BF16 and float32 sums (`vdpbf16ps` over packed
 /// blocks, on every core), for a matrix in any of the formats. Returns 0 without touching `y` on a CPU
 /// without AVX512_BF16.

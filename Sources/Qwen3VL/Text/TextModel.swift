@@ -113,8 +113,15 @@ extension Qwen3VL {
                 layer.output.multiply(w.attended, rows: n, into: &w.projected, precision: precision, scratch: &w.widened)
                 for i in 0..<n * d { w.h[i] += w.projected[i] }
                 rmsNorm(w.h, layer.postAttentionNorm, rows: n, into: &w.x)
-                layer.gate.multiply(w.x, rows: n, into: &w.gate, precision: precision, scratch: &w.widened)
-                layer.up.multiply(w.x, rows: n, into: &w.up, precision: precision, scratch: &w.widened)
+                let fused = n == 1 && w.gate.withUnsafeMutableBufferPointer { gate in
+                    w.up.withUnsafeMutableBufferPointer { up in
+                        Weight.multiply([layer.gate, layer.up], vector: w.x, into: [gate.baseAddress!, up.baseAddress!], precision: precision)
+                    }
+                }
+                if !fused {
+                    layer.gate.multiply(w.x, rows: n, into: &w.gate, precision: precision, scratch: &w.widened)
+                    layer.up.multiply(w.x, rows: n, into: &w.up, precision: precision, scratch: &w.widened)
+                }
                 ckernels_silu_mul(&w.gate, w.up, n * config.intermediateSize) // SiLU(gate) ⊙ up
                 layer.down.multiply(w.gate, rows: n, into: &w.projected, precision: precision, scratch: &w.widened)
                 for i in 0..<n * d { w.h[i] += w.projected[i] }
@@ -135,11 +142,22 @@ extension Qwen3VL {
         /// Attention for `rows` new tokens against the cache: q/k RMSNorm per head, MRoPE, causal, GQA.
         private func attention(_ layer: Layer, layer index: Int, cache: KVCache, workspace w: Workspace, rows n: Int) {
             let c = config, hd = c.headDim, heads = c.numAttentionHeads, kvHeads = c.numKeyValueHeads
-            layer.query.multiply(w.x, rows: n, into: &w.projected, precision: precision, scratch: &w.widened)
-            rmsNorm(w.projected, layer.queryNorm, rows: n * heads, into: &w.q)
-            layer.key.multiply(w.x, rows: n, into: &w.projected, precision: precision, scratch: &w.widened)
-            rmsNorm(w.projected, layer.keyNorm, rows: n * kvHeads, into: &w.k)
-            layer.value.multiply(w.x, rows: n, into: &w.v, precision: precision, scratch: &w.widened)
+            // Decode: the three products as one job over the cores (the BF16 and int8 kernels).
+            let fused = n == 1 && w.q.withUnsafeMutableBufferPointer { q in
+                w.k.withUnsafeMutableBufferPointer { k in
+                    w.v.withUnsafeMutableBufferPointer { v in
+                        Weight.multiply([layer.query, layer.key, layer.value], vector: w.x, into: [q.baseAddress!, k.baseAddress!, v.baseAddress!],
+                                        precision: precision)
+                    }
+                }
+            }
+            if !fused {
+                layer.query.multiply(w.x, rows: n, into: &w.q, precision: precision, scratch: &w.widened)
+                layer.key.multiply(w.x, rows: n, into: &w.k, precision: precision, scratch: &w.widened)
+                layer.value.multiply(w.x, rows: n, into: &w.v, precision: precision, scratch: &w.widened)
+            }
+            rmsNormInPlace(&w.q, layer.queryNorm, rows: n * heads)
+            rmsNormInPlace(&w.k, layer.keyNorm, rows: n * kvHeads)
             applyRotary(&w.q, w, rows: n, heads: heads)
             applyRotary(&w.k, w, rows: n, heads: kvHeads)
             cache.store(layer: index, keys: w.k, values: w.v, at: cache.count, rows: n)
@@ -226,12 +244,26 @@ extension Qwen3VL {
 
         /// RMSNorm over each row of `width = weight.count` values.
         private func rmsNorm(_ x: [Float], _ weight: [Float], rows: Int, into out: inout [Float]) {
+            x.withUnsafeBufferPointer { x in
+                out.withUnsafeMutableBufferPointer { out in rmsNorm(x.baseAddress!, weight, rows: rows, into: out.baseAddress!) }
+            }
+        }
+
+        /// RMSNorm of each row of `x` in place (the q and k heads).
+        private func rmsNormInPlace(_ x: inout [Float], _ weight: [Float], rows: Int) {
+            x.withUnsafeMutableBufferPointer { x in rmsNorm(x.baseAddress!, weight, rows: rows, into: x.baseAddress!) }
+        }
+
+        /// `out` may be `x`: each value is read before it is written.
+        private func rmsNorm(_ x: UnsafePointer<Float>, _ weight: [Float], rows: Int, into out: UnsafeMutablePointer<Float>) {
             let width = weight.count
-            for r in 0..<rows {
-                var sum: Float = 0
-                for j in 0..<width { sum += x[r * width + j] * x[r * width + j] }
-                let scale = 1 / (sum / Float(width) + Float(config.rmsNormEps)).squareRoot()
-                for j in 0..<width { out[r * width + j] = weight[j] * (x[r * width + j] * scale) }
+            weight.withUnsafeBufferPointer { weight in
+                for r in 0..<rows {
+                    var sum: Float = 0
+                    for j in 0..<width { sum += x[r * width + j] * x[r * width + j] }
+                    let scale = 1 / (sum / Float(width) + Float(config.rmsNormEps)).squareRoot()
+                    for j in 0..<width { out[r * width + j] = weight[j] * (x[r * width + j] * scale) }
+                }
             }
         }
     }

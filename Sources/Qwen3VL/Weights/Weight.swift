@@ -144,6 +144,22 @@ extension Qwen3VL {
             }
         }
 
+        /// `y[i] = weights[i] · x` for one activation vector and matrices that read it alike (a layer's
+        /// q/k/v, its gate and up), as one job over the cores with `x` rounded or quantized once: what
+        /// ``multiply(_:rows:into:accumulate:precision:scratch:)`` does for each with one row, where it
+        /// would use the BF16 or int8 kernels. False, nothing written, where it would not.
+        static func multiply(_ weights: [Weight], vector x: UnsafePointer<Float>, into y: [UnsafeMutablePointer<Float>],
+                             precision: Precision) -> Bool {
+            func collect(_ rest: ArraySlice<Weight>, _ matrices: [ckernels_matrix]) -> Bool {
+                guard let first = rest.first else {
+                    guard matrices.allSatisfy({ $0.format == CKERNELS_Q8 }) || precision == .bf16 else { return false }
+                    return Kernels.gemv(matrices, x, y)
+                }
+                return first.withMatrix { collect(rest.dropFirst(), matrices + [$0]) } ?? false
+            }
+            return collect(weights[...], [])
+        }
+
         /// The matrix as the C kernels describe it, valid inside `body`; nil for F16 matrices, which have
         /// no such form.
         func withMatrix<Result>(_ body: (ckernels_matrix) -> Result) -> Result? {
