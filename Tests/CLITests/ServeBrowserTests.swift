@@ -13,7 +13,7 @@ struct ServeBrowserTests {
 
     @Test func aPersonRunsApprovesAbortsReadsASessionAndChats() throws {
         try withVirtualDisplay { virtual in
-            _ = try FixtureApp(on: virtual, origin: Point(x: 320, y: 200), extraArguments: ["--scenario", "login", "--start", "home", "--user", "ada"])
+            let app = try FixtureApp(on: virtual, origin: Point(x: 320, y: 200), extraArguments: ["--scenario", "login", "--start", "home", "--user", "ada"])
             let transcript = Repository.fixtures.appendingPathComponent("Transcripts/log-out.txt").path
             let server = try ServeProcess(["--transcript", transcript, "--display", virtual.name])
             let image = Repository.fixtures.appendingPathComponent("Golden/processor/image-0.png").path
@@ -25,6 +25,7 @@ struct ServeBrowserTests {
             let run = try #require(result["run"] as? [String: Any])
             #expect((run["outcome"] as? String)?.hasPrefix("✔ success") == true, "\(run)")
             #expect(run["reasoning_before_outcome"] as? Bool == true, "\(run)")
+            #expect(app.events().contains { $0.event == "logged_out" }, "the run's clicks reached the app")
             #expect(run["screenshots"] as? Int ?? 0 >= 3, "the screenshot changed with each step: \(run)")
             #expect((run["reasoning"] as? String)?.contains("avatar") == true)
             #expect((result["approval_asked"] as? String)?.hasPrefix("left_click at") == true, "\(result)")
