@@ -157,7 +157,8 @@ struct AgentRunTests {
     @Test func theAbortHotkeyStopsTheRunWhileTheModelIsSilent() async throws {
         try await withFakeServer { server in
             try withVirtualDisplay { virtual in
-                _ = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
+                let app = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
+                defer { withExtendedLifetime(app) {} }  // on the screen for the whole test
                 let output = FileManager.default.temporaryDirectory.appendingPathComponent("silent-\(UUID().uuidString).txt")
                 defer { try? FileManager.default.removeItem(at: output) }
                 let fd = open(output.path, O_WRONLY | O_CREAT, 0o600)
@@ -183,7 +184,8 @@ struct AgentRunTests {
     @Test func aStepThatTakesTooLongEndsTheRunWithATimeout() async throws {
         try await withFakeServer { server in
             try withVirtualDisplay { virtual in
-                _ = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
+                let app = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
+                defer { withExtendedLifetime(app) {} }  // on the screen for the whole test
                 let started = Date()
                 // "slow-stream" sends a piece every 0.1 s for 30 s.
                 let run = try qwenAgent(["log out", "--endpoint", server.endpoint.absoluteString, "--model", "slow-stream", "--step-timeout", "1"],

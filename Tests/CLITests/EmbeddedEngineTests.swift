@@ -60,7 +60,8 @@ struct EmbeddedEngineTests {
         let profile = try Self.tinyProfile()
         defer { try? FileManager.default.removeItem(at: profile) }
         try withVirtualDisplay(size: Size(width: 1280, height: 720)) { virtual in
-            _ = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
+            let app = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
+            defer { withExtendedLifetime(app) {} }  // on the screen for the whole test
             let run = try qwenAgent(["plan", "log out of the app", "--agent", profile.path, "--weights", "int8", "--precision", "f32"]
                                         + Self.modelArguments, display: virtual.name)
             #expect([0, 65].contains(run.status), "\(run.stdout)\(run.stderr)")
@@ -78,7 +79,8 @@ struct EmbeddedEngineTests {
         let session = FileManager.default.temporaryDirectory.appendingPathComponent("embedded-session-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: session) }
         try withVirtualDisplay(size: Size(width: 1280, height: 720)) { virtual in
-            _ = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
+            let app = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
+            defer { withExtendedLifetime(app) {} }  // on the screen for the whole test
             let run = try qwenAgent(["log out of the app", "--agent", profile.path, "--max-steps", "2", "--session", session.path]
                                         + Self.modelArguments, display: virtual.name)
             // Noise never counts as success: the run ends with a typed, non-zero outcome.

@@ -34,7 +34,8 @@ struct CaptureTests {
 
     @Test func sharedMemoryAndGetImageAgreeAndRegionsMatchCrops() throws {
         try withVirtualDisplay { virtual in
-            _ = try FixtureApp(on: virtual)
+            let app = try FixtureApp(on: virtual)
+            defer { withExtendedLifetime(app) {} }  // on the screen for the whole test
             let display = try Display(name: virtual.name, logger: testLogger)
             let shm = ScreenCapturer(display: display, method: .sharedMemory)
             let plain = ScreenCapturer(display: display, method: .getImage)
