@@ -69,11 +69,13 @@ struct FaultTests {
             let display = try Display(name: virtual.name, logger: testLogger)
             for round in 0..<6 {
                 let arguments = round % 2 == 0
-                    ? ["type", String(repeating: "Typed With Shift é世 ", count: 20)]
+                    ? ["type", String(repeating: "Typed With Shift é世 ", count: 60)]
                     : ["drag", "150", "120", "650", "420", "--button", "right"]
                 let signal = round % 3 == 0 ? SIGTERM : SIGINT
                 let agent = try virtual.launch(TestProducts.url(of: "qwen-agent"), arguments: arguments)
-                let delay = UInt32.random(in: 200_000...900_000, using: &generator)
+                // Early rather than late: a signal before the handlers are in place still counts (the
+                // server's state is the test), one after the operation ended does not.
+                let delay = UInt32.random(in: 50_000...400_000, using: &generator)
                 usleep(delay)
                 let wasRunning = agent.isRunning
                 agent.signal(signal)
