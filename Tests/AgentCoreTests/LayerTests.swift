@@ -9,6 +9,14 @@ import Testing
 struct LayerTests {
     /// Target name → the names of the package's own targets it depends on (products of other packages left out).
     static func targetGraph() async throws -> [String: [String]] {
+        let manifest = try await Self.manifest()
+        let names = Set(manifest.targets.map(\.name))
+        return Dictionary(uniqueKeysWithValues: manifest.targets.map { target in
+            (target.name, target.dependencies.compactMap { $0.byName?.first ?? $0.target?.first }.compactMap { $0 }.filter(names.contains))
+        })
+    }
+
+    static func manifest() async throws -> Manifest {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("qwen-agent-manifest-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let json = try await onOwnThread { () throws -> Data in
@@ -24,11 +32,7 @@ struct LayerTests {
             process.waitUntilExit()
             return data
         }
-        let manifest = try JSONDecoder().decode(Manifest.self, from: json)
-        let names = Set(manifest.targets.map(\.name))
-        return Dictionary(uniqueKeysWithValues: manifest.targets.map { target in
-            (target.name, target.dependencies.compactMap { $0.byName?.first ?? $0.target?.first }.compactMap { $0 }.filter(names.contains))
-        })
+        return try JSONDecoder().decode(Manifest.self, from: json)
     }
 
     /// Every target `name` depends on, directly or not.
@@ -63,6 +67,26 @@ struct LayerTests {
         #expect(!Self.reachable(from: lower, in: graph).contains(upper), "\(lower) reaches \(upper)")
     }
 
+    /// `swift build -c release` (what `scripts/qwen-agent` and `scripts/install` run) compiles every
+    /// non-test target without testability, so `@testable import` there breaks only the release build,
+    /// which the test run never makes.
+    @Test func onlyTestTargetsUseTestableImports() async throws {
+        let manifest = try await Self.manifest()
+        var checked = 0
+        for target in manifest.targets where target.type != "test" && target.type != "system" {
+            let folder = Repository.root.appendingPathComponent(target.path ?? "Sources/\(target.name)")
+            let files = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?
+                .compactMap { $0 as? URL }.filter { $0.pathExtension == "swift" } ?? []
+            for file in files {
+                checked += 1
+                let text = try String(contentsOf: file, encoding: .utf8)
+                #expect(!text.contains("@testable"), "\(file.path.dropFirst(Repository.root.path.count + 1)) uses @testable in \(target.type) target \(target.name)")
+            }
+        }
+        #expect(checked > 100, "the sources were found (\(checked) files)")
+        #expect(manifest.targets.contains { $0.name == "TestSupport" && $0.type == "regular" }, "TestSupport is a regular target, so it is checked")
+    }
+
     /// The parts of `swift package dump-package` read here.
     struct Manifest: Decodable {
         struct Target: Decodable {
@@ -71,6 +95,8 @@ struct LayerTests {
                 let target: [String?]?
             }
             let name: String
+            let type: String
+            let path: String?
             let dependencies: [Dependency]
         }
         let targets: [Target]

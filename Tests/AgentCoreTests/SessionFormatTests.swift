@@ -67,6 +67,24 @@ struct SessionFormatTests {
         #expect(text.contains("\"coordinate_space\":\"resized:1288x728\"") && text.contains("\"shape\":\"thinking\""), "the spellings version 1 writes")
     }
 
+    /// A hostile session must not make `show` or `replay` read files outside its own folder.
+    @Test(arguments: ["../../elsewhere.png", "/etc/passwd", "frames/../../x.png", "frames/.hidden.png", "frames/sub/x.png", "frames/"])
+    func aFramePathOutsideTheFramesFolderIgnoresTheStep(path: String) throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("frames-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: Self.folder.appendingPathComponent("v1-agent-run"), to: folder)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let log = folder.appendingPathComponent("session.jsonl")
+        var lines = try String(contentsOf: log, encoding: .utf8).components(separatedBy: "\n")
+        var step = try #require(try JSONSerialization.jsonObject(with: Data(lines[2].utf8)) as? [String: Any])
+        step["frames"] = ["before": "frames/step-0002-before.png", "after": path]
+        lines[2] = String(decoding: try JSONSerialization.data(withJSONObject: step), as: UTF8.self)
+        try lines.joined(separator: "\n").write(to: log, atomically: true, encoding: .utf8)
+        let read = try SessionLog.read(folder)
+        #expect(read.steps.map(\.step) == [1, 3, 4, 5], "the step naming \(path) is left out")
+        #expect(read.warnings.count == 1 && read.warnings[0].contains("frames.after") && read.warnings[0].contains("not a file in the session's frames folder"),
+                "\(read.warnings)")
+    }
+
     /// A header whose coordinate space or shape no version-1 writer produces is an error that names the field.
     @Test(arguments: [("coordinate_space", "sideways"), ("shape", "chatty")])
     func anUnknownSpaceOrShapeIsAnErrorNamingIt(field: String, value: String) throws {

@@ -14,6 +14,13 @@ public enum SessionFormat {
     public static let logName = "session.jsonl"
     public static let framesFolder = "frames"
 
+    /// Whether `path` names a file directly inside the frames folder: a session read from elsewhere must
+    /// not make `show` or `replay` open files outside its own folder (`../`, absolute paths, hidden files).
+    public static func isFramePath(_ path: String) -> Bool {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 2 && parts[0] == framesFolder && !parts[1].isEmpty && !parts[1].hasPrefix(".")
+    }
+
     /// How records are written: snake_case keys, sorted, slashes unescaped.
     public static var encoder: JSONEncoder {
         let encoder = JSONEncoder()

@@ -95,6 +95,25 @@ public struct StepRecord: Codable, Sendable {
             self.before = before
             self.after = after
         }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            func framePath(_ key: CodingKeys) throws -> String? {
+                guard let path = try container.decodeIfPresent(String.self, forKey: key) else { return nil }
+                guard SessionFormat.isFramePath(path) else {
+                    throw DecodingError.dataCorruptedError(forKey: key, in: container,
+                        debugDescription: "\(path) is not a file in the session's \(SessionFormat.framesFolder) folder")
+                }
+                return path
+            }
+            guard let before = try framePath(.before) else {
+                throw DecodingError.keyNotFound(CodingKeys.before, .init(codingPath: container.codingPath, debugDescription: "no before frame"))
+            }
+            self.before = before
+            after = try framePath(.after)
+        }
+
+        private enum CodingKeys: String, CodingKey { case before, after }
     }
 
     public struct Timings: Codable, Sendable, Equatable {
