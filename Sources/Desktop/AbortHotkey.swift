@@ -18,8 +18,19 @@ public final class AbortHotkey: Sendable {
 
     private final class WatchState: Sendable {
         let pressed = Atomic<Bool>(false)
-        let stopping = Atomic<Bool>(false)
-        let finished = Mutex<Bool>(false)
+        /// A pipe written once to wake the watcher out of `poll` when the hotkey goes away: [read, write].
+        let wake: [Int32]
+        /// Signalled by the watcher once the grab is released and its connection closed.
+        let finished = DispatchSemaphore(value: 0)
+
+        init() {
+            var ends: [Int32] = [-1, -1]
+            _ = pipe(&ends)
+            for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+            wake = ends
+        }
+
+        deinit { wake.forEach { _ = close($0) } }
     }
 
     /// Grabs `chord` on display `name`. Corresponding Xlib call: `XGrabKey` (once per combination of
@@ -62,9 +73,10 @@ public final class AbortHotkey: Sendable {
     }
 
     deinit {
-        state.stopping.store(true, ordering: .relaxed)
-        // The watcher notices within its poll interval, ungrabs and closes its connection.
-        while !state.finished.withLock({ $0 }) { usleep(5_000) }
+        // Wait for the ungrab (a fraction of a millisecond), so the next run in the same process can grab the chord again.
+        var byte: UInt8 = 1
+        _ = write(state.wake[1], &byte, 1)
+        state.finished.wait()
     }
 
     /// Whether the chord has been pressed since the run started.
@@ -72,18 +84,20 @@ public final class AbortHotkey: Sendable {
 
     private static func watch(_ connection: UncheckedDisplay, state: WatchState) {
         let raw = connection.raw
-        var descriptor = pollfd(fd: XConnectionNumber(raw), events: Int16(POLLIN), revents: 0)
-        while !state.stopping.load(ordering: .relaxed) {
+        var descriptors = [pollfd(fd: XConnectionNumber(raw), events: Int16(POLLIN), revents: 0),
+                           pollfd(fd: state.wake[0], events: Int16(POLLIN), revents: 0)]
+        while descriptors[1].revents == 0 {
             while XPending(raw) > 0 {
                 var event = XEvent()
                 XNextEvent(raw, &event)
                 if event.type == KeyPress { state.pressed.store(true, ordering: .relaxed) }
             }
-            _ = poll(&descriptor, 1, 50)
+            // A dead X connection reports POLLHUP at once; the wake descriptor still ends the loop.
+            if poll(&descriptors, 2, -1) > 0, descriptors[0].revents & Int16(POLLHUP | POLLERR) != 0 { descriptors[0].fd = -1 }
         }
         XUngrabKey(raw, Int32(AnyKey), UInt32(AnyModifier), XDefaultRootWindow(raw))
         XCloseDisplay(raw)
-        state.finished.withLock { $0 = true }
+        state.finished.signal()
     }
 }
 
