@@ -39,7 +39,8 @@ public struct RawInputEvent: Sendable, Equatable {
 public final class InputRecorder: Sendable {
     private let events = Mutex<[RawInputEvent]>([])
     private let stopping = Atomic<Bool>(false)
-    private let finished = Atomic<Bool>(false)
+    /// Signalled by the recording thread when it has closed its connection.
+    private let finished = DispatchSemaphore(value: 0)
     private let control: UncheckedPointer
     private let context: UInt
 
@@ -102,7 +103,7 @@ public final class InputRecorder: Sendable {
             }
             XRecordProcessReplies(worker.raw)
             XCloseDisplay(worker.raw)
-            finished.store(true, ordering: .relaxed)
+            finished.signal()
         }
         ready.wait()
     }
@@ -117,7 +118,7 @@ public final class InputRecorder: Sendable {
         guard !stopping.exchange(true, ordering: .relaxed) else { return }
         XRecordDisableContext(control.raw, context)
         XSync(control.raw, 0)
-        while !finished.load(ordering: .relaxed) { usleep(5_000) }
+        finished.wait()
         XRecordFreeContext(control.raw, context)
         XCloseDisplay(control.raw)
     }
