@@ -1,6 +1,7 @@
 import Agent
 import AgentCore
 import Foundation
+import Glibc
 
 /// The session folders under one directory, for the Sessions tab. A name from a URL only ever opens a
 /// real folder directly inside that directory: no `..`, no absolute path, no symbolic link.
