@@ -1,7 +1,6 @@
 import Agent
 import AgentCore
 import Foundation
-import Glibc
 
 /// The session folders under one directory, for the Sessions tab. A name from a URL only ever opens a
 /// real folder directly inside that directory: no `..`, no absolute path, no symbolic link.
@@ -40,8 +39,8 @@ struct SessionShelf: Sendable {
     func folder(named name: String) -> URL? {
         guard !name.isEmpty, name != ".", name != "..", !name.contains("/"), !name.contains("\0"), !name.hasPrefix(".") else { return nil }
         let folder = root.appendingPathComponent(name)
-        var info = stat()
-        guard lstat(folder.path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { return nil }
+        // attributesOfItem does not follow a link, so a link to a folder reads as a link here.
+        guard (try? FileManager.default.attributesOfItem(atPath: folder.path))?[.type] as? FileAttributeType == .typeDirectory else { return nil }
         let realRoot = root.resolvingSymlinksInPath().standardizedFileURL.path
         let realFolder = folder.resolvingSymlinksInPath().standardizedFileURL.path
         guard realFolder == realRoot + "/" + name else { return nil }
