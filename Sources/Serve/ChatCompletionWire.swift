@@ -29,12 +29,19 @@ struct ChatCompletionBody: Decodable {
 
     struct Part: Decodable {
         struct ImageURL: Decodable { let url: String }
+        /// An upload of `POST /v1/files`, by id.
+        struct File: Decodable {
+            let fileID: String?
+            enum CodingKeys: String, CodingKey { case fileID = "file_id" }
+        }
+
         let type: String
         let text: String?
         let imageURL: ImageURL?
+        let file: File?
 
         enum CodingKeys: String, CodingKey {
-            case type, text
+            case type, text, file
             case imageURL = "image_url"
         }
     }
@@ -96,9 +103,9 @@ struct ChatCompletionBody: Decodable {
                                   maxNewTokens: limit, maxThinkingTokens: thinkingBudget, seed: seed)
     }
 
-    /// The conversation with its images decoded; only `data:` URLs of PNG images are read (the server
-    /// fetches nothing).
-    func conversation() throws(RequestProblem) -> [ChatMessage] {
+    /// The conversation with its images decoded: `data:` URLs of PNG images, or uploads named by id that
+    /// `upload` finds (the server fetches nothing).
+    func conversation(upload: (String) -> RGBImage?) throws(RequestProblem) -> [ChatMessage] {
         if messages.isEmpty { throw RequestProblem("messages is empty; send at least one user message") }
         var conversation: [ChatMessage] = []
         for (index, message) in messages.enumerated() {
@@ -116,7 +123,16 @@ struct ChatCompletionBody: Decodable {
                     case "image_url":
                         guard let url = part.imageURL?.url else { throw RequestProblem("messages[\(index)]: an image_url part needs image_url.url") }
                         content.append(.image(try Self.image(dataURL: url, message: index)))
-                    default: throw RequestProblem("messages[\(index)]: part type '\(part.type)' is not text or image_url")
+                    case "file":
+                        guard let id = part.file?.fileID else {
+                            throw RequestProblem("messages[\(index)]: a file part needs file.file_id (POST /v1/files returns it)")
+                        }
+                        guard let image = upload(id) else {
+                            throw RequestProblem("messages[\(index)]: no uploaded file '\(id)'; POST /v1/files uploads one, GET /v1/files lists them",
+                                                 notFound: true)
+                        }
+                        content.append(.image(image))
+                    default: throw RequestProblem("messages[\(index)]: part type '\(part.type)' is not text, image_url or file")
                     }
                 }
             }
@@ -143,7 +159,12 @@ struct ChatCompletionBody: Decodable {
 /// Why a request cannot be answered, in one line; becomes a JSON error with a 4xx status.
 struct RequestProblem: Error {
     let message: String
-    init(_ message: String) { self.message = message }
+    /// Names something that is not here (a 404), rather than being malformed (a 400).
+    let notFound: Bool
+    init(_ message: String, notFound: Bool = false) {
+        self.message = message
+        self.notFound = notFound
+    }
 }
 
 /// `{"error": {"message": …, "type": …}}`, as OpenAI and the common servers send it.
@@ -226,8 +247,10 @@ struct ModelList: Encodable {
         let object = "model"
         let created: Int
         let ownedBy = "qwen-agent"
+        /// Not in OpenAI's API: `thinking` or `instruct`, from the model folder's chat template.
+        let variant: String
         enum CodingKeys: String, CodingKey {
-            case id, object, created
+            case id, object, created, variant
             case ownedBy = "owned_by"
         }
     }
