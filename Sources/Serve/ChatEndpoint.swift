@@ -73,11 +73,11 @@ final class ChatEndpoint: Sendable {
     }
 
     private func complete(_ body: ByteBuffer, untilClientLeaves: (_ whole: () async -> Response) async -> Response) async -> Response {
-        let request: ChatCompletionBody
+        let request: ChatCompletionRequest
         let conversation: [ChatMessage]
         let settings: GenerationSettings
         do {
-            request = try JSONResponse.decoder.decode(ChatCompletionBody.self, from: Data(body.readableBytesView))
+            request = try JSONResponse.decoder.decode(ChatCompletionRequest.self, from: Data(body.readableBytesView))
         } catch {
             return JSONResponse.error(.badRequest, "the body is not a chat-completions request: \(JSONResponse.describe(error))")
         }
@@ -110,8 +110,8 @@ final class ChatEndpoint: Sendable {
         let created: Int
         let model: String
 
-        func body(_ choice: ChatCompletionReplyBody.Choice?, usage: ChatCompletionReplyBody.Usage? = nil, chunk: Bool) -> ChatCompletionReplyBody {
-            ChatCompletionReplyBody(id: id, object: chunk ? "chat.completion.chunk" : "chat.completion", created: created, model: model,
+        func body(_ choice: ChatCompletionReply.Choice?, usage: ChatCompletionReply.Usage? = nil, chunk: Bool) -> ChatCompletionReply {
+            ChatCompletionReply(id: id, object: chunk ? "chat.completion.chunk" : "chat.completion", created: created, model: model,
                                     choices: choice.map { [$0] } ?? [], usage: usage)
         }
     }
@@ -122,7 +122,7 @@ final class ChatEndpoint: Sendable {
         func send(_ body: some Encodable, to writer: inout any ResponseBodyWriter) async throws {
             try await writer.write(ByteBuffer(string: "data: " + JSONResponse.text(body) + "\n\n"))
         }
-        func delta(_ piece: ReplyShaper.Piece) -> ChatCompletionReplyBody {
+        func delta(_ piece: ReplyShaper.Piece) -> ChatCompletionReply {
             reply.body(.init(message: nil, delta: .init(content: piece.content.isEmpty ? nil : piece.content,
                                                         reasoningContent: piece.reasoning.isEmpty ? nil : piece.reasoning),
                              finishReason: nil), chunk: true)
@@ -187,7 +187,7 @@ final class ChatEndpoint: Sendable {
                 let rest = shaper.finish()
                 text.reasoning += rest.reasoning
                 text.content += rest.content
-                let message = ChatCompletionReplyBody.Text(role: "assistant", content: text.content,
+                let message = ChatCompletionReply.Message(role: "assistant", content: text.content,
                                                            reasoningContent: seat.thinks ? text.reasoning : nil)
                 let finish = shaper.stopped ? "stop" : (cost?.finish?.openAIReason ?? "stop")
                 return JSONResponse.make(reply.body(.init(message: message, delta: nil, finishReason: finish),
