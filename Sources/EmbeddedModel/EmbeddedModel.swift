@@ -23,6 +23,8 @@ public final class EmbeddedModel: VisionLanguageModel {
     private let processor: Qwen3VL.ImageProcessor
     private let logger: Logger
     private let reuse: Mutex<Reuse>
+    /// The prompt cache's size after the latest call, readable while a call holds `reuse`.
+    private let cacheBytes = Atomic<Int>(0)
 
     /// What the previous call leaves for the next one.
     private struct Reuse: ~Copyable {
@@ -59,6 +61,17 @@ public final class EmbeddedModel: VisionLanguageModel {
                                                           "openblas": "\(Qwen3VL.BLAS.coreName)"])
     }
 
+    /// Whether the folder holds a Thinking model, read from its template alone (the weights stay on disk).
+    public static func isThinking(folder: URL, tokenizerFolder: URL? = nil) throws(ModelError) -> Bool {
+        do {
+            return try template(in: folder, tokenizerFolder: tokenizerFolder).variant == .thinking
+        } catch let error as ModelError {
+            throw error
+        } catch {
+            throw ModelError(.badResponse, "cannot read the chat template of \(folder.path): \(error)")
+        }
+    }
+
     /// The folder's template; a folder without one (the test checkpoints) falls back to the tokenizer folder's.
     private static func template(in folder: URL, tokenizerFolder: URL?) throws -> Qwen3VL.ChatTemplate {
         do {
@@ -70,6 +83,8 @@ public final class EmbeddedModel: VisionLanguageModel {
             }
         }
     }
+
+    public var kvCacheBytes: Int? { cacheBytes.load(ordering: .relaxed) }
 
     /// Whether the folder's template is the Thinking one, to warn when a profile expects the other.
     public var isThinking: Bool { template.variant == .thinking }
@@ -116,6 +131,7 @@ public final class EmbeddedModel: VisionLanguageModel {
                 logger.debug("embedded prompt", metadata: [
                     "tokens": "\(prompt.count)", "reused": "\(reuse.promptCache.reusedTokens)", "images encoded": "\(images.encoded)/\(images.keys.count)",
                 ])
+                cacheBytes.store(reuse.promptCache.kvCacheBytes, ordering: .relaxed)
                 let rest = decoder.finish()
                 if !rest.isEmpty { output.yield(.text(rest)) }
                 output.yield(.cost(ModelCall(promptTokens: prompt.count, reusedTokens: reuse.promptCache.reusedTokens,

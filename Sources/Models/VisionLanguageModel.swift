@@ -145,10 +145,14 @@ public struct ModelCall: Sendable, Equatable, Codable, CustomStringConvertible {
 /// that iterates the stream stops generation (and closes the HTTP request, for a served model).
 public protocol VisionLanguageModel: Sendable {
     var identity: ModelIdentity { get }
+    /// Bytes the model's KV cache holds in this process now (nil: it keeps none here, e.g. a served model).
+    var kvCacheBytes: Int? { get }
     func generate(_ conversation: [ChatMessage], settings: GenerationSettings) -> AsyncThrowingStream<ModelEvent, any Error>
 }
 
 extension VisionLanguageModel {
+    public var kvCacheBytes: Int? { nil }
+
     /// The reply's text only, for callers that do not show progress.
     public func reply(to conversation: [ChatMessage], settings: GenerationSettings) async throws -> String {
         var text = ""

@@ -7,9 +7,11 @@ import Synchronization
 import Units
 
 /// `POST /v1/chat/completions` and `GET /v1/models`: the configured model behind OpenAI's API, one
-/// request at a time. A streaming client that goes away stops its generation at the next token.
+/// request at a time. A client that goes away stops its generation at the next token: a streaming one
+/// when a write fails, a waiting one when its connection's inbound side closes.
 final class ChatEndpoint: Sendable {
-    private let backend: ServeBackend
+    private let seats: ChatSeats
+    private let files: UploadedFiles
     private let logger: Logger
     private let queue = TurnQueue()
     private let last = Mutex(LastReply())
@@ -26,8 +28,9 @@ final class ChatEndpoint: Sendable {
         }
     }
 
-    init(backend: ServeBackend, logger: Logger) {
-        self.backend = backend
+    init(backend: ServeBackend, files: UploadedFiles, logger: Logger) {
+        seats = ChatSeats(backend)
+        self.files = files
         self.logger = logger
     }
 
@@ -35,42 +38,70 @@ final class ChatEndpoint: Sendable {
     var waiting: Int { queue.waitingCount }
 
     func models() -> Response {
-        JSONResponse.make(ModelList(data: [.init(id: backend.chatModelName, created: Self.startTime)]))
+        JSONResponse.make(ModelList(data: seats.all.map { .init(id: $0.name, created: Self.startTime, variant: $0.variant) }))
     }
+
+    /// The models for the status line and the page's Instruct/Thinking switch.
+    struct Offered: Encodable {
+        let name: String
+        let variant: String
+        let loaded: Bool
+    }
+
+    /// The KV caches of the loaded chat models together (task steps use the first one's too); nil when none keeps one here.
+    var kvCacheBytes: Int? {
+        let sizes = seats.all.compactMap(\.kvCacheBytes)
+        return sizes.isEmpty ? nil : sizes.reduce(0, +)
+    }
+
+    var offered: [Offered] { seats.all.map { Offered(name: $0.name, variant: $0.variant, loaded: $0.isLoaded) } }
 
     private static let startTime = Int(Date().timeIntervalSince1970)
 
-    func complete(_ body: ByteBuffer) async -> Response {
-        let request: ChatCompletionBody
+    func complete(_ request: Request, maxBodyBytes: Int) async -> Response {
+        var request = request
+        let body: ByteBuffer
+        do { body = try await request.collectBody(upTo: maxBodyBytes) } catch { return JSONResponse.tooLarge(maxBodyBytes) }
+        return await complete(body) { whole in
+            // Nothing is written until the reply is whole, so only the closing connection tells that the client left.
+            do {
+                return try await request.body.consumeWithCancellationOnInboundClose { _ in await whole() }
+            } catch {
+                return JSONResponse.error(.serviceUnavailable, "the client went away", type: "server_error")
+            }
+        }
+    }
+
+    private func complete(_ body: ByteBuffer, untilClientLeaves: (_ whole: () async -> Response) async -> Response) async -> Response {
+        let request: ChatCompletionRequest
         let conversation: [ChatMessage]
         let settings: GenerationSettings
         do {
-            request = try JSONResponse.decoder.decode(ChatCompletionBody.self, from: Data(body.readableBytesView))
+            request = try JSONResponse.decoder.decode(ChatCompletionRequest.self, from: Data(body.readableBytesView))
         } catch {
             return JSONResponse.error(.badRequest, "the body is not a chat-completions request: \(JSONResponse.describe(error))")
         }
         do {
-            conversation = try request.conversation()
+            conversation = try request.conversation(upload: files.image)
             settings = try request.settings()
         } catch {
-            return JSONResponse.error(.badRequest, error.message)
+            return error.notFound ? JSONResponse.error(.notFound, error.message, type: "not_found_error") : JSONResponse.error(.badRequest, error.message)
         }
-        if let model = request.model, !model.isEmpty, model != backend.chatModelName {
-            return JSONResponse.error(.notFound, "model '\(model)' is not served here; GET /v1/models lists '\(backend.chatModelName)'",
-                                      type: "not_found_error")
+        guard let seat = seats.seat(named: request.model) else {
+            return JSONResponse.error(.notFound, "model '\(request.model ?? "")' is not served here; GET /v1/models lists "
+                                      + seats.all.map { "'\($0.name)'" }.joined(separator: ", "), type: "not_found_error")
         }
-        let reply = Reply(id: "chatcmpl-\(UUID().uuidString.lowercased())", created: Int(Date().timeIntervalSince1970),
-                          model: backend.chatModelName)
-        let shaper = ReplyShaper(thinking: backend.chatThinks, stops: request.stop?.strings ?? [])
+        let reply = Reply(id: "chatcmpl-\(UUID().uuidString.lowercased())", created: Int(Date().timeIntervalSince1970), model: seat.name)
+        let shaper = ReplyShaper(thinking: seat.thinks, stops: request.stop?.strings ?? [])
         if request.stream == true {
             let usage = request.streamOptions?.includeUsage == true
             return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
                             body: ResponseBody { [self] writer in
-                                try await stream(conversation, settings: settings, shaper: shaper, reply: reply, usage: usage, to: &writer)
+                                try await stream(seat, conversation, settings: settings, shaper: shaper, reply: reply, usage: usage, to: &writer)
                                 try await writer.finish(nil)
                             })
         }
-        return await whole(conversation, settings: settings, shaper: shaper, reply: reply)
+        return await untilClientLeaves { await whole(seat, conversation, settings: settings, shaper: shaper, reply: reply) }
     }
 
     /// The fixed parts of every chunk of one reply.
@@ -79,19 +110,19 @@ final class ChatEndpoint: Sendable {
         let created: Int
         let model: String
 
-        func body(_ choice: ChatCompletionReplyBody.Choice?, usage: ChatCompletionReplyBody.Usage? = nil, chunk: Bool) -> ChatCompletionReplyBody {
-            ChatCompletionReplyBody(id: id, object: chunk ? "chat.completion.chunk" : "chat.completion", created: created, model: model,
+        func body(_ choice: ChatCompletionReply.Choice?, usage: ChatCompletionReply.Usage? = nil, chunk: Bool) -> ChatCompletionReply {
+            ChatCompletionReply(id: id, object: chunk ? "chat.completion.chunk" : "chat.completion", created: created, model: model,
                                     choices: choice.map { [$0] } ?? [], usage: usage)
         }
     }
 
-    private func stream(_ conversation: [ChatMessage], settings: GenerationSettings, shaper: ReplyShaper, reply: Reply, usage: Bool,
+    private func stream(_ seat: ChatSeats.Seat, _ conversation: [ChatMessage], settings: GenerationSettings, shaper: ReplyShaper, reply: Reply, usage: Bool,
                         to writer: inout any ResponseBodyWriter) async throws {
         var shaper = shaper
         func send(_ body: some Encodable, to writer: inout any ResponseBodyWriter) async throws {
             try await writer.write(ByteBuffer(string: "data: " + JSONResponse.text(body) + "\n\n"))
         }
-        func delta(_ piece: ReplyShaper.Piece) -> ChatCompletionReplyBody {
+        func delta(_ piece: ReplyShaper.Piece) -> ChatCompletionReply {
             reply.body(.init(message: nil, delta: .init(content: piece.content.isEmpty ? nil : piece.content,
                                                         reasoningContent: piece.reasoning.isEmpty ? nil : piece.reasoning),
                              finishReason: nil), chunk: true)
@@ -103,7 +134,7 @@ final class ChatEndpoint: Sendable {
             defer { record(meter, cost: cost, complete: sentAll) }
             try await send(reply.body(.init(message: nil, delta: .init(role: "assistant", content: ""), finishReason: nil), chunk: true), to: &writer)
             do {
-                for try await event in backend.chatModel.generate(conversation, settings: settings) {
+                for try await event in try await seat.model().generate(conversation, settings: settings) {
                     switch event {
                     case .text(let text):
                         meter.text()
@@ -133,15 +164,15 @@ final class ChatEndpoint: Sendable {
         }
     }
 
-    private func whole(_ conversation: [ChatMessage], settings: GenerationSettings, shaper: ReplyShaper, reply: Reply) async -> Response {
+    private func whole(_ seat: ChatSeats.Seat, _ conversation: [ChatMessage], settings: GenerationSettings, shaper: ReplyShaper, reply: Reply) async -> Response {
         var shaper = shaper
         var text = ReplyShaper.Piece()
         do {
             return try await queue.withTurn {
                 var meter = Meter()
                 var cost: ModelCall?
-                defer { record(meter, cost: cost, complete: true) }
-                for try await event in backend.chatModel.generate(conversation, settings: settings) {
+                defer { record(meter, cost: cost, complete: !Task.isCancelled) }
+                for try await event in try await seat.model().generate(conversation, settings: settings) {
                     if case .text(let piece) = event {
                         meter.text()
                         let out = shaper.feed(piece)
@@ -152,11 +183,12 @@ final class ChatEndpoint: Sendable {
                         cost = call
                     }
                 }
+                try Task.checkCancellation()
                 let rest = shaper.finish()
                 text.reasoning += rest.reasoning
                 text.content += rest.content
-                let message = ChatCompletionReplyBody.Text(role: "assistant", content: text.content,
-                                                           reasoningContent: backend.chatThinks ? text.reasoning : nil)
+                let message = ChatCompletionReply.Message(role: "assistant", content: text.content,
+                                                           reasoningContent: seat.thinks ? text.reasoning : nil)
                 let finish = shaper.stopped ? "stop" : (cost?.finish?.openAIReason ?? "stop")
                 return JSONResponse.make(reply.body(.init(message: message, delta: nil, finishReason: finish),
                                                     usage: .init(promptTokens: cost?.promptTokens ?? 0, completionTokens: cost?.completionTokens ?? meter.pieces),

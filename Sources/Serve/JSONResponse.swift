@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Models
 import NIOCore
 
 /// JSON bodies in and out, and the one shape of an error: `{"error": {"message": …, "type": …}}`.

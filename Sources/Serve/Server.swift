@@ -42,9 +42,12 @@ public struct ServeBackend: Sendable {
     public var stepModels: @Sendable (_ profile: String?) throws -> StepModels
     /// The profiles the page offers, the default first.
     public var profiles: [String]
+    /// Models a chat request may name besides `chatModel` (`--thinking-model`).
+    public var moreChatModels: [ChatModelOffer]
 
     public init(chatModel: any VisionLanguageModel, chatModelName: String, chatThinks: Bool,
-                stepModels: @escaping @Sendable (String?) throws -> StepModels, profiles: [String]) {
+                stepModels: @escaping @Sendable (String?) throws -> StepModels, profiles: [String], moreChatModels: [ChatModelOffer] = []) {
+        self.moreChatModels = moreChatModels
         self.chatModel = chatModel
         self.chatModelName = chatModelName
         self.chatThinks = chatThinks
@@ -79,7 +82,8 @@ public struct AgentServer: Sendable {
         let tasks = TaskHub(backend: backend, settings: settings, logger: logger)
         let router = Router()
         router.add(middleware: AccessCheck(token: settings.token, port: port))
-        Routes(settings: settings, backend: backend, tasks: tasks, chat: ChatEndpoint(backend: backend, logger: logger),
+        let files = UploadedFiles(fileLimit: settings.maxUploadBytes)
+        Routes(settings: settings, backend: backend, tasks: tasks, chat: ChatEndpoint(backend: backend, files: files, logger: logger), files: files,
                sessions: SessionShelf(root: settings.sessionsFolder), logger: logger).add(to: router)
         let app = Application(router: router, configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "qwen-agent"),
                               onServerRunning: { channel in
@@ -103,6 +107,7 @@ struct Routes: Sendable {
     let backend: ServeBackend
     let tasks: TaskHub
     let chat: ChatEndpoint
+    let files: UploadedFiles
     let sessions: SessionShelf
     let logger: Logger
 
@@ -118,11 +123,8 @@ struct Routes: Sendable {
             }
         }
         router.get("/v1/models") { _, _ in chat.models() }
-        router.post("/v1/chat/completions") { request, _ in
-            let body: ByteBuffer
-            do { body = try await request.body.collect(upTo: settings.maxUploadBytes) } catch { return JSONResponse.tooLarge(settings.maxUploadBytes) }
-            return await chat.complete(body)
-        }
+        router.post("/v1/chat/completions") { request, _ in await chat.complete(request, maxBodyBytes: settings.maxUploadBytes) }
+        addFileRoutes(to: router)
         router.get("/api/status") { _, _ in JSONResponse.make(status()) }
         router.get("/api/display/screenshot") { _, _ in
             do {
@@ -139,6 +141,18 @@ struct Routes: Sendable {
                                           type: "not_found_error")
             }
             return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+        }
+        router.post("/api/sessions/:name/dry-run") { _, context in
+            guard let name = context.parameters.get("name"), let folder = sessions.folder(named: name) else {
+                return JSONResponse.error(.notFound, "no such session in \(settings.sessionsFolder.path); GET /api/sessions lists them",
+                                          type: "not_found_error")
+            }
+            switch await SessionDryRun.run(folder, name: name, display: settings.display, logger: logger) {
+            case .success(let report): return JSONResponse.make(report)
+            case .failure(let failure):
+                return failure.displayProblem ? JSONResponse.error(.serviceUnavailable, failure.message, type: "display_error")
+                    : JSONResponse.error(.unprocessableContent, failure.message)
+            }
         }
     }
 
@@ -202,6 +216,39 @@ struct Routes: Sendable {
         }
     }
 
+    private func addFileRoutes(to router: Router<BasicRequestContext>) {
+        router.post("/v1/files") { request, _ in
+            // The parts around the file (boundaries, the purpose field) are allowed a little room past the limit.
+            let body: ByteBuffer
+            do { body = try await request.body.collect(upTo: settings.maxUploadBytes + Self.smallBodyLimit) } catch {
+                return JSONResponse.tooLarge(settings.maxUploadBytes)
+            }
+            do throws(UploadProblem) {
+                return JSONResponse.make(try files.add(multipart: Array(body.readableBytesView), contentType: request.headers[.contentType]))
+            } catch {
+                let status: HTTPResponse.Status = switch error.status {
+                case .badRequest: .badRequest
+                case .unsupportedMediaType: .unsupportedMediaType
+                case .contentTooLarge: .contentTooLarge
+                }
+                return JSONResponse.error(status, error.message)
+            }
+        }
+        router.get("/v1/files") { _, _ in JSONResponse.make(UploadedFiles.Listing(data: files.all)) }
+        router.get("/v1/files/:id") { _, context in
+            guard let id = context.parameters.get("id"), let entry = files.entry(id) else { return noSuchFile() }
+            return JSONResponse.make(entry)
+        }
+        router.delete("/v1/files/:id") { _, context in
+            guard let id = context.parameters.get("id"), files.remove(id) else { return noSuchFile() }
+            return JSONResponse.make(UploadedFiles.Deleted(id: id))
+        }
+    }
+
+    private func noSuchFile() -> Response {
+        JSONResponse.error(.notFound, "no such file; GET /v1/files lists the uploads, POST /v1/files adds one", type: "not_found_error")
+    }
+
     private func withTask(_ context: BasicRequestContext, _ body: (AgentTask) -> Response) -> Response {
         guard let id = context.parameters.get("id"), let task = tasks.task(id) else {
             return JSONResponse.error(.notFound, "no such task; GET /api/tasks lists them", type: "not_found_error")
@@ -225,21 +272,24 @@ struct Routes: Sendable {
         /// Whether the chat model's replies begin with reasoning.
         let thinks: Bool
         let residentMemoryBytes: Int?
+        let kvCacheBytes: Int?
         let last: ChatEndpoint.LastReply
         let waiting: Int
+        /// Every chat model, the first the one serve started with.
+        let models: [ChatEndpoint.Offered]
         let profiles: [String]
         let display: String
 
         enum CodingKeys: String, CodingKey {
-            case model, backend, thinks, last, waiting, profiles, display
-            case residentMemoryBytes = "resident_memory_bytes"
+            case model, backend, thinks, last, waiting, profiles, display, models
+            case residentMemoryBytes = "resident_memory_bytes", kvCacheBytes = "kv_cache_bytes"
         }
     }
 
     private func status() -> Status {
         Status(model: backend.chatModelName, backend: backend.chatModel.identity.kind.rawValue, thinks: backend.chatThinks,
-               residentMemoryBytes: Self.residentMemory(),
-               last: chat.lastReply, waiting: chat.waiting, profiles: backend.profiles, display: tasks.displayName)
+               residentMemoryBytes: Self.residentMemory(), kvCacheBytes: chat.kvCacheBytes,
+               last: chat.lastReply, waiting: chat.waiting, models: chat.offered, profiles: backend.profiles, display: tasks.displayName)
     }
 
     /// The process's resident set, from /proc/self/statm.

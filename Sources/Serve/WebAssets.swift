@@ -47,17 +47,17 @@ for (const tab of document.querySelectorAll(".tab")) {
 
 // ---- Status line ----
 let profilesShown = false;
-let chatThinks = true;
 async function refreshStatus() {
   try {
     const status = await api("GET", "/api/status");
     const parts = [`${status.model} (${status.backend})`];
     if (status.resident_memory_bytes) parts.push(`memory ${Math.round(status.resident_memory_bytes / 1048576)} MB`);
+    if (status.kv_cache_bytes !== undefined && status.kv_cache_bytes !== null) parts.push(`KV cache ${(status.kv_cache_bytes / 1048576).toFixed(1)} MB`);
     if (status.last.tokens_per_second) parts.push(`last ${status.last.tokens_per_second.toFixed(1)} tokens/s`);
     if (status.waiting) parts.push(`${status.waiting} waiting`);
     parts.push(`display ${status.display || "(none)"}`);
     $("status").textContent = parts.join(" · ");
-    chatThinks = status.thinks;
+    showChatModels(status.models);
     if (!profilesShown) {
       profilesShown = true;
       for (const name of status.profiles) {
@@ -204,6 +204,30 @@ for (const [button, decision] of [["approve", "approve"], ["approve-all", "appro
 }
 
 // ---- Chat tab ----
+// The Mode switch picks the model of that variant; a variant serve has no model for is disabled, with how to load one.
+const missingVariantHints = {
+  thinking: "Thinking is not loaded: start serve with --thinking-model DIR (a Qwen3-VL Thinking folder) as well.",
+  instruct: "Instruct is not loaded: start serve with --model DIR of an Instruct folder (and the Thinking one as --thinking-model DIR).",
+};
+function showChatModels(models) {
+  const hints = [];
+  for (const option of $("chat-mode").options) {
+    const model = models.find((candidate) => candidate.variant === option.value);
+    const label = option.value === "thinking" ? "Thinking" : "Instruct";
+    option.disabled = !model;
+    option.dataset.model = model ? model.name : "";
+    option.textContent = model ? `${label} · ${model.name}${model.loaded ? "" : " (loads when first asked)"}` : `${label} (not loaded)`;
+    if (!model) hints.push(missingVariantHints[option.value]);
+  }
+  const select = $("chat-mode");
+  if (select.selectedOptions[0] && select.selectedOptions[0].disabled) {
+    const usable = Array.from(select.options).find((option) => !option.disabled);
+    if (usable) select.value = usable.value;
+  }
+  $("chat-mode-hint").textContent = hints.join(" ");
+  show($("chat-mode-hint"), hints.length > 0);
+}
+
 let chatImage = null; // a data: URL, sent with the next question
 let chatMessages = [];
 
@@ -243,6 +267,9 @@ function addTurn(role, text) {
   turn.className = `turn ${role}`;
   const parts = {};
   if (role === "assistant") {
+    parts.model = document.createElement("div");
+    parts.model.className = "model";
+    turn.append(parts.model);
     const details = document.createElement("details");
     const summary = document.createElement("summary");
     summary.textContent = "Reasoning";
@@ -273,14 +300,16 @@ $("chat-form").addEventListener("submit", async (submit) => {
   $("chat-question").value = "";
   $("chat-send").disabled = true;
   const turn = addTurn("assistant");
+  const mode = $("chat-mode").selectedOptions[0];
   const request = {
+    model: mode.dataset.model || undefined,
     messages: chatMessages,
     stream: true,
     temperature: Number($("chat-temperature").value),
     top_p: Number($("chat-top-p").value),
     max_tokens: Number($("chat-max-tokens").value),
-    // An Instruct model has no reasoning to budget; a Thinking one in Instruct mode answers at once.
-    thinking_budget: !chatThinks ? undefined : $("chat-mode").value === "instruct" ? 0 : Number($("chat-thinking").value),
+    // Only a Thinking model has reasoning to budget.
+    thinking_budget: mode.value === "thinking" ? Number($("chat-thinking").value) : undefined,
   };
   let answer = "";
   try {
@@ -302,6 +331,7 @@ $("chat-form").addEventListener("submit", async (submit) => {
         if (!block.startsWith("data: ") || block === "data: [DONE]") continue;
         const chunk = JSON.parse(block.slice(6));
         if (chunk.error) throw new Error(chunk.error.message);
+        if (chunk.model) turn.model.textContent = chunk.model;
         const delta = chunk.choices && chunk.choices[0] ? chunk.choices[0].delta : {};
         if (delta.reasoning_content) {
           turn.details.hidden = false;
@@ -337,6 +367,15 @@ async function loadSessions() {
         cell.textContent = text;
         row.append(cell);
       }
+      const replay = document.createElement("td");
+      const dryRun = document.createElement("button");
+      dryRun.type = "button";
+      dryRun.className = "dry-run-button";
+      dryRun.textContent = "Dry run";
+      dryRun.title = "What replay would do: each step, the first one checked against the screen; nothing is sent";
+      dryRun.addEventListener("click", (click) => { click.stopPropagation(); showDryRun(session.name, dryRun); });
+      replay.append(dryRun);
+      row.append(replay);
       row.addEventListener("click", () => {
         $("session-report").src = `/api/sessions/${encodeURIComponent(session.name)}/report`;
         show($("session-report"), true);
@@ -348,6 +387,23 @@ async function loadSessions() {
   }
 }
 $("sessions-refresh").addEventListener("click", loadSessions);
+
+async function showDryRun(name, button) {
+  const output = $("dry-run");
+  button.disabled = true;
+  output.classList.remove("error");
+  output.textContent = `replay --dry-run ${name} …`;
+  show(output, true);
+  try {
+    const report = await api("POST", `/api/sessions/${encodeURIComponent(name)}/dry-run`);
+    output.textContent = [`replay --dry-run ${name}`, ...report.lines.map((line) => `  ${line}`), report.summary].join("\n");
+    output.classList.toggle("error", report.ending !== "completed");
+  } catch (error) {
+    output.textContent = `replay --dry-run ${name}: ${error.message}`;
+    output.classList.add("error");
+  }
+  button.disabled = false;
+}
 """#),
         Asset(path: "/", contentType: "text/html; charset=utf-8", text: #"""
 <!doctype html>
@@ -412,12 +468,13 @@ $("sessions-refresh").addEventListener("click", loadSessions);
   </div>
   <img id="chat-preview" class="preview" alt="The image for the next question" hidden>
   <div class="row settings">
-    <label>Mode <select id="chat-mode"><option value="thinking">Thinking</option><option value="instruct">Instruct (no reasoning)</option></select></label>
+    <label>Mode <select id="chat-mode"><option value="thinking">Thinking</option><option value="instruct">Instruct</option></select></label>
     <label>Temperature <input id="chat-temperature" type="range" min="0" max="1.5" step="0.05" value="0.7"> <output id="chat-temperature-value">0.7</output></label>
     <label>Top-p <input id="chat-top-p" type="range" min="0.05" max="1" step="0.05" value="0.8"> <output id="chat-top-p-value">0.8</output></label>
     <label>Max new tokens <input id="chat-max-tokens" type="range" min="16" max="4096" step="16" value="512"> <output id="chat-max-tokens-value">512</output></label>
     <label>Thinking budget <input id="chat-thinking" type="range" min="0" max="4096" step="16" value="1024"> <output id="chat-thinking-value">1024</output></label>
   </div>
+  <div id="chat-mode-hint" class="hint" hidden></div>
   <div id="conversation" class="conversation"></div>
   <form id="chat-form" class="row">
     <textarea id="chat-question" rows="2" placeholder="Ask about the image…"></textarea>
@@ -429,9 +486,10 @@ $("sessions-refresh").addEventListener("click", loadSessions);
 <section id="sessions" class="panel">
   <div class="row"><button id="sessions-refresh" type="button">Refresh</button><span class="hint">Newest first. A report opens below.</span></div>
   <table class="sessions">
-    <thead><tr><th>Started</th><th>Task</th><th>Steps</th><th>Outcome</th><th>Model</th></tr></thead>
+    <thead><tr><th>Started</th><th>Task</th><th>Steps</th><th>Outcome</th><th>Model</th><th>Replay</th></tr></thead>
     <tbody id="session-list"></tbody>
   </table>
+  <pre id="dry-run" class="dry-run" hidden></pre>
   <iframe id="session-report" title="Session report" hidden></iframe>
 </section>
 </main>
@@ -480,10 +538,15 @@ figcaption { color: #667085; font-size: 13px; margin-top: 6px; }
 .turn.user { background: #eff4ff; border-color: #b2ccff; }
 .turn details { margin-bottom: 6px; color: #475467; font-size: 13px; }
 .turn .error { color: #912018; }
+.turn .model { color: #667085; font-size: 12px; margin-bottom: 4px; }
+#chat-mode-hint { margin-bottom: 12px; }
 table.sessions { width: 100%; border-collapse: collapse; background: #fff; border: 1px solid #e4e7ec; }
 .sessions th, .sessions td { text-align: left; padding: 6px 10px; border-bottom: 1px solid #eaecf0; font-size: 14px; }
 .sessions tbody tr { cursor: pointer; }
 .sessions tbody tr:hover { background: #f2f4f7; }
+.dry-run { background: #fff; border: 1px solid #e4e7ec; border-radius: 10px; padding: 10px; margin: 12px 0 0; white-space: pre-wrap; font-size: 13px; }
+.dry-run.error { border-color: #fda29b; }
+.dry-run-button { padding: 3px 10px; font-size: 13px; }
 #session-report { width: 100%; height: 720px; border: 1px solid #e4e7ec; border-radius: 10px; margin-top: 12px; background: #fff; }
 """#),
     ]

@@ -40,7 +40,8 @@ struct ModelOptions: ParsableArguments {
             + "On a CPU the embedded engine needs about a second per 100 prompt tokens and per 5 reply tokens.", valueName: "seconds"))
     var stepTimeout: Double?
 
-    @Option(help: ArgumentHelp("With --agent auto: the Thinking model (a folder, or a name on the server); --model is then the Instruct one.",
+    @Option(help: ArgumentHelp("With --agent auto: the Thinking model (a folder, or a name on the server); --model is then the Instruct one. "
+                               + "With serve: the Chat tab's second model (a folder), loaded when first asked for.",
                                valueName: "name|dir"))
     var thinkingModel: String?
 

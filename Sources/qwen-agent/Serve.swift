@@ -1,10 +1,12 @@
 import Agent
 import AgentCore
 import ArgumentParser
+import Desktop
 import EmbeddedModel
 import Foundation
 import Logging
 import Models
+import Qwen3VL
 import Serve
 import Synchronization
 
@@ -66,7 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
         let name = servedName(chat)
         let backend = ServeBackend(chatModel: chat, chatModelName: name, chatThinks: Self.thinks(chat, profile: profile),
                                    stepModels: { [cache = StepModelCache(options: model, chat: chat, logger: logger)] in try cache.models(profile: $0) },
-                                   profiles: Self.profiles(first: model.agent))
+                                   profiles: Self.profiles(first: model.agent), moreChatModels: try secondModel(logger: logger))
         let shownHost = host.contains(":") ? "[\(host)]" : host
         let token = settings.token
         let identity = chat.identity
@@ -82,6 +84,27 @@ struct ServeCommand: AsyncParsableCommand {
             try fail("cannot serve on \(host):\(port): \(error); is another server using the port? (--port 0 picks a free one)", status: 1)
         }
         print("stopped")
+    }
+
+    /// `--thinking-model`: the chat's other model. A folder's variant is read from its template, and it
+    /// is loaded when a chat request first names it; a name on a server is taken to be a Thinking model.
+    private func secondModel(logger: Logger) throws -> [ChatModelOffer] {
+        guard let other = model.thinkingModel, model.transcript == nil else { return [] }
+        if model.endpoint != nil {
+            var options = model
+            options.model = other
+            options.endpoint = model.thinkingEndpoint ?? model.endpoint
+            let served = try options.makeModel(timeout: try model.loadProfile().stepTimeoutSeconds, logger: logger)
+            return [ChatModelOffer(name: other, thinks: true) { served }]
+        }
+        let folder = try ModelLocation.resolve(other)
+        let tokenizer = model.tokenizer.map { URL(fileURLWithPath: $0) }
+        let thinks: Bool
+        do { thinks = try EmbeddedModel.isThinking(folder: folder, tokenizerFolder: tokenizer) } catch { try fail(error.message, status: ExitStatus.dataError) }
+        let precision = model.precision ?? .fastest, weights = model.weights ?? .bf16
+        return [ChatModelOffer(name: folder.lastPathComponent, thinks: thinks) { () throws(ModelError) in
+            try EmbeddedModel(folder: folder, tokenizerFolder: tokenizer, precision: precision, weights: weights, logger: logger)
+        }]
     }
 
     /// The name `/v1/models` gives the model: a folder's last component, a served model's name, or the transcript's file name.

@@ -47,6 +47,32 @@ struct ServeOpenAITests {
         #expect(server.stop() == 0)
     }
 
+    /// A client waiting for a whole (non-streamed) reply hangs up: the server stops generating, says
+    /// so in its status, and the next request is answered instead of waiting for 30000 tokens.
+    @Test func aClientThatHangsUpOnAWholeReplyStopsIt() throws {
+        let server = try ServeProcess(["--model", Self.model, "--tokenizer", Self.tokenizer])
+        let folder = server.folder
+        let long = try jsonArguments(["model": "tiny-tied", "max_tokens": 30000, "temperature": 0,
+                                      "messages": [["role": "user", "content": "Count to a million."]]] as [String: Any], in: folder)
+        let gaveUp = try curl(server.base + "/v1/chat/completions", long, timeout: 3)
+        #expect(gaveUp.status == 0, "curl gave up before the reply: \(gaveUp.status) \(gaveUp.body.prefix(200))")
+        var last: [String: Any] = [:]
+        try waitUntil("the server notices the client left", timeout: 60) {
+            last = try #require(try curl(server.base + "/api/status").json?["last"] as? [String: Any])
+            return last["stopped_by_disconnect"] as? Bool == true
+        }
+        #expect((last["completion_tokens"] as? Int ?? .max) < 30000, "\(last)")
+        let short = try jsonArguments(["model": "tiny-tied", "max_tokens": 2, "temperature": 0,
+                                       "messages": [["role": "user", "content": "Hi"]]] as [String: Any], in: folder)
+        let next = try curl(server.base + "/v1/chat/completions", short, timeout: 60)
+        #expect(next.status == 200, "\(next.body)")
+        #expect((next.json?["usage"] as? [String: Any])?["completion_tokens"] as? Int == 2, "\(next.body)")
+        let status = try #require(try curl(server.base + "/api/status").json)
+        #expect(status["waiting"] as? Int == 0)
+        #expect((status["kv_cache_bytes"] as? Int ?? 0) > 0, "the engine reports its KV cache: \(status)")
+        #expect(server.stop() == 0)
+    }
+
     /// Another qwen-agent uses the served engine: the tiny model's random text never ends, so the step
     /// reaches its time limit and the run ends with a typed error — not a hang — and the server stops
     /// generating when the client gives up.

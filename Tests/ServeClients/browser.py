@@ -94,10 +94,18 @@ try:
     wait.until(lambda d: "log out of the app" in d.find_element(By.TAG_NAME, "body").text)
     result["report_title"] = driver.execute_script("return document.title;")
     driver.switch_to.default_content()
+    # Replay --dry-run of the first run from its row: the steps it would take, nothing sent.
+    rows[-1].find_element(By.CSS_SELECTOR, ".dry-run-button").click()
+    wait.until(lambda d: "dry run:" in by_id("dry-run").text or "would stop there" in by_id("dry-run").text
+               or "replay --dry-run " + rows[-1].get_attribute("data-name") + ":" in by_id("dry-run").text)
+    result["dry_run"] = by_id("dry-run").text
     save("sessions")
 
     # 4. Chat: upload an image, ask, watch the reply stream with the reasoning folded.
     by_id("tab-chat").click()
+    result["mode_options"] = [{"value": o.get_attribute("value"), "disabled": not o.is_enabled()}
+                              for o in driver.find_elements(By.CSS_SELECTOR, "#chat-mode option")]
+    result["mode_hint"] = by_id("chat-mode-hint").text if by_id("chat-mode-hint").is_displayed() else ""
     by_id("chat-image").send_keys(image)
     wait.until(lambda d: by_id("chat-preview").is_displayed())
     by_id("chat-question").send_keys("Where is the avatar?")
