@@ -7,6 +7,7 @@ public import Logging
 public import Models
 import Dispatch
 import NIOCore
+import ServerSupport
 import Units
 
 /// Where and how `serve` listens.
@@ -25,9 +26,7 @@ public struct ServeSettings: Sendable {
     public init() {}
 
     /// Whether `host` only takes connections from this machine.
-    public static func isLoopback(_ host: String) -> Bool {
-        ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host.lowercased()) || host.hasPrefix("127.")
-    }
+    public static func isLoopback(_ host: String) -> Bool { ListenAddress.isLoopback(host) }
 }
 
 /// The models the server answers with; the CLI builds them from its model options.
@@ -78,7 +77,12 @@ public struct AgentServer: Sendable {
         let port = AccessCheck<BasicRequestContext>.Port()
         let tasks = TaskHub(backend: backend, settings: settings, logger: logger)
         let router = Router()
-        router.add(middleware: AccessCheck(token: settings.token, port: port))
+        router.add(middleware: AccessCheck(token: settings.token, port: port) { refusal, message in
+            switch refusal {
+            case .unauthorized: JSONResponse.error(.unauthorized, message, type: "authentication_error")
+            case .forbidden: JSONResponse.error(.forbidden, message, type: "permission_error")
+            }
+        })
         Routes(settings: settings, backend: backend, tasks: tasks, chat: ChatEndpoint(backend: backend, logger: logger),
                sessions: SessionShelf(root: settings.sessionsFolder), logger: logger).add(to: router)
         let app = Application(router: router, configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "qwen-agent"),
@@ -283,21 +287,5 @@ enum EventStream {
 
     static func frame(_ event: TaskEvent) -> ByteBuffer {
         ByteBuffer(string: "id: \(event.seq)\ndata: \(JSONResponse.text(event))\n\n")
-    }
-}
-
-/// Ctrl-C and SIGTERM, awaited: the server stops at the first one.
-enum StopSignal {
-    static func next() async {
-        let (signals, output) = AsyncStream.makeStream(of: Int32.self)
-        let sources = [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { output.yield(number) }
-            source.resume()
-            return source
-        }
-        defer { sources.forEach { $0.cancel() } }
-        for await _ in signals { return }
     }
 }
