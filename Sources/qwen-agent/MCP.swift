@@ -76,6 +76,11 @@ struct MCP: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let embedded = model.endpoint == nil && model.transcript == nil
+            && (model.model != nil || !(ProcessInfo.processInfo.environment["QWEN_AGENT_MODEL"] ?? "").isEmpty)
+        // The engine loads at the first run_task, but choosing its BLAS kernels may re-execute the
+        // process, which must happen now, before a client is connected.
+        if embedded { chooseBLASKernels() }
         let logger = desktop.makeLogger()
         let profile = try model.loadProfile()
         // Fail here, with an exit status, rather than at the client's first call.
