@@ -131,4 +131,11 @@ struct MCPHTTPTests {
             }
         }
     }
+
+    @Test func httpOptionsWithoutHttpOrAShortTokenAreUsageErrors() throws {
+        let stray = try qwenAgent(["mcp", "--port", "9000"], display: nil)
+        #expect(stray.status == 64 && stray.stderr.contains("--host, --port and --token go with --http"), "\(stray.stderr)")
+        let short = try qwenAgent(["mcp", "--http", "--token", "abc"], display: nil)
+        #expect(short.status == 64 && short.stderr.contains("--token must be at least 8 characters"), "\(short.stderr)")
+    }
 }
