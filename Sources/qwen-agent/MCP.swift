@@ -76,11 +76,10 @@ struct MCP: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let embedded = model.endpoint == nil && model.transcript == nil
-            && (model.model != nil || !(ProcessInfo.processInfo.environment["QWEN_AGENT_MODEL"] ?? "").isEmpty)
+        let namesFolder = model.model != nil || !(ProcessInfo.processInfo.environment["QWEN_AGENT_MODEL"] ?? "").isEmpty
         // The engine loads at the first run_task, but choosing its BLAS kernels may re-execute the
         // process, which must happen now, before a client is connected.
-        if embedded { chooseBLASKernels() }
+        if namesFolder && model.endpoint == nil && model.transcript == nil { chooseBLASKernels() }
         let logger = desktop.makeLogger()
         let profile = try model.loadProfile()
         // Fail here, with an exit status, rather than at the client's first call.
@@ -97,10 +96,8 @@ struct MCP: AsyncParsableCommand {
         settings.sessionDirectory = session.map { URL(fileURLWithPath: $0) }
         settings.secrets = secret
         let options = model
-        let hasModel = options.transcript != nil || options.endpoint != nil || options.model != nil
-            || !(ProcessInfo.processInfo.environment["QWEN_AGENT_MODEL"] ?? "").isEmpty
         var makeModels: RunModels?
-        if hasModel {
+        if options.transcript != nil || options.endpoint != nil || namesFolder {
             // Made on the first run_task of each profile and kept: an embedded engine loads once per server.
             let cache = StepModelCache(options: options, chat: nil, logger: logger)
             makeModels = { @Sendable profile in
