@@ -79,11 +79,16 @@ let package = Package(
             dependencies: ["AgentCore", "Desktop", "Imaging", "Keys", "Models", "Qwen3VLPrompt", "Units", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
 
+        /// What the HTTP servers (`serve`, `mcp --http`) share: who may connect (loopback, token, Origin) and stopping on SIGINT/SIGTERM.
+        .target(
+            name: "ServerSupport", dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            swiftSettings: strictSettings),
+
         /// `qwen-agent serve`: the web UI, the task and session API, and the OpenAI-compatible endpoint, on Hummingbird.
         .target(
             name: "Serve",
             dependencies: [
-                "Agent", "AgentCore", "Desktop", "Imaging", "Models", "Units", .product(name: "Logging", package: "swift-log"),
+                "Agent", "AgentCore", "Desktop", "Imaging", "Models", "ServerSupport", "Units", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             exclude: ["Web"], swiftSettings: strictSettings),
@@ -92,8 +97,8 @@ let package = Package(
         .target(
             name: "MCPServer",
             dependencies: [
-                "Agent", "AgentCore", "Desktop", "Imaging", "Keys", "Models", .product(name: "Logging", package: "swift-log"),
-                .product(name: "MCP", package: "swift-sdk"),
+                "Agent", "AgentCore", "Desktop", "Imaging", "Keys", "Models", "ServerSupport", "Units", .product(name: "Logging", package: "swift-log"),
+                .product(name: "MCP", package: "swift-sdk"), .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strictSettings),
 
@@ -102,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "qwen-agent",
             dependencies: [
-                "Agent", "AgentCore", "Desktop", "EmbeddedModel", "Imaging", "Keys", "MCPServer", "Models", "Qwen3VL", "Qwen3VLPrompt", "Serve", "Units",
+                "Agent", "AgentCore", "Desktop", "EmbeddedModel", "Imaging", "Keys", "MCPServer", "Models", "Qwen3VL", "Qwen3VLPrompt", "Serve", "ServerSupport", "Units",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

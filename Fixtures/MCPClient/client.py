@@ -1,12 +1,14 @@
 """A real MCP client for the tests of `qwen-agent mcp`: the official Python `mcp` package.
 
 Usage: client.py SCENARIO CONFIG_JSON. CONFIG_JSON has `command` (the server's argv), `env` (extra
-environment for it) and what the scenario needs. Prints one JSON object with what happened; the
-Swift test asserts on it.
+environment for it) and what the scenario needs; with `url` (and `token`) the client connects to a
+running `qwen-agent mcp --http` over streamable HTTP instead of launching the server. Prints one JSON
+object with what happened; the Swift test asserts on it.
 """
 
 import asyncio
 import base64
+import contextlib
 import glob
 import json
 import os
@@ -16,8 +18,11 @@ import sys
 import time
 
 import anyio
+import httpx2
 from mcp import ClientSession, MCPError, StdioServerParameters, types
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
 
 def text_of(result):
@@ -164,6 +169,53 @@ async def cancel_call(session, config, out):
         await anyio.sleep(0.1)
 
 
+async def refused(config, out):
+    """Speaks streamable HTTP by hand: an initialize without the token, with a wrong one, from a foreign
+    Origin, and (for contrast) a proper one; then the official client without the token."""
+    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}
+    accept = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    token = {"Authorization": "Bearer " + config["token"]} if config.get("token") else {}
+    async with httpx2.AsyncClient(timeout=30) as http:
+        async def post(headers):
+            response = await http.post(config["url"], json=initialize, headers=dict(accept, **headers))
+            if response.status_code == 200 and "mcp-session-id" in response.headers:
+                await http.delete(config["url"], headers=dict(token, **{"Mcp-Session-Id": response.headers["mcp-session-id"]}))
+            return {"status": response.status_code, "body": response.text}
+        out["without_token"] = await post({})
+        out["wrong_token"] = await post({"Authorization": "Bearer not-the-token"})
+        out["foreign_origin"] = await post(dict(token, Origin="http://evil.example"))
+        out["proper"] = await post(token)
+    try:
+        with anyio.fail_after(30):
+            async with streamable_http_client(config["url"]) as (read, write):
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+        out["client_without_token"] = "connected"
+    except BaseException as error:  # the client's task group wraps the HTTP error
+        out["client_without_token"] = repr(error)
+
+
+def signal_after_click(config, out):
+    """Launches the server, clicks once, then stops it with `signal`; the server must exit cleanly."""
+    env = dict(os.environ, **config.get("env", {}))
+    server = subprocess.Popen(config["command"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+
+    def send(message):
+        server.stdin.write(json.dumps(message).encode() + b"\n")
+        server.stdin.flush()
+        ready, _, _ = select.select([server.stdout], [], [], 30)
+        return json.loads(server.stdout.readline()) if ready else None
+
+    send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}})
+    server.stdin.write(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}).encode() + b"\n")
+    call = json.loads(config["calls"][0]["arguments"])
+    out["click"] = send({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": config["calls"][0]["name"], "arguments": call}})
+    server.send_signal(config["signal"])
+    out["exit_status"] = server.wait(timeout=30)
+
+
 def raw(config, out):
     """Speaks JSON-RPC by hand, to send what no client library would: malformed messages."""
     env = dict(os.environ, **config.get("env", {}))
@@ -201,6 +253,10 @@ async def main():
     out = {}
     if scenario == "raw":
         raw(config, out)
+    elif scenario == "signal_after_click":
+        signal_after_click(config, out)
+    elif scenario == "refused":
+        await refused(config, out)
     else:
         parameters = StdioServerParameters(command=config["command"][0], args=config["command"][1:], env=config.get("env", {}))
         asked = []
@@ -211,10 +267,18 @@ async def main():
             return types.ElicitResult(action=config["answer"], content={} if config["answer"] == "accept" else None)
 
         callback = elicit if "answer" in config else None
-        async with stdio_client(parameters) as (read, write):
-            async with ClientSession(read, write, elicitation_callback=callback) as session:
-                await session.initialize()
-                await {"desktop": desktop, "run": run, "cancel": cancel, "calls": calls, "cancel_call": cancel_call}[scenario](session, config, out)
+        scenarios = {"desktop": desktop, "run": run, "cancel": cancel, "calls": calls, "cancel_call": cancel_call}
+        async with contextlib.AsyncExitStack() as stack:
+            if "url" in config:
+                headers = {"Authorization": "Bearer " + config["token"]} if config.get("token") else None
+                http = await stack.enter_async_context(create_mcp_http_client(headers=headers))
+                read, write = await stack.enter_async_context(streamable_http_client(config["url"], http_client=http))
+            else:
+                errlog = stack.enter_context(open(config["errlog"], "w")) if config.get("errlog") else sys.stderr
+                read, write = await stack.enter_async_context(stdio_client(parameters, errlog=errlog))
+            session = await stack.enter_async_context(ClientSession(read, write, elicitation_callback=callback))
+            await session.initialize()
+            await scenarios[scenario](session, config, out)
         out["asked"] = asked
     print(json.dumps(out))
 

@@ -6,6 +6,7 @@ import Imaging
 public import Logging
 public import MCP
 import Models
+import ServerSupport
 import Synchronization
 
 /// Everything `qwen-agent mcp` was told on its command line, except the models.
@@ -51,39 +52,69 @@ public struct ModelSetupError: Error, Sendable {
 /// `move`, `type`, `key` (see ``InputTool``); `parse`; `run_task`. Bad arguments and unknown tools are
 /// JSON-RPC errors (`invalid params`) that say what is wrong; a safety refusal or a desktop failure is
 /// a tool result with `isError`. The server keeps serving after either.
+///
+/// One desktop and one session of the input tools' actions for the server's lifetime, whichever
+/// transport and however many clients (over HTTP each client has its own MCP session).
 public struct AgentMCPServer: Sendable {
     public let settings: MCPSettings
     public let makeModels: RunModels?
     public let version: String
     public let logger: Logger
+    let control: DesktopControl
 
     public init(settings: MCPSettings, makeModels: RunModels?, version: String, logger: Logger) {
         self.settings = settings
         self.makeModels = makeModels
         self.version = version
         self.logger = logger
+        control = DesktopControl(settings: settings, logger: logger)
     }
 
-    /// Serves the client that launched this process, over standard input and output, until it disconnects.
+    /// Serves the client that launched this process, over standard input and output, until it
+    /// disconnects or SIGINT/SIGTERM stops the server; then writes the input tools' session its outcome.
     public func serveStandardStreams() async throws {
-        try await serve(transport: StdioTransport(logger: logger))
+        let server = try await start(transport: StdioTransport(logger: logger))
+        let stopped = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await server.waitUntilCompleted()
+                return false
+            }
+            group.addTask {
+                await StopSignal.next()
+                return !Task.isCancelled
+            }
+            let stopped = await group.next() ?? false
+            if stopped {
+                // Let go of the desktop before the client's connection goes.
+                await windDown(reason: "the server was stopped (SIGINT or SIGTERM)")
+                await server.stop()
+            }
+            group.cancelAll()
+            return stopped
+        }
+        if !stopped { await windDown(reason: "the client disconnected") }
     }
 
-    /// Serves one client over `transport` until it disconnects.
-    public func serve(transport: any Transport) async throws {
+    /// Starts serving one client over `transport`; the server runs until the transport closes.
+    func start(transport: any Transport) async throws -> Server {
         let server = Server(
             name: "qwen-agent", version: version,
             instructions: "Operates an X11 desktop: take a screenshot, then act with coordinates in the space the screenshot's text states; "
                 + "run_task hands a whole task to qwen-agent's own agent.",
             capabilities: .init(tools: .init(listChanged: false)))
-        let handlers = ToolHandlers(settings: settings, makeModels: makeModels, server: server,
-                                    control: DesktopControl(settings: settings, logger: logger), logger: logger)
+        let handlers = ToolHandlers(settings: settings, makeModels: makeModels, server: server, control: control, logger: logger)
         await server.withMethodHandler(ListTools.self) { _ in .init(tools: handlers.tools) }
         await server.withMethodHandler(ToolCall.self) { params in try await handlers.call(try ToolCall.parameters(params)) }
         try await server.start(transport: transport) { _, capabilities in
             handlers.clientCanAsk.store(capabilities.elicitation != nil, ordering: .relaxed)
         }
-        await server.waitUntilCompleted()
+        return server
+    }
+
+    /// The server is ending: whatever is still acting (an input tool, a run) stops and lets go of its
+    /// keys and buttons, and the input tools' session gets its outcome line.
+    func windDown(reason: String) async {
+        await control.stop(reason: reason)
     }
 }
 
@@ -171,6 +202,8 @@ final class ToolHandlers: Sendable {
             throw CancellationError()
         } catch let refusal as Refusal {
             return .init(content: [.text(text: "refused: \(refusal.message)", annotations: nil, _meta: nil)], isError: true)
+        } catch let aborted as Aborted {
+            return .init(content: [.text(text: aborted.message, annotations: nil, _meta: nil)], isError: true)
         } catch {
             return .init(content: [.text(text: "\(params.name) failed: \(Self.describe(error))", annotations: nil, _meta: nil)], isError: true)
         }
@@ -274,7 +307,8 @@ final class ToolHandlers: Sendable {
         liveSettings.secrets = settings.secrets
         liveSettings.options.allowedWindowClasses = settings.allowedWindowClasses
         if settings.confirm && clientCanAsk.load(ordering: .relaxed) { liveSettings.options.confirm = confirmation }
-        liveSettings.options.isAborted = { cancelled.load(ordering: .relaxed) }
+        let flags = control.flags
+        liveSettings.options.isAborted = { cancelled.load(ordering: .relaxed) || flags.serverStopping }
         let outcome: Outcome
         do {
             outcome = try await withTaskCancellationHandler { [liveSettings] in

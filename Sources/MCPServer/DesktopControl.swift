@@ -6,6 +6,7 @@ import Imaging
 import Logging
 import MCP
 import Synchronization
+import Units
 
 /// The screenshot and input tools' side of the server: screenshots as the agent takes them, and
 /// single actions through the agent's coordinate contract, safety rules and executor, each recorded
@@ -39,9 +40,13 @@ actor DesktopControl {
     private var displayName = ""
     /// Set while `run_task` drives the desktop: the input tools wait their turn by refusing.
     private var runInProgress = false
-    /// Set when the client cancels the action being sent; the input controllers stop at their next event
-    /// and let go of every key and button.
-    private let cancelled = CancellationFlag()
+    /// How many input tools are sending input right now.
+    private var actionsInFlight = 0
+    /// When the server started, for the session's outcome line.
+    private let started = ContinuousClock.now
+    /// What stops the action being sent: the input controllers check it at every event and let go of
+    /// every key and button.
+    nonisolated let flags = StopFlags()
 
     init(settings: MCPSettings, logger: Logger) {
         self.settings = settings
@@ -97,18 +102,31 @@ actor DesktopControl {
         }
         let before = try await desktop.capture()
         logger.info("mcp: \(settings.masked(resolved.description))")
-        cancelled.flag.store(false, ordering: .relaxed)
+        // The abort chord is grabbed while the action is sent, as for a run (which grabs it for its length).
+        let hotkey: AbortHotkey
+        do { hotkey = try AbortHotkey(chord: settings.abortKey, display: displayName) } catch { throw Refusal(error.message) }
+        flags.begin(hotkey)
+        actionsInFlight += 1
+        defer {
+            actionsInFlight -= 1
+            flags.end()
+        }
         do {
             try await withTaskCancellationHandler {
                 try await desktop.perform(resolved)
-            } onCancel: { [cancelled] in
-                cancelled.flag.store(true, ordering: .relaxed)
+            } onCancel: { [flags] in
+                flags.cancelRequest()
             }
         } catch let error as DesktopError where error.code == .invalidArgument || error.code == .untypable {
             throw MCPError.invalidParams(error.message)
         } catch let error as DesktopError where error.code == .cancelled {
-            // Recorded as far as it went; the client gets no answer (the MCP rule for a cancelled request).
             let after = try await desktop.capture()
+            if hotkey.isPressed || flags.serverStopping {
+                try await record(resolved, call: call, status: "aborted", mapping: mapping, before: before, after: after, verification: nil, desktop: desktop)
+                let why = hotkey.isPressed ? "the abort chord (\(settings.abortKey)) was pressed" : "the server is stopping"
+                throw Aborted(message: "\(settings.masked(resolved.description)): aborted, \(why); stopped part-way, every key and button released")
+            }
+            // Recorded as far as it went; the client gets no answer (the MCP rule for a cancelled request).
             try await record(resolved, call: call, status: "cancelled", mapping: mapping, before: before, after: after, verification: nil, desktop: desktop)
             throw CancellationError()
         }
@@ -117,6 +135,23 @@ actor DesktopControl {
         let verification = Verification(ScreenChange(from: before, to: after, near: target), hasTarget: target != nil)
         try await record(resolved, call: call, status: "ok", mapping: mapping, before: before, after: after, verification: verification, desktop: desktop)
         return "\(settings.masked(resolved.description)): \(verification)"
+    }
+
+    /// The server is ending: stops what is being sent, waits (a while) for the actions and the run in
+    /// flight to let go of their input, and ends the input tools' session with an outcome line, so that
+    /// `show` and `replay` read it like any run's.
+    func stop(reason: String) async {
+        flags.stopServer()
+        let wasActing = actionsInFlight > 0 || runInProgress
+        let deadline = ContinuousClock.now + .seconds(15)
+        while (actionsInFlight > 0 || runInProgress) && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        guard let recorder else { return }
+        let detail = "\(steps) action(s) of an MCP client; \(reason)"
+        let outcome = OutcomeRecord(outcome: wasActing ? Outcome.abortedByUser.kind : Outcome.success(answer: nil).kind, detail: detail,
+                                    seconds: (ContinuousClock.now - started).seconds)
+        do { try recorder.append(outcome) } catch { logger.error("mcp: cannot end the session: \(error)") }
     }
 
     /// Marks the desktop as driven by `run_task` (true) or free again (false); false when a run already drives it.
@@ -142,8 +177,8 @@ actor DesktopControl {
         displayName = display.name
         let area = try monitor.map { try display.monitor(named: $0).bounds } ?? display.screenBounds()
         if let desktop = desktops[area] { return desktop }
-        let cancelled = cancelled
-        let input = try InputController(display: display, isCancelled: { cancelled.flag.load(ordering: .relaxed) })
+        let flags = flags
+        let input = try InputController(display: display, isCancelled: { flags.isStopping })
         let desktop = X11Desktop(display: display, input: input, area: area)
         desktops[area] = desktop
         return desktop
@@ -178,9 +213,36 @@ actor DesktopControl {
     }
 }
 
-/// A flag the input controllers watch between events.
-final class CancellationFlag: Sendable {
-    let flag = Atomic(false)
+/// What the input controllers watch between events: the client cancelled the request, the abort
+/// chord was pressed, or the server is stopping.
+final class StopFlags: Sendable {
+    private let requestCancelled = Atomic(false)
+    private let stopping = Atomic(false)
+    private let hotkey = Mutex<AbortHotkey?>(nil)
+
+    var isStopping: Bool {
+        requestCancelled.load(ordering: .relaxed) || stopping.load(ordering: .relaxed) || hotkey.withLock { $0?.isPressed ?? false }
+    }
+
+    var serverStopping: Bool { stopping.load(ordering: .relaxed) }
+
+    /// An action starts, with the chord grabbed for it.
+    func begin(_ grabbed: AbortHotkey) {
+        requestCancelled.store(false, ordering: .relaxed)
+        hotkey.withLock { $0 = grabbed }
+    }
+
+    /// The action ended; its grab goes when the last reference does.
+    func end() { hotkey.withLock { $0 = nil } }
+
+    func cancelRequest() { requestCancelled.store(true, ordering: .relaxed) }
+
+    func stopServer() { stopping.store(true, ordering: .relaxed) }
+}
+
+/// An input tool stopped part-way by the abort chord or the server stopping: the result is an error that says so.
+struct Aborted: Error {
+    let message: String
 }
 
 /// A safety rule or the user said no: the tool's result is an error that says why, and nothing was sent.

@@ -7,6 +7,7 @@ public import Logging
 public import Models
 import Dispatch
 import NIOCore
+import ServerSupport
 import Units
 
 /// Where and how `serve` listens.
@@ -25,9 +26,7 @@ public struct ServeSettings: Sendable {
     public init() {}
 
     /// Whether `host` only takes connections from this machine.
-    public static func isLoopback(_ host: String) -> Bool {
-        ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host.lowercased()) || host.hasPrefix("127.")
-    }
+    public static func isLoopback(_ host: String) -> Bool { ListenAddress.isLoopback(host) }
 }
 
 /// The models the server answers with; the CLI builds them from its model options.
@@ -81,7 +80,12 @@ public struct AgentServer: Sendable {
         let port = AccessCheck<BasicRequestContext>.Port()
         let tasks = TaskHub(backend: backend, settings: settings, logger: logger)
         let router = Router()
-        router.add(middleware: AccessCheck(token: settings.token, port: port))
+        router.add(middleware: AccessCheck(token: settings.token, port: port) { refusal, message in
+            switch refusal {
+            case .unauthorized: JSONResponse.error(.unauthorized, message, type: "authentication_error")
+            case .forbidden: JSONResponse.error(.forbidden, message, type: "permission_error")
+            }
+        })
         let files = UploadedFiles(fileLimit: settings.maxUploadBytes)
         Routes(settings: settings, backend: backend, tasks: tasks, chat: ChatEndpoint(backend: backend, files: files, logger: logger), files: files,
                sessions: SessionShelf(root: settings.sessionsFolder), logger: logger).add(to: router)
@@ -333,21 +337,5 @@ enum EventStream {
 
     static func frame(_ event: TaskEvent) -> ByteBuffer {
         ByteBuffer(string: "id: \(event.seq)\ndata: \(JSONResponse.text(event))\n\n")
-    }
-}
-
-/// Ctrl-C and SIGTERM, awaited: the server stops at the first one.
-enum StopSignal {
-    static func next() async {
-        let (signals, output) = AsyncStream.makeStream(of: Int32.self)
-        let sources = [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { output.yield(number) }
-            source.resume()
-            return source
-        }
-        defer { sources.forEach { $0.cancel() } }
-        for await _ in signals { return }
     }
 }

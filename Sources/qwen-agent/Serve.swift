@@ -8,6 +8,7 @@ import Logging
 import Models
 import Qwen3VL
 import Serve
+import ServerSupport
 import Synchronization
 
 struct ServeCommand: AsyncParsableCommand {
@@ -64,7 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
         settings.display = desktop.display
         settings.maxUploadBytes = maxUploadMb << 20
         if let sessions { settings.sessionsFolder = URL(fileURLWithPath: sessions) }
-        settings.token = token ?? (ServeSettings.isLoopback(host) ? nil : Self.newToken())
+        settings.token = token ?? (ServeSettings.isLoopback(host) ? nil : ListenAddress.newToken())
         let name = servedName(chat)
         let backend = ServeBackend(chatModel: chat, chatModelName: name, chatThinks: Self.thinks(chat, profile: profile),
                                    stepModels: { [cache = StepModelCache(options: model, chat: chat, logger: logger)] in try cache.models(profile: $0) },
@@ -119,12 +120,6 @@ struct ServeCommand: AsyncParsableCommand {
         (model as? EmbeddedModel)?.isThinking ?? (profile.shape == .thinking)
     }
 
-    /// 32 random bytes as hex, like Jupyter's.
-    private static func newToken() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-    }
-
     private static func profiles(first: String) -> [String] {
         var names = [first]
         for name in ["desktop-thinking", "desktop-instruct", "auto"] where !names.contains(name) { names.append(name) }
@@ -133,14 +128,15 @@ struct ServeCommand: AsyncParsableCommand {
 }
 
 /// The models of a task for each profile, made once: an embedded engine is loaded once and shared
-/// with the chat endpoint (a router profile needs its own two); a transcript starts afresh for each task.
+/// with the chat endpoint, if there is one (a router profile needs its own two); a transcript starts
+/// afresh for each task.
 final class StepModelCache: Sendable {
     private let options: ModelOptions
-    private let chat: any VisionLanguageModel
+    private let chat: (any VisionLanguageModel)?
     private let logger: Logger
     private let made = Mutex<[String: StepModels]>([:])
 
-    init(options: ModelOptions, chat: any VisionLanguageModel, logger: Logger) {
+    init(options: ModelOptions, chat: (any VisionLanguageModel)?, logger: Logger) {
         self.options = options
         self.chat = chat
         self.logger = logger
@@ -155,7 +151,7 @@ final class StepModelCache: Sendable {
         if options.transcript != nil { return try options.makeStepModels(logger: logger) }
         if let known = made.withLock({ $0[options.agent] }) { return known }
         let models: StepModels
-        if router == nil, chat is EmbeddedModel {
+        if router == nil, let chat = chat as? EmbeddedModel {
             models = .one(ModelSeat(profile: try options.loadProfile(), model: chat))
         } else {
             models = try options.makeStepModels(logger: logger)

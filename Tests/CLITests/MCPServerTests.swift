@@ -10,7 +10,7 @@ import TestSupportCore
 import Testing
 
 /// What the test tells `Fixtures/MCPClient/client.py`: how to start the server, and what the scenario needs.
-private struct ClientConfig: Encodable {
+struct ClientConfig: Encodable {
     struct Call: Encodable {
         var name: String
         /// The arguments as a JSON text.
@@ -28,17 +28,24 @@ private struct ClientConfig: Encodable {
     var calls: [Call]?
     /// How the client's user answers confirmations (MCP elicitation); absent: the client cannot ask.
     var answer: String?
+    /// A running `qwen-agent mcp --http` to connect to (instead of launching `command`), and its token.
+    var url: String?
+    var token: String?
+    /// Where the launched server's stderr goes (default: the client's).
+    var errlog: String?
+    /// `signal_after_click`: the signal that stops the server.
+    var signal: Int32?
 }
 
 /// A tool call's result, or its JSON-RPC error.
-private struct CallOutcome: Decodable {
+struct CallOutcome: Decodable {
     var text: String?
     var isError: Bool?
     var code: Int?
     var message: String?
 }
 
-private struct DesktopOutput: Decodable {
+struct DesktopOutput: Decodable {
     struct Facts: Decodable { var width: Int, height: Int }
     struct Parsed: Decodable {
         struct Action: Decodable { var action: String, x: Int?, y: Int? }
@@ -59,7 +66,7 @@ private struct DesktopOutput: Decodable {
     var parseBad: Parsed
 }
 
-private struct RunOutput: Decodable {
+struct RunOutput: Decodable {
     var text: String?
     var outcome: String?
     var steps: Int?
@@ -72,18 +79,18 @@ private struct RunOutput: Decodable {
     var planActions: [String]?
 }
 
-private struct CancelledCallOutput: Decodable {
+struct CancelledCallOutput: Decodable {
     /// The cancelled call's result, if one arrived before the cancellation.
     var completed: String?
     var stillServing: Bool
 }
 
-private struct CallsOutput: Decodable {
+struct CallsOutput: Decodable {
     var results: [CallOutcome]
     var asked: [String]
 }
 
-private struct RawOutput: Decodable {
+struct RawOutput: Decodable {
     struct Reply: Decodable {
         struct Failure: Decodable { var code: Int, message: String }
         struct Tools: Decodable { var tools: [Named] }
@@ -104,7 +111,7 @@ struct MCPServerTests {
     static let client = Repository.fixtures.appendingPathComponent("MCPClient/client.py")
 
     /// Runs the Python client's `scenario` against `qwen-agent mcp --display DISPLAY arguments…`; returns its output.
-    private func client<Output: Decodable>(_ scenario: String, on display: VirtualDisplay, arguments: [String] = [], sessions: URL,
+    func client<Output: Decodable>(_ scenario: String, on display: VirtualDisplay, arguments: [String] = [], sessions: URL,
                                            _ config: (inout ClientConfig) -> Void = { _ in }) throws -> Output {
         var settings = ClientConfig(command: [TestProducts.url(of: "qwen-agent").path, "mcp", "--display", display.name] + arguments,
                                     env: ["XDG_DATA_HOME": sessions.path])
@@ -129,19 +136,19 @@ struct MCPServerTests {
         return try decoder.decode(Output.self, from: Data(stdout.utf8))
     }
 
-    private func withSessions<T>(_ body: (URL) throws -> T) throws -> T {
+    func withSessions<T>(_ body: (URL) throws -> T) throws -> T {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mcp-sessions-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         return try body(folder)
     }
 
-    private func transcript(_ replies: [String]) throws -> URL {
+    func transcript(_ replies: [String]) throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("mcp-transcript-\(UUID().uuidString).txt")
         try Data(replies.joined(separator: "\n---8<---\n").utf8).write(to: url)
         return url
     }
 
-    private func loginApp(on display: VirtualDisplay) throws -> FixtureApp {
+    func loginApp(on display: VirtualDisplay) throws -> FixtureApp {
         let app = try FixtureApp(on: display, origin: Point(x: 320, y: 200), extraArguments: ["--scenario", "login", "--start", "home", "--user", "ada"])
         try app.waitForEvents { $0.contains { $0.event == "focus_in" } }
         return app
