@@ -45,7 +45,8 @@ struct ScreenFaultTests {
         let behind = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80), focus: false)
         let front = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
         try front.waitForEvents { $0.contains { $0.event == "focus_in" } }
-        nonisolated(unsafe) let (closing, name) = (front, virtual.name)
+        nonisolated(unsafe) let closing = front
+        let name = virtual.name
         let model = WorldChangingModel([Self.click(front.widget("ok").rect, screen: Self.screen), Self.done]) { call in
             guard call == 0 else { return }
             closing.process.terminate()
@@ -85,19 +86,19 @@ struct ScreenFaultTests {
         defer { virtual.stop() }
         let main = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
         try main.waitForEvents { $0.contains { $0.event == "focus_in" } }
-        let dialogs = Mutex<[FixtureApp]>([])
+        let opened = Opened()
         nonisolated(unsafe) let display = virtual
         let type = thinkingReply(#"{"action": "type", "text": "meant for the main window"}"#, action: "Type the text.")
         let model = WorldChangingModel([type, Self.done]) { call in
             guard call == 0 else { return }
             let dialog = try FixtureApp(on: display, origin: Point(x: 400, y: 250))
             try dialog.waitForEvents { $0.contains { $0.event == "focus_in" } }
-            dialogs.withLock { $0.append(dialog) }
+            opened.dialog = dialog
         }
         let (outcome, log) = try await Self.run(model, on: virtual)
         #expect(outcome == .success(answer: nil))
         #expect(log.steps.first?.refused?.reason == "focus_moved")
-        let dialog = try #require(dialogs.withLock { $0.first })
+        let dialog = try #require(opened.dialog)
         #expect(!dialog.events().contains { $0.event == "key_press" }, "the dialog got none of the text")
         #expect(!main.events().contains { $0.event == "key_press" } && (main.fieldValue() ?? "").isEmpty)
     }
@@ -127,6 +128,11 @@ struct ScreenFaultTests {
         #expect(presses.count == 1 && presses.allSatisfy { logout.contains(Point(x: $0.rootX ?? -1, y: $0.rootY ?? -1)) },
                 "one click, on the button, mapped through the new screen: \(presses.map(\.summary))")
     }
+}
+
+/// The dialog a model's change opened: set on the change's thread before the reply, read after the run.
+private final class Opened: @unchecked Sendable {
+    var dialog: FixtureApp?
 }
 
 /// Answers from a script, but first changes the desktop (on a thread of its own: X calls and
