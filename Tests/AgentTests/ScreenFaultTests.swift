@@ -62,11 +62,12 @@ struct ScreenFaultTests {
     @Test func aWindowMovedWhileTheModelThoughtIsClickedWhereItIsNow() async throws {
         let virtual = try VirtualDisplay(logger: testLogger)
         defer { virtual.stop() }
+        let behind = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80), focus: false)
         let app = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
         try app.waitForEvents { $0.contains { $0.event == "focus_in" } }
         let moved = Point(x: 520, y: 330)
         var ok = app.widget("ok").rect
-        let window = try OtherClient.window(at: app.origin, on: try Display(name: virtual.name, logger: testLogger))
+        let window = try OtherClient.window(at: app.origin, on: try Display(name: virtual.name, logger: testLogger)) // the topmost there
         nonisolated(unsafe) let display = virtual
         let stale = Self.click(ok, screen: Self.screen)
         ok.origin = Point(x: ok.x + moved.x - app.origin.x, y: ok.y + moved.y - app.origin.y)
@@ -76,6 +77,7 @@ struct ScreenFaultTests {
         let (outcome, log) = try await Self.run(model, on: virtual)
         #expect(outcome == .success(answer: nil))
         #expect(log.steps.first?.refused?.reason == "window_moved")
+        #expect(Self.presses(behind).isEmpty, "nothing reached the old place, where the window behind now shows")
         let presses = Self.presses(app)
         #expect(presses.count == 1, "one click, after looking again: \(presses.map(\.summary))")
         #expect(presses.allSatisfy { ok.contains(Point(x: $0.rootX ?? -1, y: $0.rootY ?? -1)) }, "\(presses.map(\.summary))")

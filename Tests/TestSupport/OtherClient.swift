@@ -13,7 +13,7 @@ public enum OtherClient {
         XCloseDisplay(connection)
     }
 
-    /// The top-level window whose frame starts at `origin`, waiting until there is one (or nil after `timeout` seconds).
+    /// The topmost top-level window whose frame starts at `origin`, waiting until there is one (throws after `timeout` seconds).
     public static func window(at origin: Point, on display: Display, timeout: Double = 10) throws -> TopLevelWindow {
         var found: TopLevelWindow?
         try waitUntil("a window at \(origin)", timeout: timeout) {
