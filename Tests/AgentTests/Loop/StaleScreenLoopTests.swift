@@ -16,9 +16,10 @@ struct StaleScreenLoopTests {
     static let type = thinkingReply(#"{"action": "type", "text": "secret plan"}"#, action: "Type into the field.")
     static let dialog: UInt = 0x600001
 
-    /// Runs `replies` on `desktop` with a session, changing the desktop before the first reply.
+    /// Runs `replies` on `desktop` with a session, changing the desktop before the first reply; the
+    /// session comes back read, and as `show` renders it.
     static func run(_ replies: [String], on desktop: FakeDesktop, change: @escaping @Sendable (inout FakeDesktop.State) -> Void,
-                    options: RunOptions = AgentLoopTests.fast) async throws -> (Outcome, RecordingModel, SessionLog) {
+                    options: RunOptions = AgentLoopTests.fast) async throws -> (Outcome, RecordingModel, SessionLog, report: String) {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stale-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let recorder = try SessionRecorder(
@@ -26,12 +27,13 @@ struct StaleScreenLoopTests {
                                                      area: desktop.area, coordinateSpace: .relative1000, shape: .thinking))
         let model = RecordingModel(replies) { index in if index == 0 { desktop.change(change) } }
         let outcome = try await AgentLoopTests.run(model, on: desktop, options: options, recorder: recorder)
-        return (outcome, model, try SessionLog.read(folder))
+        let log = try SessionLog.read(folder)
+        return (outcome, model, log, SessionReport(log).html)
     }
 
     @Test func aClickWhoseWindowClosedIsNotSentTheModelIsToldAndTheRunGoesOn() async throws {
         let desktop = FakeDesktop()
-        let (outcome, model, log) = try await Self.run([AgentLoopTests.click, AgentLoopTests.click, Self.done], on: desktop) { state in
+        let (outcome, model, log, report) = try await Self.run([AgentLoopTests.click, AgentLoopTests.click, Self.done], on: desktop) { state in
             state.layout.windows = []
             state.screen = RGBImage(width: 200, height: 100, fill: RGB(hex: 0x3060A0)) // the desktop behind it
         }
@@ -43,11 +45,12 @@ struct StaleScreenLoopTests {
         let refused = try #require(log.steps.first?.refused)
         #expect(refused.reason == "window_closed" && refused.action.action == "left_click" && refused.detail.contains("0x400001"))
         #expect(log.steps.first?.performed.isEmpty == true && log.steps.count == 3)
+        #expect(report.contains("<td>not performed</td><td>left_click at (50, 50): the screen changed after the model saw it (window_closed)"), "show tells it")
     }
 
     @Test func aClickWhoseWindowMovedIsNotSent() async throws {
         let desktop = FakeDesktop()
-        let (outcome, model, log) = try await Self.run([AgentLoopTests.click, Self.done], on: desktop) { state in
+        let (outcome, model, log, _) = try await Self.run([AgentLoopTests.click, Self.done], on: desktop) { state in
             state.layout.windows[0].frame.origin.x += 30
         }
         #expect(outcome == .success(answer: nil) && desktop.performed.isEmpty)
@@ -57,7 +60,7 @@ struct StaleScreenLoopTests {
 
     @Test func typingAfterADialogTookTheFocusIsNotSent() async throws {
         let desktop = FakeDesktop()
-        let (outcome, model, log) = try await Self.run([Self.type, Self.done], on: desktop) { state in
+        let (outcome, model, log, _) = try await Self.run([Self.type, Self.done], on: desktop) { state in
             state.layout.windows.append(.init(id: Self.dialog, frame: Rect(x: 60, y: 20, width: 80, height: 40)))
             state.layout.focus = Self.dialog
         }
@@ -69,7 +72,7 @@ struct StaleScreenLoopTests {
     @Test func aResolutionChangeRebuildsTheMappingBeforeTheNextClick() async throws {
         let desktop = FakeDesktop()
         let larger = Size(width: 400, height: 300)
-        let (outcome, model, log) = try await Self.run([AgentLoopTests.click, AgentLoopTests.click, Self.done], on: desktop) { state in
+        let (outcome, model, log, _) = try await Self.run([AgentLoopTests.click, AgentLoopTests.click, Self.done], on: desktop) { state in
             state.layout.screen = larger
             state.layout.monitors = [Rect(x: 0, y: 0, width: larger.width, height: larger.height)]
             state.layout.windows = [.init(id: FakeDesktop.appWindow, frame: Rect(x: 0, y: 0, width: larger.width, height: larger.height))]
@@ -86,13 +89,13 @@ struct StaleScreenLoopTests {
     @Test func aTargetRepaintedWhileTheModelThoughtIsNotClickedButABlinkingCursorIs() async throws {
         let target = Point(x: 50, y: 50)
         let repainted = FakeDesktop()
-        let (_, _, log) = try await Self.run([AgentLoopTests.click, Self.done], on: repainted) { state in
+        let (_, _, log, _) = try await Self.run([AgentLoopTests.click, Self.done], on: repainted) { state in
             for y in 40..<60 { for x in 40..<60 { state.screen[x, y] = RGB(hex: 0xFFD000) } }
         }
         #expect(repainted.performed.isEmpty && log.steps.first?.refused?.reason == "pixels_changed")
 
         let blinking = FakeDesktop()
-        let (outcome, _, cursorLog) = try await Self.run([AgentLoopTests.click, Self.done], on: blinking) { state in
+        let (outcome, _, cursorLog, _) = try await Self.run([AgentLoopTests.click, Self.done], on: blinking) { state in
             for y in 42..<58 { state.screen[target.x + 3, y] = RGB(hex: 0xFFFFFF) }
         }
         #expect(outcome == .success(answer: nil) && blinking.performed.count == 1 && cursorLog.steps.first?.refused == nil)
