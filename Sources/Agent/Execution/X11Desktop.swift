@@ -20,7 +20,7 @@ public actor X11Desktop: ScreenSource, InputSink, WindowInspector {
     /// The area captured and acted on; it follows RandR changes (``followGeometry()``).
     nonisolated public var area: Rect { currentArea.withLock { $0 } }
     private let currentArea: Mutex<Rect>
-    /// The monitor the area is (nil: the whole screen).
+    /// The monitor the area follows (nil: the whole screen).
     private let monitor: String?
     private let display: Display
     private let capturer: ScreenCapturer
