@@ -157,11 +157,13 @@ enum XErrorTrap {
         XSetIOErrorHandler { display in
             let name = display.flatMap { XDisplayString($0) }.map { String(cString: $0) } ?? "?"
             let message = "lost the connection to X display '\(name)' (the X server closed or crashed)"
-            // Several connections can notice at once; the first says it, for the terminal and the last words.
-            if !XErrorTrap.dying.exchange(true, ordering: .acquiringAndReleasing) {
-                for words in XErrorTrap.lastWords.withLock({ Array($0.values) }) { words(message) }
-                FileHandle.standardError.write(Data("qwen-agent: \(message)\n".utf8))
+            // Several connections can notice at once: the first says it and ends the process; the others
+            // wait for that, so that none exits before the line and the last words are out.
+            guard !XErrorTrap.dying.exchange(true, ordering: .acquiringAndReleasing) else {
+                while true { pause() }
             }
+            FileHandle.standardError.write(Data("qwen-agent: \(message)\n".utf8))
+            for words in XErrorTrap.lastWords.withLock({ Array($0.values) }) { words(message) }
             exit(ExitStatus.displayUnavailable)
         }
     }()
