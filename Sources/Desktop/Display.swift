@@ -156,11 +156,21 @@ enum XErrorTrap {
         }
         XSetIOErrorHandler { display in
             let name = display.flatMap { XDisplayString($0) }.map { String(cString: $0) } ?? "?"
-            FileHandle.standardError.write(
-                Data("qwen-agent: lost the connection to X display '\(name)' (the X server closed or crashed)\n".utf8))
+            let message = "lost the connection to X display '\(name)' (the X server closed or crashed)"
+            // Several connections can notice at once: the first says it and ends the process; the others
+            // wait for that, so that none exits before the line and the last words are out.
+            guard !XErrorTrap.dying.exchange(true, ordering: .acquiringAndReleasing) else {
+                while true { pause() }
+            }
+            FileHandle.standardError.write(Data("qwen-agent: \(message)\n".utf8))
+            for words in XErrorTrap.lastWords.withLock({ Array($0.values) }) { words(message) }
             exit(ExitStatus.displayUnavailable)
         }
     }()
+
+    private static let dying = Atomic(false)
+    fileprivate static let lastWords = Mutex<[Int: @Sendable (String) -> Void]>([:])
+    fileprivate static let nextWords = Atomic(0)
 
     static func installHandlers() { _ = installed }
 
@@ -175,6 +185,20 @@ enum XErrorTrap {
     static func take(_ display: OpaquePointer) -> XProtocolError? {
         pending.withLock { $0.removeValue(forKey: UInt(bitPattern: display)) }
     }
+}
+
+/// What to do when an X connection is lost, before the process exits: Xlib's I/O error handler must
+/// not return, so a run's session gets its outcome line here or never.
+public struct LastWords: ~Copyable, Sendable {
+    private let key: Int
+
+    /// Registers `body`, called with the one-line reason on the thread that noticed the loss.
+    public init(_ body: @escaping @Sendable (_ reason: String) -> Void) {
+        key = XErrorTrap.nextWords.add(1, ordering: .relaxed).newValue
+        XErrorTrap.lastWords.withLock { $0[key] = body }
+    }
+
+    deinit { XErrorTrap.lastWords.withLock { _ = $0.removeValue(forKey: key) } }
 }
 
 /// Exit statuses shared by the tool and the libraries (BSD `sysexits.h` values where one fits).

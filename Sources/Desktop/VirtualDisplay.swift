@@ -4,6 +4,7 @@ import Glibc
 public import Logging
 
 /// An Xvfb server this process started and owns: a private X display for tests, demos and headless runs.
+/// (Or an Xephyr server nested in one, whose screen RandR can resize: ``init(nestedIn:size:logger:)``.)
 ///
 /// It listens on a Unix socket only (`-nolisten tcp`) and lets Xvfb pick a free display number
 /// (`-displayfd`), so it never touches the user's display. It is stopped by ``stop()`` or `deinit`.
@@ -15,18 +16,33 @@ public final class VirtualDisplay {
     private let logger: Logger
 
     /// Starts Xvfb with one screen of `size` and `depth` bits and waits until it accepts connections.
-    public init(size: Size = Size(width: 1280, height: 800), depth: Int = 24, extraArguments: [String] = [],
-                logger: Logger) throws(DesktopError) {
+    public convenience init(size: Size = Size(width: 1280, height: 800), depth: Int = 24, extraArguments: [String] = [],
+                            logger: Logger) throws(DesktopError) {
         guard let xvfb = VirtualDisplay.findExecutable("Xvfb") else {
             throw DesktopError(.process, "Xvfb is not installed (on Debian/Ubuntu: sudo apt-get install xvfb)")
         }
-        let errors = FileManager.default.temporaryDirectory.appendingPathComponent("qwen-agent-xvfb-\(getpid())-\(UUID().uuidString).log")
+        try self.init(server: xvfb, arguments: ["-screen", "0", "\(size.width)x\(size.height)x\(depth)"] + extraArguments,
+                      environment: ProcessInfo.processInfo.environment, size: size, logger: logger)
+    }
+
+    /// Starts Xephyr in a window of `host`, with a screen of `size` that `xrandr -s` can resize (Xvfb's cannot).
+    public convenience init(nestedIn host: VirtualDisplay, size: Size, logger: Logger) throws(DesktopError) {
+        guard let xephyr = VirtualDisplay.findExecutable("Xephyr") else {
+            throw DesktopError(.process, "Xephyr is not installed (on Debian/Ubuntu: sudo apt-get install xserver-xephyr)")
+        }
+        try self.init(server: xephyr, arguments: ["-screen", "\(size.width)x\(size.height)", "-resizeable"],
+                      environment: ProcessInfo.processInfo.environment.merging(["DISPLAY": host.name]) { $1 }, size: size, logger: logger)
+    }
+
+    private init(server executable: URL, arguments: [String], environment: [String: String], size: Size, logger: Logger) throws(DesktopError) {
+        let program = executable.lastPathComponent
+        let errors = FileManager.default.temporaryDirectory.appendingPathComponent("qwen-agent-\(program)-\(getpid())-\(UUID().uuidString).log")
         let errorsFD = open(errors.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         var ready: [Int32] = [0, 0]
         guard errorsFD >= 0, pipe(&ready) == 0, fcntl(ready[0], F_SETFD, FD_CLOEXEC) == 0,
               fcntl(ready[1], F_SETFD, FD_CLOEXEC) == 0
         else {
-            throw DesktopError(.process, "cannot set up Xvfb's output: \(String(cString: strerror(errno)))")
+            throw DesktopError(.process, "cannot set up \(program)'s output: \(String(cString: strerror(errno)))")
         }
         defer {
             close(ready[0])
@@ -36,24 +52,21 @@ public final class VirtualDisplay {
         let server: ChildProcess
         do {
             defer { close(ready[1]) }
-            server = try ChildProcess(
-                xvfb,
-                arguments: ["-displayfd", "1", "-nolisten", "tcp", "-noreset", "-screen", "0",
-                            "\(size.width)x\(size.height)x\(depth)"] + extraArguments,
-                environment: ProcessInfo.processInfo.environment, stdout: .descriptor(ready[1]), stderr: .descriptor(errorsFD))
+            server = try ChildProcess(executable, arguments: ["-displayfd", "1", "-nolisten", "tcp", "-noreset"] + arguments,
+                                      environment: environment, stdout: .descriptor(ready[1]), stderr: .descriptor(errorsFD))
         }
-        // Xvfb writes the display number it chose, then a newline, once it accepts connections.
+        // The server writes the display number it chose, then a newline, once it accepts connections.
         guard let number = VirtualDisplay.readLine(from: ready[0], timeout: 20), let displayNumber = Int(number) else {
             server.terminate()
             let log = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
             let reason = log.split(separator: "\n").last { $0.contains("Fatal") || $0.contains("rror") } ?? "no display number after 20 s"
-            throw DesktopError(.process, "Xvfb did not start: \(reason)")
+            throw DesktopError(.process, "\(program) did not start: \(reason)")
         }
         name = ":\(displayNumber)"
         self.size = size
         self.server = server
         self.logger = logger
-        logger.debug("started Xvfb", metadata: ["display": "\(name)", "pid": "\(server.pid)"])
+        logger.debug("started \(program)", metadata: ["display": "\(name)", "pid": "\(server.pid)"])
     }
 
     deinit { stop() }

@@ -78,3 +78,50 @@ extension Display {
         return Point(x: Int(rootX), y: Int(rootY))
     }
 }
+
+/// A top-level window: its id and where it is, border included, in root-window pixels.
+public struct TopLevelWindow: Sendable, Equatable {
+    public let id: UInt
+    public let frame: Rect
+}
+
+extension Display {
+    /// The viewable children of the root window, bottom to top (with a window manager, its frames).
+    /// A window that goes away while they are read is left out.
+    ///
+    /// Corresponding Xlib calls: `XQueryTree`, `XGetWindowAttributes`.
+    public func topLevelWindows() -> [TopLevelWindow] {
+        children(of: root).compactMap { window in
+            var attributes = XWindowAttributes()
+            guard (try? checkedReply("XGetWindowAttributes", { XGetWindowAttributes(raw, window, &attributes) })) ?? 0 != 0,
+                  attributes.map_state == IsViewable
+            else { return nil }
+            let border = Int(attributes.border_width)
+            return TopLevelWindow(id: window, frame: Rect(x: Int(attributes.x), y: Int(attributes.y),
+                                                         width: Int(attributes.width) + 2 * border, height: Int(attributes.height) + 2 * border))
+        }
+    }
+
+    /// The top-level window (child of the root) that holds the keyboard focus, or nil when none does
+    /// or the focus follows the pointer.
+    ///
+    /// Corresponding Xlib calls: `XGetInputFocus`, `XQueryTree`.
+    public func focusedTopLevelWindow() -> UInt? {
+        var focus: UInt = 0
+        var revert: Int32 = 0
+        XGetInputFocus(raw, &focus, &revert)
+        // None (0) and PointerRoot (1).
+        guard focus > 1, focus != root else { return nil }
+        var current = focus
+        for _ in 0..<16 {
+            var rootReturn: UInt = 0, parent: UInt = 0
+            var list: UnsafeMutablePointer<UInt>?
+            var count: UInt32 = 0
+            guard (try? checkedReply("XQueryTree", { XQueryTree(raw, current, &rootReturn, &parent, &list, &count) })) ?? 0 != 0 else { return nil }
+            if let list { XFree(list) }
+            if parent == root || parent == 0 { return current }
+            current = parent
+        }
+        return nil
+    }
+}

@@ -20,8 +20,8 @@ struct FaultTests {
     }
 
     /// Xvfb stopped at a random moment after the second step started (during a capture, a keystroke or
-    /// the settle wait): one line names the lost display, the exit status is 69, and the session's
-    /// complete steps are all there for `show`.
+    /// the settle wait): one line names the lost display, the exit status is 69, the session's
+    /// complete steps are all there for `show`, and its last line is the outcome.
     @Test func theXServerDyingMidRunEndsWithOneLineAndAReadableSession() throws {
         let transcript = try Self.longTranscript()
         defer { try? FileManager.default.removeItem(at: transcript) }
@@ -33,7 +33,7 @@ struct FaultTests {
             let session = folder.appendingPathComponent("session"), output = folder.appendingPathComponent("out.txt")
             let errors = folder.appendingPathComponent("err.txt")
             let delay = UInt32.random(in: 0...1_200_000, using: &generator)
-            let (status, steps) = try withVirtualDisplay { virtual in
+            let (status, log) = try withVirtualDisplay { virtual in
                 let app = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
                 try app.waitForEvents { $0.contains { $0.event == "focus_in" } }
                 let out = open(output.path, O_WRONLY | O_CREAT, 0o600), err = open(errors.path, O_WRONLY | O_CREAT, 0o600)
@@ -45,14 +45,16 @@ struct FaultTests {
                 try waitUntil("the second step has started") { (try? String(contentsOf: output, encoding: .utf8))?.contains("── step 2 ──") == true }
                 usleep(delay)
                 virtual.stop()
-                return (agent.wait(timeout: 20), try SessionLog.read(session).steps.count)
+                return (agent.wait(timeout: 20), try SessionLog.read(session))
             }
             let context = "killed \(delay / 1000) ms into step 2; \(generator)"
             let stderr = try String(contentsOf: errors, encoding: .utf8)
             #expect(status == ExitStatus.displayUnavailable, "\(context): \(stderr)")
             let lines = stderr.split(separator: "\n").filter { !$0.isEmpty }
             #expect(lines.count == 1 && lines[0].contains("lost the connection to X display"), "\(context): \(stderr)")
-            #expect(steps >= 1, "\(context): the first step was recorded")
+            #expect(log.steps.count >= 1, "\(context): the first step was recorded")
+            #expect(log.outcome?.outcome == "error" && log.outcome?.detail.contains("lost the connection to X display") == true,
+                    "\(context): the session ends with its outcome: \(String(describing: log.outcome))")
             let show = try qwenAgent(["show", session.path, "-o", folder.appendingPathComponent("r.html").path], display: nil)
             #expect(show.status == 0, "\(context): \(show.stderr)")
         }

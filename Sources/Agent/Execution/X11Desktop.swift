@@ -2,6 +2,7 @@ public import AgentCore
 public import Desktop
 import Foundation
 public import Imaging
+import Synchronization
 
 /// The desktop the agent works on, over one X connection: screenshots, XTest input and window facts.
 ///
@@ -16,17 +17,23 @@ public actor X11Desktop: ScreenSource, InputSink, WindowInspector {
     private let thread: DedicatedThread
     nonisolated public var unownedExecutor: UnownedSerialExecutor { thread.asUnownedSerialExecutor() }
 
-    nonisolated public let area: Rect
+    /// The area captured and acted on; it follows RandR changes (``followGeometry()``).
+    nonisolated public var area: Rect { currentArea.withLock { $0 } }
+    private let currentArea: Mutex<Rect>
+    /// The monitor the area follows (nil: the whole screen).
+    private let monitor: String?
     private let display: Display
     private let capturer: ScreenCapturer
     private let input: InputController
     private let executor: Executor
 
     /// Takes over `display` and `input` (built on it): use them only through this actor from now on.
-    public init(display: Display, input: InputController, area: Rect) {
+    /// `area` is the monitor called `monitor`, or the whole screen when `monitor` is nil.
+    public init(display: Display, input: InputController, area: Rect, monitor: String? = nil) {
         thread = DedicatedThread(name: "qwen-agent X \(display.name)")
         self.display = display
-        self.area = area
+        currentArea = Mutex(area)
+        self.monitor = monitor
         capturer = ScreenCapturer(display: display)
         self.input = input
         executor = Executor(input: input)
@@ -34,8 +41,22 @@ public actor X11Desktop: ScreenSource, InputSink, WindowInspector {
 
     deinit { thread.stop() }
 
+    /// A screenshot of the area. When it fails because the screen changed size under it (RandR), the
+    /// area follows the new geometry and the capture is made again.
     public func capture() throws -> RGBImage {
-        try capturer.capture(area)
+        do {
+            return try capturer.capture(area)
+        } catch {
+            let before = area
+            guard (try? followGeometry()).map({ $0 != before }) == true else { throw error }
+            return try capturer.capture(area)
+        }
+    }
+
+    public func followGeometry() throws -> Rect {
+        let fresh = try monitor.map { try display.monitor(named: $0).bounds } ?? display.screenBounds()
+        currentArea.withLock { $0 = fresh }
+        return fresh
     }
 
     public func perform(_ action: ResolvedAction) throws {
@@ -56,6 +77,12 @@ public actor X11Desktop: ScreenSource, InputSink, WindowInspector {
 
     public func focusedWindowClass() -> String? {
         display.focusedWindowClass()
+    }
+
+    public func layout() throws -> ScreenLayout {
+        ScreenLayout(screen: try display.screenSize(), monitors: try display.monitors().map(\.bounds),
+                     windows: display.topLevelWindows().map { ScreenLayout.Window(id: $0.id, frame: $0.frame) },
+                     focus: display.focusedTopLevelWindow())
     }
 }
 

@@ -59,16 +59,18 @@ public final class AgentLoop {
         var ineffective = 0
         var last: LastStep = .none
         var lastSignature: String?
+        /// Actions in a row not sent because the screen changed under them.
+        var staleRefusals = 0
     }
 
     private func steps(task: String) async -> Outcome {
         var state = State()
-        let area = screen.area
         do {
             let clock = ContinuousClock()
             var timings = StepTimings()
             var started = clock.now
             var screenshot = try await screen.capture()
+            var observed = try await windows.layout()
             timings.capture = clock.now - started
             for step in 1...max(1, models.lead.profile.stepLimit) {
                 if options.isAborted() { return .abortedByUser }
@@ -92,7 +94,7 @@ public final class AgentLoop {
 
                 // Parse and judge.
                 started = clock.now
-                let mapping = CoordinateMapping(space: sent.space, imageSize: screenshot.size, imageOrigin: area.origin)
+                let mapping = CoordinateMapping(space: sent.space, imageSize: screenshot.size, imageOrigin: screen.area.origin)
                 let report = PlanReport(text: output, shape: seat.profile.shape, mapping: mapping)
                 timings.parse = clock.now - started
                 events.parsed(step, report)
@@ -122,6 +124,7 @@ public final class AgentLoop {
                 var target: Point?
                 var declined: [Action] = []
                 var handedOver = false
+                var refused: (ResolvedAction, StaleScreen)?
                 for resolved in report.resolved {
                     if options.isAborted() { return .abortedByUser }
                     let name = resolved.action.name
@@ -157,6 +160,11 @@ public final class AgentLoop {
                     case .perform, .performAll:
                         break
                     }
+                    if let stale = try await staleness(of: resolved, observed: observed, firstInStep: entry.performed.isEmpty,
+                                                      seen: screenshot, mapping: mapping) {
+                        refused = (resolved, stale)
+                        break
+                    }
                     events.acting(step, resolved)
                     try await input.perform(resolved)
                     entry.performed.append(resolved)
@@ -164,6 +172,27 @@ public final class AgentLoop {
                 }
                 if handedOver { continue }
                 timings.act = clock.now - started
+                if let (resolved, stale) = refused {
+                    // Not sent: the model looks again at the screen as it is now.
+                    events.note("not performed: \(resolved): the screen changed after the model saw it: \(stale)")
+                    entry.refused = RefusedAction(action: PerformedAction(resolved, mapping: mapping), reason: stale)
+                    try await record(entry, timings: timings)
+                    timings = StepTimings()
+                    state.staleRefusals += 1
+                    if state.staleRefusals >= options.maxStaleRefusals {
+                        return .error("the screen kept changing under the agent: \(state.staleRefusals) actions in a row were not performed; "
+                            + "the last, \(resolved): \(stale)")
+                    }
+                    if case .geometry = stale { _ = try await screen.followGeometry() }
+                    started = clock.now
+                    screenshot = try await screen.capture()
+                    observed = try await windows.layout()
+                    timings.capture = clock.now - started
+                    state.note = Feedback.screenChanged(resolved.action, stale)
+                    state.last = .fine
+                    continue
+                }
+                state.staleRefusals = 0
 
                 // Settle and verify.
                 started = clock.now
@@ -172,6 +201,7 @@ public final class AgentLoop {
                 let verification = Verification(ScreenChange(from: screenshot, to: after, near: target), hasTarget: target != nil)
                 timings.settle = clock.now - started
                 events.verified(step, verification, timings)
+                observed = try await windows.layout()
                 entry.after = after
                 entry.verification = verification
                 try await record(entry, timings: timings)
@@ -297,6 +327,17 @@ public final class AgentLoop {
         return try await watch.race(deadline: nil, timeout: "") { await confirm(resolved) }
     }
 
+    /// Why `resolved` must not be sent: the screen changed since the observation the model saw.
+    /// A pointer action that opens its step compares the pixels around its target with a fresh capture.
+    private func staleness(of resolved: ResolvedAction, observed: ScreenLayout, firstInStep: Bool, seen: RGBImage,
+                           mapping: CoordinateMapping) async throws -> StaleScreen? {
+        let now = try await windows.layout()
+        let live = firstInStep && (resolved.point ?? resolved.startPoint) != nil && now.screen == observed.screen
+            ? try await screen.capture() : nil
+        return PreActionCheck.stale(resolved, observed: observed, now: now, firstInStep: firstInStep, seen: seen, live: live,
+                                    imagePoint: mapping.imagePoint(forScreen:))
+    }
+
     // MARK: Record
 
     /// One step as it goes into the session.
@@ -311,6 +352,7 @@ public final class AgentLoop {
         var performed: [ResolvedAction] = []
         var after: RGBImage?
         var verification: Verification?
+        var refused: RefusedAction?
 
         init(step: Int, before: RGBImage, output: String, report: PlanReport, cost: ModelCall?, route: RouteRecord?) {
             (self.step, self.before, self.output, self.report, self.cost, self.route) = (step, before, output, report, cost, route)
@@ -332,6 +374,7 @@ public final class AgentLoop {
         record.route = entry.route
         record.verification = entry.verification?.description
         record.screenChanged = entry.verification.map { $0 != .unchanged }
+        record.refused = entry.refused
         try recorder.append(record)
     }
 }

@@ -110,6 +110,12 @@ enum Feedback {
         return line
     }
 
+    /// After an action that was not sent because the screen changed while the model thought.
+    static func screenChanged(_ action: Action, _ reason: StaleScreen) -> String {
+        "The screen changed before \(action.description) was performed: \(reason.forModel). Nothing was done; "
+            + "look at the new screenshot again."
+    }
+
     static func skipped(_ action: Action) -> String {
         "The user declined \(action.description); choose another way or call terminate with status failure."
     }

@@ -11,6 +11,9 @@ public protocol ScreenSource: Sendable {
     /// Where the area's top-left pixel is on the root window, and how large it is.
     var area: Rect { get }
     func capture() async throws -> RGBImage
+    /// Reads the screen's geometry again after a RandR change and makes ``area`` follow it (the same
+    /// monitor, or the whole screen); the new area.
+    func followGeometry() async throws -> Rect
 }
 
 /// Synthetic input. `wait`, `terminate`, `answer` and `call_user` never reach it: the loop handles them.
@@ -29,4 +32,7 @@ public protocol WindowInspector: Sendable {
     func windowClass(at point: Point) async -> String?
     /// The `WM_CLASS` class of the window that has the keyboard focus.
     func focusedWindowClass() async -> String?
+    /// The screen's geometry, the top-level windows and the focus now: what the check before each
+    /// action compares with the observation (``PreActionCheck``).
+    func layout() async throws -> ScreenLayout
 }

@@ -4,6 +4,7 @@ public import Foundation
 public import Imaging
 public import Logging
 import Models
+import Units
 
 /// One agent run on a live X display, from opening the display to letting go of every key: what
 /// `qwen-agent "…"`, `qwen-agent serve` and `qwen-agent mcp` share.
@@ -61,14 +62,21 @@ public struct LiveRun: Sendable {
             directory: settings.sessionDirectory, secrets: settings.secrets,
             header: SessionHeader(task: task, profile: lead.profile.name, model: RecordedModel(lead.model.identity), display: display.name,
                                   area: area, coordinateSpace: lead.profile.coordinateSpace, shape: lead.profile.shape))
+        // A lost X server ends the process inside Xlib; the session still gets its outcome line.
+        let begun = ContinuousClock.now
+        nonisolated(unsafe) let lastRecorder = recorder // only this one append, made as the process ends
+        let lastWords = LastWords { reason in
+            try? lastRecorder.append(OutcomeRecord(.error(reason), seconds: (ContinuousClock.now - begun).seconds))
+        }
         started(Start(display: display.name, area: area, session: recorder.directory))
         var options = settings.options
         options.isAborted = aborted
-        let desktop = X11Desktop(display: display, input: input, area: area)
+        let desktop = X11Desktop(display: display, input: input, area: area, monitor: settings.monitor)
         let loop = AgentLoop(screen: desktop, input: desktop, windows: desktop, models: models, options: options,
                              events: events, recorder: recorder, logger: logger)
         let outcome = await loop.run(task: task)
         withExtendedLifetime(hotkey) {}
+        _ = consume lastWords
         return outcome
     }
 }

@@ -44,6 +44,8 @@ public struct RunOptions: Sendable {
     public var maxBadReplies = 3
     /// Steps in a row that change nothing before the run ends as failure.
     public var maxIneffectiveSteps = 4
+    /// Actions in a row not sent because the screen changed after the model saw it, before the run ends in error.
+    public var maxStaleRefusals = 3
     /// Longest wait for the screen to stop changing after an action.
     public var settleCeiling: Duration = .seconds(3)
     /// Time between the screenshots that decide whether the screen has settled.

@@ -15,9 +15,14 @@ public struct ScreenChange: Sendable, Equatable {
     /// character changes 20–40 pixels, so the floor stays below that.
     public static let noiseFloor = 12
 
-    /// Compares two same-sized images; `target` is in their pixel coordinates.
+    /// Compares two images; `target` is in their pixel coordinates. Images of different sizes (the
+    /// screen was resized between them) differ everywhere.
     public init(from before: RGBImage, to after: RGBImage, near target: Point? = nil) {
-        precondition(before.size == after.size, "screenshots of different sizes: \(before.size) and \(after.size)")
+        guard before.size == after.size else {
+            changedPixels = max(before.width * before.height, after.width * after.height)
+            changedNearTarget = 0
+            return
+        }
         var changed = 0, near = 0
         let width = before.width
         let box = target.map { Rect(x: $0.x - Self.nearRadius, y: $0.y - Self.nearRadius, width: 2 * Self.nearRadius, height: 2 * Self.nearRadius) }

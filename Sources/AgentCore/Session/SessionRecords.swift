@@ -85,6 +85,8 @@ public struct StepRecord: Codable, Sendable {
     /// What the screen did, in words; absent when nothing was performed.
     public var verification: String?
     public var screenChanged: Bool?
+    /// The action not sent because the screen changed after the model saw it (see ``PreActionCheck``).
+    public var refused: RefusedAction?
 
     public struct Frames: Codable, Sendable, Equatable {
         /// Paths inside the session folder.
@@ -137,7 +139,7 @@ public struct StepRecord: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case type, step, time, frames, output, status, plan, performed, inputEvents, timingsMs, modelCall, route, verification, screenChanged
+        case type, step, time, frames, output, status, plan, performed, inputEvents, timingsMs, modelCall, route, verification, screenChanged, refused
     }
 
     public init(from decoder: any Decoder) throws {
@@ -156,6 +158,22 @@ public struct StepRecord: Codable, Sendable {
         route = try container.decodeIfPresent(RouteRecord.self, forKey: .route)
         verification = try container.decodeIfPresent(String.self, forKey: .verification)
         screenChanged = try container.decodeIfPresent(Bool.self, forKey: .screenChanged)
+        refused = try container.decodeIfPresent(RefusedAction.self, forKey: .refused)
+    }
+}
+
+/// An action the loop did not send, and why: the screen was no longer the one the model saw.
+public struct RefusedAction: Codable, Sendable, Equatable {
+    public var action: PerformedAction
+    /// ``StaleScreen/kind``: `screen_geometry_changed`, `window_closed`, `window_moved`, `window_covered`, `focus_moved`, `pixels_changed`.
+    public var reason: String
+    /// The facts, in root-window pixels and window ids.
+    public var detail: String
+
+    public init(action: PerformedAction, reason: StaleScreen) {
+        self.action = action
+        self.reason = reason.kind
+        detail = reason.description
     }
 }
 

@@ -150,6 +150,9 @@ public struct SessionReport {
             rows.append((action.action, chain.compactMap { $0 }.joined(separator: " → ")))
         }
         if let verification = verification(step, before: before, after: after) { rows.append(("verification", verification)) }
+        if let refused = step.refused {
+            rows.append(("not performed", "\(refused.action.description): the screen changed after the model saw it (\(refused.reason)): \(refused.detail)"))
+        }
         if let call = step.modelCall { rows.append(("model call", call.description)) }
         if let timings = step.timingsMs {
             let text = [("think", timings.think), ("capture", timings.capture), ("parse", timings.parse), ("act", timings.act), ("settle", timings.settle)]

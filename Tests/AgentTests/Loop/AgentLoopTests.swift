@@ -272,6 +272,8 @@ final class FlickeringDesktop: ScreenSource, Sendable {
     private let count = Mutex(0)
     var area: Rect { base.area }
 
+    func followGeometry() async throws -> Rect { area }
+
     func capture() async throws -> RGBImage {
         var image = try await base.capture()
         let n = count.withLock { value in

@@ -10,20 +10,29 @@ import Synchronization
 final class FakeDesktop: ScreenSource, InputSink, WindowInspector, Sendable {
     struct State {
         var screen: RGBImage
+        var area: Rect
+        /// The geometry, windows and focus the desktop reports: one window over the whole area, focused.
+        var layout: ScreenLayout
         var performed: [ResolvedAction] = []
         var captures = 0
         var windowClass: String? = "FixtureApp"
     }
 
-    let area: Rect
+    /// The id of the window that covers the fake screen at first.
+    static let appWindow: UInt = 0x400001
+
+    var area: Rect { state.withLock { $0.area } }
     private let state: Mutex<State>
     /// How an action repaints the screen (nil: it changes nothing).
     private let paint: @Sendable (ResolvedAction, inout RGBImage) -> Void
 
     init(size: Size = Size(width: 200, height: 100), origin: Point = Point(x: 0, y: 0),
          paint: @escaping @Sendable (ResolvedAction, inout RGBImage) -> Void = FakeDesktop.markTarget) {
-        area = Rect(x: origin.x, y: origin.y, width: size.width, height: size.height)
-        state = Mutex(State(screen: RGBImage(width: size.width, height: size.height, fill: RGB(hex: 0x202020))))
+        let area = Rect(x: origin.x, y: origin.y, width: size.width, height: size.height)
+        let screen = Size(width: origin.x + size.width, height: origin.y + size.height)
+        state = Mutex(State(screen: RGBImage(width: size.width, height: size.height, fill: RGB(hex: 0x202020)), area: area,
+                            layout: ScreenLayout(screen: screen, monitors: [area], windows: [.init(id: Self.appWindow, frame: area)],
+                                                 focus: Self.appWindow)))
         self.paint = paint
     }
 
@@ -48,6 +57,8 @@ final class FakeDesktop: ScreenSource, InputSink, WindowInspector, Sendable {
     func setWindowClass(_ name: String?) { state.withLock { $0.windowClass = name } }
     /// Puts `image` (of the desktop's size) on the screen, as if the desktop had been repainted.
     func show(_ image: RGBImage) { state.withLock { $0.screen = image } }
+    /// Changes the desktop as the outside world would: windows, focus, pixels, the screen's size.
+    func change(_ body: (inout State) -> Void) { state.withLock { body(&$0) } }
 
     func capture() async throws -> RGBImage {
         state.withLock { state in
@@ -62,6 +73,15 @@ final class FakeDesktop: ScreenSource, InputSink, WindowInspector, Sendable {
             paint(action, &state.screen)
         }
     }
+
+    func followGeometry() async throws -> Rect {
+        state.withLock { state in
+            state.area = Rect(x: 0, y: 0, width: state.layout.screen.width, height: state.layout.screen.height)
+            return state.area
+        }
+    }
+
+    func layout() async throws -> ScreenLayout { state.withLock { $0.layout } }
 
     func drainSentEvents() async -> [SentInputEvent] { [] }
     func releaseAll() async {}
@@ -90,12 +110,15 @@ final class RecordingModel: VisionLanguageModel, Sendable {
     let identity: ModelIdentity
     private let replies: [String]
     private let finish: ModelCall.Finish?
+    /// Runs before the reply to the n-th call (0-based): the world changing while the model thinks.
+    private let beforeReply: @Sendable (Int) -> Void
     private let sent = Mutex<[[ChatMessage]]>([])
 
-    init(_ replies: [String], name: String = "recording", finish: ModelCall.Finish? = nil) {
+    init(_ replies: [String], name: String = "recording", finish: ModelCall.Finish? = nil, beforeReply: @escaping @Sendable (Int) -> Void = { _ in }) {
         self.replies = replies
         identity = ModelIdentity(kind: .scripted, name: name)
         self.finish = finish
+        self.beforeReply = beforeReply
     }
 
     var conversations: [[ChatMessage]] { sent.withLock { $0 } }
@@ -106,6 +129,7 @@ final class RecordingModel: VisionLanguageModel, Sendable {
             return sent.count - 1
         }
         let (replies, finish) = (replies, finish)
+        beforeReply(index)
         return AsyncThrowingStream { continuation in
             guard index < replies.count else {
                 continuation.finish(throwing: ModelError(.exhausted, "the recording model has only \(replies.count) replies"))
