@@ -174,6 +174,8 @@ extension Qwen3VL {
                 }
                 return
             }
+            // Prefill: all heads at once through the fused kernel, reading the cache as stored.
+            if n > 1 && prefillFused(cache: cache, layer: index, workspace: w, rows: n) { return }
             for kvHead in 0..<kvHeads {
                 let kvOffset = cache.keyOffset(layer: index, position: 0, head: kvHead)
                 // A BF16 cache's head is widened once for the batch's queries (prefill).
@@ -198,6 +200,32 @@ extension Qwen3VL {
                             }
                         }
                     }
+                }
+            }
+        }
+
+        /// The batch's queries against the layer's cache (which holds the batch too) through
+        /// ``Attention/fused(queries:queryStride:count:heads:keyValueHeads:headDim:keys:values:bf16:keyStride:keyCount:causalPast:out:outStride:)``.
+        private func prefillFused(cache: KVCache, layer index: Int, workspace w: Workspace, rows n: Int) -> Bool {
+            let c = config, hd = c.headDim, heads = c.numAttentionHeads, kvHeads = c.numKeyValueHeads
+            let layerStart = cache.keyOffset(layer: index, position: 0, head: 0)
+            func run(_ keys: UnsafeRawPointer, _ values: UnsafeRawPointer) -> Bool {
+                w.q.withUnsafeBufferPointer { q in
+                    w.attended.withUnsafeMutableBufferPointer { out in
+                        Attention.fused(queries: q.baseAddress!, queryStride: heads * hd, count: n, heads: heads, keyValueHeads: kvHeads,
+                                        headDim: hd, keys: keys, values: values, bf16: cache.precision == .bf16, keyStride: kvHeads * hd,
+                                        keyCount: cache.count + n, causalPast: cache.count, out: out.baseAddress!, outStride: heads * hd)
+                    }
+                }
+            }
+            switch cache.precision {
+            case .f32:
+                return cache.keys.withUnsafeBufferPointer { keys in
+                    cache.values.withUnsafeBufferPointer { values in run(keys.baseAddress! + layerStart, values.baseAddress! + layerStart) }
+                }
+            case .bf16:
+                return cache.keys16.withUnsafeBufferPointer { keys in
+                    cache.values16.withUnsafeBufferPointer { values in run(keys.baseAddress! + layerStart, values.baseAddress! + layerStart) }
                 }
             }
         }

@@ -234,18 +234,31 @@ extension Qwen3VL {
             }
             // Full attention inside each frame: every patch sees every patch of its frame.
             var attended = [Float](repeating: 0, count: n * hidden)
-            var scores = [Float](repeating: 0, count: Attention.queryBlock * frameLength)
-            qkv.withUnsafeBufferPointer { qkv in
+            let fused = qkv.withUnsafeBufferPointer { qkv in
                 attended.withUnsafeMutableBufferPointer { out in
-                    scores.withUnsafeMutableBufferPointer { scores in
-                        for frame in stride(from: 0, to: n, by: frameLength) {
-                            for h in 0..<heads {
-                                let queries = qkv.baseAddress! + frame * 3 * hidden + h * headDim
-                                Attention.head(queries: queries, queryStride: 3 * hidden, count: frameLength,
-                                               keys: queries + hidden, values: queries + 2 * hidden, keyStride: 3 * hidden,
-                                               keyCount: frameLength, causalPast: nil, headDim: headDim,
-                                               out: out.baseAddress! + frame * hidden + h * headDim, outStride: hidden,
-                                               scores: scores.baseAddress!)
+                    stride(from: 0, to: n, by: frameLength).allSatisfy { frame in
+                        let queries = qkv.baseAddress! + frame * 3 * hidden
+                        return Attention.fused(queries: queries, queryStride: 3 * hidden, count: frameLength, heads: heads, keyValueHeads: heads,
+                                               headDim: headDim, keys: queries + hidden, values: queries + 2 * hidden, bf16: false,
+                                               keyStride: 3 * hidden, keyCount: frameLength, causalPast: nil,
+                                               out: out.baseAddress! + frame * hidden, outStride: hidden)
+                    }
+                }
+            }
+            if !fused { // no AVX-512: one head at a time through BLAS
+                var scores = [Float](repeating: 0, count: Attention.queryBlock * frameLength)
+                qkv.withUnsafeBufferPointer { qkv in
+                    attended.withUnsafeMutableBufferPointer { out in
+                        scores.withUnsafeMutableBufferPointer { scores in
+                            for frame in stride(from: 0, to: n, by: frameLength) {
+                                for h in 0..<heads {
+                                    let queries = qkv.baseAddress! + frame * 3 * hidden + h * headDim
+                                    Attention.head(queries: queries, queryStride: 3 * hidden, count: frameLength,
+                                                   keys: queries + hidden, values: queries + 2 * hidden, keyStride: 3 * hidden,
+                                                   keyCount: frameLength, causalPast: nil, headDim: headDim,
+                                                   out: out.baseAddress! + frame * hidden + h * headDim, outStride: hidden,
+                                                   scores: scores.baseAddress!)
+                                }
                             }
                         }
                     }
