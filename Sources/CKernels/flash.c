@@ -15,7 +15,9 @@
 
 /// Queries per task and keys per tile. The query tile is held transposed (one row per head dimension,
 /// 16 queries per vector), so the running maxima, sums and rescaling of the output are whole vectors.
+#ifndef QUERY_TILE
 #define QUERY_TILE 64
+#endif
 #define KEY_TILE 64
 #define MAX_HEAD_DIM 256
 
@@ -27,8 +29,14 @@ struct flash_job {
     long kv_stride, key_count, causal_past;
     float *out;
     long out_stride;
-    long query_blocks, tasks;
+    long query_blocks;
+    /// The current KV head, its keys and values packed contiguously (float32, `key_count` rows and 8
+    /// zero rows after them), and the tasks of its query heads: `group · query_blocks`, claimed in order.
+    long kv_head;
+    float *packed_keys, *packed_values;
     _Atomic long next;
+    /// Per part: the queries, output and scores of one task.
+    float **buffers;
 };
 
 /// exp of 16 floats: Cephes' range reduction and degree-5 polynomial (as kernels.c's exp8), 2ⁿ built in
@@ -74,36 +82,41 @@ AVX512 static inline void block_8x32(const float *x, const float *y, long ya, lo
     }
 }
 
-/// `rows` rows of `head_dim` values (BF16 widened, float32 copied) from `stride` apart into `tile`,
-/// and zeros up to the next multiple of 8 rows.
-AVX512 static void load_tile(const void *source, int format, long stride, long rows, long head_dim, float *tile) {
-    for (long r = 0; r < rows; r++) {
-        float *row = tile + r * head_dim;
-        if (format == CKERNELS_BF16) {
-            const unsigned short *from = (const unsigned short *)source + r * stride;
-            for (long d = 0; d < head_dim; d += 16) {
-                __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(from + d)));
-                _mm512_storeu_ps(row + d, _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16)));
+/// Part of the current KV head's keys and values, widened or copied into the packed buffers: every
+/// task of the head then reads them contiguously (the cache's rows lie far apart, one page or more).
+AVX512 static void pack_part(void *context, int part, int parts) {
+    const struct flash_job *job = context;
+    const long hd = job->head_dim, size = job->kv_format == CKERNELS_BF16 ? 2 : 4;
+    long first, last;
+    pool_slice(job->key_count, 8, part, parts, &first, &last);
+    for (int kind = 0; kind < 2; kind++) {
+        const char *source = (const char *)(kind == 0 ? job->keys : job->values) + job->kv_head * hd * size;
+        float *packed = kind == 0 ? job->packed_keys : job->packed_values;
+        for (long r = first; r < last; r++) {
+            float *row = packed + r * hd;
+            if (job->kv_format == CKERNELS_BF16) {
+                const unsigned short *from = (const unsigned short *)source + r * job->kv_stride;
+                for (long d = 0; d < hd; d += 16) {
+                    __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(from + d)));
+                    _mm512_storeu_ps(row + d, _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16)));
+                }
+            } else {
+                const float *from = (const float *)source + r * job->kv_stride;
+                for (long d = 0; d < hd; d += 16) _mm512_storeu_ps(row + d, _mm512_loadu_ps(from + d));
             }
-        } else {
-            const float *from = (const float *)source + r * stride;
-            for (long d = 0; d < head_dim; d += 16) _mm512_storeu_ps(row + d, _mm512_loadu_ps(from + d));
         }
     }
-    for (long r = rows; r < ((rows + 7) & ~7L); r++)
-        for (long d = 0; d < head_dim; d++) tile[r * head_dim + d] = 0;
 }
 
 /// One task: QUERY_TILE queries of one head against every key they see.
 AVX512 static void flash_task(const struct flash_job *job, long task, float *buffer) {
-    const long hd = job->head_dim, block = job->query_blocks - 1 - task / job->heads; // the longest (causal) blocks first
-    const long head = task % job->heads, kv_head = head / (job->heads / job->kv_heads);
+    // The longest (causal) blocks first.
+    const long hd = job->head_dim, group = job->heads / job->kv_heads;
+    const long head = job->kv_head * group + task / job->query_blocks, block = job->query_blocks - 1 - task % job->query_blocks;
     const long first = block * QUERY_TILE, rows = job->queries - first < QUERY_TILE ? job->queries - first : QUERY_TILE;
-    const long size = job->kv_format == CKERNELS_BF16 ? 2 : 4;
     const int causal = job->causal_past >= 0;
     const long visible = causal ? job->causal_past + first + rows : job->key_count; // keys the block's last query sees
     float *queries = buffer, *output = queries + hd * QUERY_TILE, *scores = output + hd * QUERY_TILE;
-    float *keys = scores + KEY_TILE * QUERY_TILE, *values = keys + KEY_TILE * hd;
     __attribute__((aligned(64))) float peak[QUERY_TILE], total[QUERY_TILE];
 
     // Queries transposed and scaled by 1/√hd; rows past the end are zeros (their results are dropped).
@@ -116,9 +129,7 @@ AVX512 static void flash_task(const struct flash_job *job, long task, float *buf
 
     for (long start = 0; start < visible; start += KEY_TILE) {
         const long count = visible - start < KEY_TILE ? visible - start : KEY_TILE, padded = (count + 7) & ~7L;
-        const long offset = start * job->kv_stride + kv_head * hd;
-        load_tile((const char *)job->keys + offset * size, job->kv_format, job->kv_stride, count, hd, keys);
-        load_tile((const char *)job->values + offset * size, job->kv_format, job->kv_stride, count, hd, values);
+        const float *keys = job->packed_keys + start * hd, *values = job->packed_values + start * hd;
         // scores[j][i] = q_i · k_j
         for (long j = 0; j < padded; j += 8)
             for (long i = 0; i < QUERY_TILE; i += 32)
@@ -159,14 +170,12 @@ AVX512 static void flash_task(const struct flash_job *job, long task, float *buf
     }
 }
 
-/// One part per thread, each with its own tiles, claiming tasks until none is left.
+/// One part per thread, each with its own tiles, claiming the current KV head's tasks until none is left.
 AVX512 static void flash_part(void *context, int part, int parts) {
-    (void)part, (void)parts;
+    (void)parts;
     struct flash_job *job = context;
-    const long hd = job->head_dim;
-    float *buffer = aligned_alloc(64, (size_t)(2 * hd * QUERY_TILE + KEY_TILE * QUERY_TILE + 2 * KEY_TILE * hd) * sizeof(float));
-    for (long task; (task = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed)) < job->tasks;) flash_task(job, task, buffer);
-    free(buffer);
+    const long tasks = job->heads / job->kv_heads * job->query_blocks;
+    for (long task; (task = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed)) < tasks;) flash_task(job, task, job->buffers[part]);
 }
 
 int ckernels_attention(const float *q, long q_stride, long queries, long heads, long kv_heads, long head_dim,
@@ -177,10 +186,24 @@ int ckernels_attention(const float *q, long q_stride, long queries, long heads, 
     if (!known || head_dim % 16 != 0 || head_dim > MAX_HEAD_DIM || heads % kv_heads != 0 || queries < 1
         || (kv_format != CKERNELS_F32 && kv_format != CKERNELS_BF16))
         return 0;
-    const long blocks = (queries + QUERY_TILE - 1) / QUERY_TILE;
+    const int threads = pool_threads();
+    const long rows = key_count + 8, tile = 2 * head_dim * QUERY_TILE + KEY_TILE * QUERY_TILE;
+    float *memory = aligned_alloc(64, (size_t)(2 * rows * head_dim + threads * tile) * sizeof(float));
+    float *buffers[threads];
+    for (int t = 0; t < threads; t++) buffers[t] = memory + 2 * rows * head_dim + t * tile;
     struct flash_job job = {q, q_stride, queries, heads, kv_heads, head_dim, keys, values, kv_format, kv_stride, key_count,
-                            causal_past, out, out_stride, blocks, blocks * heads, 0};
-    pool_run(flash_part, &job, job.tasks > 1);
+                            causal_past, out, out_stride, (queries + QUERY_TILE - 1) / QUERY_TILE, 0, memory, memory + rows * head_dim, 0,
+                            buffers};
+    // Rows past the last key: finite (zero) values, since a masked score's probability 0 multiplies them.
+    for (long i = key_count * head_dim; i < rows * head_dim; i++) job.packed_keys[i] = job.packed_values[i] = 0;
+    const long tasks = heads / kv_heads * job.query_blocks;
+    for (long g = 0; g < kv_heads; g++) {
+        job.kv_head = g;
+        atomic_store_explicit(&job.next, 0, memory_order_relaxed);
+        pool_run(pack_part, &job, key_count >= 256);
+        pool_run(flash_part, &job, tasks > 1);
+    }
+    free(memory);
     return 1;
 }
 #else
