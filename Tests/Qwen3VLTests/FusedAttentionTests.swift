@@ -3,6 +3,7 @@ import Testing
 import TestSupportCore
 
 @testable import Qwen3VL
+import Qwen3VLPrompt
 
 /// The fused attention kernel (tiles of queries against tiles of keys, running softmax) against the
 /// per-head path it replaces (scores through sgemm, softmax, scores · V) on random seeded inputs: full
@@ -38,14 +39,22 @@ struct FusedAttentionTests {
 
         var reference = [Float](repeating: 0, count: c.queries * queryStride)
         var scores = [Float](repeating: 0, count: Qwen3VL.Attention.queryBlock * keyCount)
-        for head in 0..<c.heads {
-            let kvHead = head / (c.heads / c.keyValueHeads)
-            Qwen3VL.Attention.head(queries: queries.withUnsafeBufferPointer { $0.baseAddress! } + head * c.headDim, queryStride: queryStride,
-                                   count: c.queries, keys: keys.withUnsafeBufferPointer { $0.baseAddress! } + kvHead * c.headDim,
-                                   values: values.withUnsafeBufferPointer { $0.baseAddress! } + kvHead * c.headDim, keyStride: keyStride,
-                                   keyCount: keyCount, causalPast: c.causal ? c.past : nil, headDim: c.headDim,
-                                   out: reference.withUnsafeMutableBufferPointer { $0.baseAddress! } + head * c.headDim, outStride: queryStride,
-                                   scores: scores.withUnsafeMutableBufferPointer { $0.baseAddress! })
+        queries.withUnsafeBufferPointer { q in
+            keys.withUnsafeBufferPointer { k in
+                values.withUnsafeBufferPointer { v in
+                    reference.withUnsafeMutableBufferPointer { out in
+                        scores.withUnsafeMutableBufferPointer { scores in
+                            for head in 0..<c.heads {
+                                let kv = head / (c.heads / c.keyValueHeads) * c.headDim
+                                Qwen3VL.Attention.head(queries: q.baseAddress! + head * c.headDim, queryStride: queryStride, count: c.queries,
+                                                       keys: k.baseAddress! + kv, values: v.baseAddress! + kv, keyStride: keyStride,
+                                                       keyCount: keyCount, causalPast: c.causal ? c.past : nil, headDim: c.headDim,
+                                                       out: out.baseAddress! + head * c.headDim, outStride: queryStride, scores: scores.baseAddress!)
+                            }
+                        }
+                    }
+                }
+            }
         }
 
         var fused = [Float](repeating: .nan, count: c.queries * queryStride)
