@@ -76,7 +76,8 @@ extension Qwen3VL {
                 offset = Self.aligned(scales + weight.rows * padded / 32 * 2)
             }
             guard let header = try? JSONEncoder().encode(Header(format: Self.format, sources: sources, matrices: entries)) else { return false }
-            let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
+            // A name of its own per writer: loads running at once each rename a complete file into place.
+            let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
             guard FileManager.default.createFile(atPath: temporary.path, contents: nil),
                   let handle = try? FileHandle(forWritingTo: temporary) else { return false }
             defer { try? handle.close() }
