@@ -11,6 +11,18 @@ extension Qwen3VL {
         /// caller's `scores` buffer holds `queryBlock × keys` floats.
         static let queryBlock = 256
 
+        /// Every head of `count` query rows through the fused kernel (tiles of queries against tiles of
+        /// keys, a running softmax, no score matrix; `ckernels_attention`), against float32 or BF16 keys
+        /// and values. Query row r of head h is at `queries + r·queryStride + h·headDim`; key j of KV head
+        /// g at `j·keyStride + g·headDim`. Returns false without touching `out` where the kernel does not
+        /// run (no AVX-512): the caller then takes ``head(queries:queryStride:count:keys:values:keyStride:keyCount:causalPast:headDim:out:outStride:scores:)``.
+        static func fused(queries: UnsafePointer<Float>, queryStride: Int, count: Int, heads: Int, keyValueHeads: Int, headDim: Int,
+                          keys: UnsafeRawPointer, values: UnsafeRawPointer, bf16: Bool, keyStride: Int, keyCount: Int, causalPast: Int?,
+                          out: UnsafeMutablePointer<Float>, outStride: Int) -> Bool {
+            ckernels_attention(queries, queryStride, count, heads, keyValueHeads, headDim, keys, values, bf16 ? CKERNELS_BF16 : CKERNELS_F32,
+                               keyStride, keyCount, causalPast ?? -1, out, outStride) != 0
+        }
+
         /// `out[r] = softmax(q[r] · Kᵀ / √headDim) · V` for `count` query rows, a block of queries at a
         /// time: scores through sgemm (sgemv for a single query), softmax per row, then scores · V.
         /// Rows lie `queryStride`, `keyStride` and `outStride` floats apart. Without `causalPast` every

@@ -50,7 +50,7 @@ extension Qwen3VL {
                 }
                 initialized = w.rows * padded
             }
-            return Weight.Quantized(quants: quants, scales: scales)
+            return .made(quants: quants, scales: scales)
         }
 
         /// Rows of an int8 matrix as float32, `cols` per row. The C call is `ckernels_dequantize_q8`.

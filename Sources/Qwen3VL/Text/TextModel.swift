@@ -29,21 +29,29 @@ extension Qwen3VL {
 
         // MARK: Loading
 
-        /// Loads the language model from a model folder; the matrices stay in the folder's mapping (or
-        /// are quantized from it, for int8 weights).
+        /// Loads the language model from a model folder; the matrices stay in the folder's mapping (int8
+        /// weights: mapped from the file ``Int8Store`` saves next to the checkpoint at the first such load).
         public convenience init(folder: ModelFolder, precision: Precision = .fastest, weights: WeightFormat = .bf16) throws {
             let tied = folder.configuration.tieWordEmbeddings && !folder.contains("lm_head.weight")
+            let int8 = weights == .int8 ? Int8Store(folder: folder.url, part: "text") : nil
             try self.init(config: folder.configuration.text, imagePad: Int32(folder.configuration.imageTokenID), tiedOutput: tied,
-                          precision: precision, weights: weights) { name, shape in
+                          precision: precision, weights: weights, int8: int8) { name, shape in
                 Weight(try folder.expect(name, shape: shape))
             }
+            int8?.save()
         }
 
         /// Builds the model from any source of weights: `weight(name, shape)` returns the tensor with
         /// that checkpoint name (`model.language_model.…`, `lm_head.weight`). Throws for a precision
         /// this CPU does not support.
-        public init(config c: Configuration.Text, imagePad: Int32, tiedOutput: Bool, precision: Precision = .fastest,
-                    weights: WeightFormat = .bf16, weight: (String, [Int]) throws -> Weight) throws {
+        public convenience init(config c: Configuration.Text, imagePad: Int32, tiedOutput: Bool, precision: Precision = .fastest,
+                                weights: WeightFormat = .bf16, weight: (String, [Int]) throws -> Weight) throws {
+            try self.init(config: c, imagePad: imagePad, tiedOutput: tiedOutput, precision: precision, weights: weights, int8: nil, weight: weight)
+        }
+
+        /// With `int8`, int8 matrices come from (or go into) that saved file.
+        init(config c: Configuration.Text, imagePad: Int32, tiedOutput: Bool, precision: Precision, weights: WeightFormat,
+             int8: Int8Store?, weight: (String, [Int]) throws -> Weight) throws {
             try precision.checkSupported()
             config = c
             self.imagePad = imagePad
@@ -53,7 +61,7 @@ extension Qwen3VL {
             func vector(_ name: String, _ count: Int) throws -> [Float] { try weight(prefix + name, [count]).floats() }
             func load(_ name: String, _ shape: [Int]) throws -> Weight {
                 let loaded = try weight(prefix + name, shape)
-                return weights == .int8 ? loaded.quantized() : loaded
+                return weights == .int8 ? int8?.quantized(prefix + name, loaded) ?? loaded.quantized() : loaded
             }
             let q = c.numAttentionHeads * c.headDim, kv = c.numKeyValueHeads * c.headDim
             embedding = try weight(prefix + "embed_tokens.weight", [c.vocabSize, c.hiddenSize])
@@ -74,10 +82,10 @@ extension Qwen3VL {
             }
             finalNorm = try vector("norm.weight", c.hiddenSize)
             if tiedOutput {
-                output = weights == .int8 ? embedding.quantized() : embedding
+                output = weights == .int8 ? int8?.quantized("lm_head.weight", embedding) ?? embedding.quantized() : embedding
             } else {
                 let head = try weight("lm_head.weight", [c.vocabSize, c.hiddenSize])
-                output = weights == .int8 ? head.quantized() : head
+                output = weights == .int8 ? int8?.quantized("lm_head.weight", head) ?? head.quantized() : head
             }
             inverseFrequencies = (0..<c.headDim / 2).map { j in 1 / powf(Float(c.ropeTheta), Float(2 * j) / Float(c.headDim)) }
         }
@@ -174,6 +182,8 @@ extension Qwen3VL {
                 }
                 return
             }
+            // Prefill: all heads at once through the fused kernel, reading the cache as stored.
+            if n > 1 && prefillFused(cache: cache, layer: index, workspace: w, rows: n) { return }
             for kvHead in 0..<kvHeads {
                 let kvOffset = cache.keyOffset(layer: index, position: 0, head: kvHead)
                 // A BF16 cache's head is widened once for the batch's queries (prefill).
@@ -198,6 +208,32 @@ extension Qwen3VL {
                             }
                         }
                     }
+                }
+            }
+        }
+
+        /// The batch's queries against the layer's cache (which holds the batch too) through
+        /// ``Attention/fused(queries:queryStride:count:heads:keyValueHeads:headDim:keys:values:bf16:keyStride:keyCount:causalPast:out:outStride:)``.
+        private func prefillFused(cache: KVCache, layer index: Int, workspace w: Workspace, rows n: Int) -> Bool {
+            let c = config, hd = c.headDim, heads = c.numAttentionHeads, kvHeads = c.numKeyValueHeads
+            let layerStart = cache.keyOffset(layer: index, position: 0, head: 0)
+            func run(_ keys: UnsafeRawPointer, _ values: UnsafeRawPointer) -> Bool {
+                w.q.withUnsafeBufferPointer { q in
+                    w.attended.withUnsafeMutableBufferPointer { out in
+                        Attention.fused(queries: q.baseAddress!, queryStride: heads * hd, count: n, heads: heads, keyValueHeads: kvHeads,
+                                        headDim: hd, keys: keys, values: values, bf16: cache.precision == .bf16, keyStride: kvHeads * hd,
+                                        keyCount: cache.count + n, causalPast: cache.count, out: out.baseAddress!, outStride: heads * hd)
+                    }
+                }
+            }
+            switch cache.precision {
+            case .f32:
+                return cache.keys.withUnsafeBufferPointer { keys in
+                    cache.values.withUnsafeBufferPointer { values in run(keys.baseAddress! + layerStart, values.baseAddress! + layerStart) }
+                }
+            case .bf16:
+                return cache.keys16.withUnsafeBufferPointer { keys in
+                    cache.values16.withUnsafeBufferPointer { values in run(keys.baseAddress! + layerStart, values.baseAddress! + layerStart) }
                 }
             }
         }

@@ -47,24 +47,33 @@ extension Qwen3VL {
 
         // MARK: Loading
 
-        /// Loads the tower from a model folder; the matrices stay in the folder's mapping.
+        /// Loads the tower from a model folder; the matrices stay in the folder's mapping (int8 weights:
+        /// mapped from the file ``Int8Store`` saves next to the checkpoint at the first such load).
         public convenience init(folder: ModelFolder, precision: Precision = .fastest, weights: WeightFormat = .bf16) throws {
-            try self.init(config: folder.configuration.vision, precision: precision, weights: weights) { name, shape in
+            let int8 = weights == .int8 ? Int8Store(folder: folder.url, part: "vision") : nil
+            try self.init(config: folder.configuration.vision, precision: precision, weights: weights, int8: int8) { name, shape in
                 Weight(try folder.expect(name, shape: shape))
             }
+            int8?.save()
         }
 
         /// Builds the tower from any source of weights: `weight(name, shape)` returns the tensor with
         /// that checkpoint name (`model.visual.…`).
-        public init(config c: Configuration.Vision, precision: Precision = .fastest, weights: WeightFormat = .bf16,
-                    weight: (String, [Int]) throws -> Weight) throws {
+        public convenience init(config c: Configuration.Vision, precision: Precision = .fastest, weights: WeightFormat = .bf16,
+                                weight: (String, [Int]) throws -> Weight) throws {
+            try self.init(config: c, precision: precision, weights: weights, int8: nil, weight: weight)
+        }
+
+        /// With `int8`, int8 matrices come from (or go into) that saved file.
+        init(config c: Configuration.Vision, precision: Precision, weights: WeightFormat, int8: Int8Store?,
+             weight: (String, [Int]) throws -> Weight) throws {
             try precision.checkSupported()
             config = c
             self.precision = precision
             func vector(_ name: String, _ shape: [Int]) throws -> [Float] { try weight("model.visual." + name, shape).floats() }
             func load(_ name: String, _ shape: [Int]) throws -> Weight {
                 let loaded = try weight("model.visual." + name, shape)
-                return weights == .int8 ? loaded.quantized() : loaded
+                return weights == .int8 ? int8?.quantized("model.visual." + name, loaded) ?? loaded.quantized() : loaded
             }
             let h = c.hiddenSize, merged = h * c.spatialMergeSize * c.spatialMergeSize
             guard h % c.numHeads == 0, (h / c.numHeads) % 4 == 0 else {
@@ -234,18 +243,31 @@ extension Qwen3VL {
             }
             // Full attention inside each frame: every patch sees every patch of its frame.
             var attended = [Float](repeating: 0, count: n * hidden)
-            var scores = [Float](repeating: 0, count: Attention.queryBlock * frameLength)
-            qkv.withUnsafeBufferPointer { qkv in
+            let fused = qkv.withUnsafeBufferPointer { qkv in
                 attended.withUnsafeMutableBufferPointer { out in
-                    scores.withUnsafeMutableBufferPointer { scores in
-                        for frame in stride(from: 0, to: n, by: frameLength) {
-                            for h in 0..<heads {
-                                let queries = qkv.baseAddress! + frame * 3 * hidden + h * headDim
-                                Attention.head(queries: queries, queryStride: 3 * hidden, count: frameLength,
-                                               keys: queries + hidden, values: queries + 2 * hidden, keyStride: 3 * hidden,
-                                               keyCount: frameLength, causalPast: nil, headDim: headDim,
-                                               out: out.baseAddress! + frame * hidden + h * headDim, outStride: hidden,
-                                               scores: scores.baseAddress!)
+                    stride(from: 0, to: n, by: frameLength).allSatisfy { frame in
+                        let queries = qkv.baseAddress! + frame * 3 * hidden
+                        return Attention.fused(queries: queries, queryStride: 3 * hidden, count: frameLength, heads: heads, keyValueHeads: heads,
+                                               headDim: headDim, keys: queries + hidden, values: queries + 2 * hidden, bf16: false,
+                                               keyStride: 3 * hidden, keyCount: frameLength, causalPast: nil,
+                                               out: out.baseAddress! + frame * hidden, outStride: hidden)
+                    }
+                }
+            }
+            if !fused { // no AVX-512: one head at a time through BLAS
+                var scores = [Float](repeating: 0, count: Attention.queryBlock * frameLength)
+                qkv.withUnsafeBufferPointer { qkv in
+                    attended.withUnsafeMutableBufferPointer { out in
+                        scores.withUnsafeMutableBufferPointer { scores in
+                            for frame in stride(from: 0, to: n, by: frameLength) {
+                                for h in 0..<heads {
+                                    let queries = qkv.baseAddress! + frame * 3 * hidden + h * headDim
+                                    Attention.head(queries: queries, queryStride: 3 * hidden, count: frameLength,
+                                                   keys: queries + hidden, values: queries + 2 * hidden, keyStride: 3 * hidden,
+                                                   keyCount: frameLength, causalPast: nil, headDim: headDim,
+                                                   out: out.baseAddress! + frame * hidden + h * headDim, outStride: hidden,
+                                                   scores: scores.baseAddress!)
+                                }
                             }
                         }
                     }

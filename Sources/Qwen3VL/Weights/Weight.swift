@@ -20,10 +20,34 @@ extension Qwen3VL {
             case quantized(Quantized)
         }
 
-        /// An int8 matrix: `rows × ckernels_q8_padded_columns(columns)` bytes and one F16 scale per 32.
-        struct Quantized: Sendable {
-            let quants: [UInt8]
-            let scales: [UInt16]
+        /// An int8 matrix: `rows × ckernels_q8_padded_columns(columns)` bytes and one F16 scale per 32,
+        /// made at load or mapped from a saved int8 file (``Int8Store``) at byte offsets of it.
+        enum Quantized: Sendable {
+            case made(quants: [UInt8], scales: [UInt16])
+            case saved(MappedFile, quants: Int, scales: Int)
+
+            func withBytes<Result>(_ body: (UnsafePointer<UInt8>, UnsafePointer<UInt16>) throws -> Result) rethrows -> Result {
+                switch self {
+                case .made(let quants, let scales):
+                    try quants.withUnsafeBufferPointer { q in try scales.withUnsafeBufferPointer { s in try body(q.baseAddress!, s.baseAddress!) } }
+                case .saved(let file, let quants, let scales):
+                    try withExtendedLifetime(file) {
+                        try body((file.bytes.baseAddress! + quants).assumingMemoryBound(to: UInt8.self),
+                             (file.bytes.baseAddress! + scales).assumingMemoryBound(to: UInt16.self))
+                    }
+                }
+            }
+        }
+
+        /// The int8 matrix `quantized`, `rows × columns` (``Int8Store``'s saved ones).
+        init(_ quantized: Quantized, rows: Int, columns: Int) {
+            shape = [rows, columns]
+            storage = .quantized(quantized)
+        }
+
+        /// The int8 form of this matrix, if it has one.
+        var int8: Quantized? {
+            if case .quantized(let q) = storage { q } else { nil }
         }
 
         /// Rows of a widened block when one row of activations is multiplied (decode: about 1 MB, so
@@ -170,10 +194,8 @@ extension Qwen3VL {
                     body(ckernels_matrix(format: CKERNELS_F32, values: $0.baseAddress, scales: nil, rows: out, cols: inner))
                 }
             case .quantized(let q):
-                return q.quants.withUnsafeBufferPointer { quants in
-                    q.scales.withUnsafeBufferPointer { scales in
-                        body(ckernels_matrix(format: CKERNELS_Q8, values: quants.baseAddress, scales: scales.baseAddress, rows: out, cols: inner))
-                    }
+                return q.withBytes { quants, scales in
+                    body(ckernels_matrix(format: CKERNELS_Q8, values: quants, scales: scales, rows: out, cols: inner))
                 }
             case .mapped(let view):
                 let format: Int32
