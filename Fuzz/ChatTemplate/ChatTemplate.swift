@@ -5,6 +5,13 @@ import Qwen3VLPrompt
 /// Qwen's tokenizer, loaded before the first input (main.swift).
 let tokenizer = try! Qwen3VL.Tokenizer.load(folder: fixturesFolder.appendingPathComponent("QwenTokenizer"))
 
+/// The id of `<|image_pad|>` in that vocabulary.
+let imagePad: Int32 = {
+    let ids = tokenizer.encode("<|image_pad|>")
+    precondition(ids.count == 1, "<|image_pad|> is not one token")
+    return ids[0]
+}()
+
 /// The chat template given hostile content: the input is cut at NUL bytes into the fields of a
 /// conversation (role, text, reasoning, tool-call name and arguments, five per message), with image
 /// parts, tools and both variants. The same bytes are also tried as a template file and as tool JSON.
@@ -35,10 +42,10 @@ func fuzzChatTemplate(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     for variant in [Qwen3VL.ChatTemplate.Variant.thinking, .instruct] {
         let template = Qwen3VL.ChatTemplate(variant)
         let prompt = template.render(messages, tools: tool.map { [$0] } ?? [], addGenerationPrompt: true, addVisionID: bytes.count % 2 == 0)
-        let grids = Array(repeating: (t: 1, h: 4, w: 6), count: images)
+        let grids = Array(repeating: Qwen3VL.Grid(t: 1, h: 4, w: 6, mergeSize: 2), count: images)
         guard let text = try? Qwen3VL.expandImagePads(in: prompt, grids: grids) else { continue }
-        let pads = tokenizer.encode(text).filter { $0 == Qwen3VL.SpecialToken.imagePad }.count
-        precondition(pads == images * 6, "\(pads) image pad tokens for \(images) images of 6 rows")
+        let pads = tokenizer.encode(text).filter { $0 == imagePad }.count
+        precondition(pads == images * 6, "\(pads) image pad tokens for \(images) images of 6 merged squares")
     }
     return 0
 }

@@ -1,5 +1,5 @@
 import FuzzSupport
 import Qwen3VLPrompt
 
-_ = tokenizer.count
+_ = imagePad
 runFuzzer(fuzzChatTemplate)

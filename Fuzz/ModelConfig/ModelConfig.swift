@@ -3,13 +3,20 @@ import FuzzSupport
 import Qwen3VLPrompt
 
 /// `config.json`, `generation_config.json` and `preprocessor_config.json` of a model folder, each
-/// read from the same bytes: a configuration or a one-line error.
+/// decoded from the same bytes as the files are (`decodeConfig`, which reading a file ends in): a
+/// configuration or an error that names the file.
 func fuzzModelConfig(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    let bytes = fuzzBytes(data, size)
-    let folder = Scratch.folder(with: [("config.json", bytes)])
-    let url = folder.appendingPathComponent("config.json")
-    _ = try? Qwen3VL.Configuration(contentsOf: url)
-    _ = try? Qwen3VL.GenerationConfig(contentsOf: url)
-    _ = try? Qwen3VL.PreprocessorConfig(contentsOf: url)
+    let bytes = Data(fuzzBytes(data, size))
+    expectConfig(Qwen3VL.Configuration.self, bytes, "config.json")
+    expectConfig(Qwen3VL.GenerationConfig.self, bytes, "generation_config.json")
+    expectConfig(Qwen3VL.PreprocessorConfig.self, bytes, "preprocessor_config.json")
     return 0
+}
+
+private func expectConfig<Config: Decodable>(_ type: Config.Type, _ bytes: Data, _ name: String) {
+    do {
+        _ = try decodeConfig(type, from: bytes, path: name)
+    } catch {
+        precondition((error as? Qwen3VL.WeightsError)?.message.hasPrefix("\(name): ") == true, "an error that does not name \(name): \(error)")
+    }
 }

@@ -292,12 +292,18 @@ package func decodeConfigFile<Config: Decodable>(_ type: Config.Type, at url: UR
     } catch {
         throw Qwen3VL.WeightsError(.invalidConfig, "\(url.path): cannot read the file")
     }
+    return try decodeConfig(type, from: data, path: url.path)
+}
+
+/// Decodes the bytes of a JSON config file, with the one-line errors of ``decodeConfigFile(_:at:)``;
+/// `path` names the file in them. Fuzzing calls it directly, without writing a file per input.
+package func decodeConfig<Config: Decodable>(_ type: Config.Type, from data: Data, path: String) throws -> Config {
     do {
         return try JSONDecoder().decode(type, from: data)
     } catch let error as Qwen3VL.WeightsError {
-        throw Qwen3VL.WeightsError(error.code, "\(url.path): \(error.message)")
+        throw Qwen3VL.WeightsError(error.code, "\(path): \(error.message)")
     } catch let error as DecodingError {
-        throw Qwen3VL.WeightsError(.invalidConfig, "\(url.path): \(describe(error))")
+        throw Qwen3VL.WeightsError(.invalidConfig, "\(path): \(describe(error))")
     }
 }
 

@@ -9,6 +9,16 @@ import Testing
 struct SessionFormatTests {
     static let folder = Repository.fixtures.appendingPathComponent("Sessions")
 
+    /// `session.jsonl`'s bytes from memory (what the fuzz target reads) give the log the folder gives.
+    @Test(arguments: ["v1-agent-run", "v1-demonstration"])
+    func bytesInMemoryReadLikeTheFolder(name: String) throws {
+        let session = Self.folder.appendingPathComponent(name)
+        let fromFolder = try SessionLog.read(session)
+        let fromMemory = try SessionLog.read(Data(contentsOf: session.appendingPathComponent("session.jsonl")), directory: session)
+        #expect(fromMemory.warnings == fromFolder.warnings && fromMemory.steps.count == fromFolder.steps.count)
+        #expect(SessionReport(fromMemory).html == SessionReport(fromFolder).html)
+    }
+
     @Test func anAgentRunReads() throws {
         let log = try SessionLog.read(Self.folder.appendingPathComponent("v1-agent-run"))
         #expect(log.warnings.isEmpty, "\(log.warnings)")

@@ -177,6 +177,29 @@ private func makeTemporaryFolder() throws -> URL {
         // "abcab": (a,b) merges at both places, leftmost first; then (ab,c).
         #expect(tokenizer.encode("abcab<x> a") == [257, 256, 258, 32, 97])
         #expect(tokenizer.decode([257, 256, 258], skipSpecialTokens: true) == "abcab")
+        // The same bytes from memory (what the fuzz target reads) load the same tokenizer.
+        let fromMemory = try Qwen3VL.Tokenizer(tokenizerJSON: .init(url: url, data: Data(contentsOf: url)))
+        #expect(fromMemory.encode("abcab<x> a") == [257, 256, 258, 32, 97])
+    }
+
+    /// The slow-tokenizer files' bytes from memory (what the fuzz target reads) load what the folder
+    /// loads, and their errors name the file as the folder's do.
+    @Test func slowTokenizerFilesFromMemoryLoadLikeTheFolder() throws {
+        let file = { (name: String) in
+            try Qwen3VL.Tokenizer.FileContents(url: fixtures.appending(path: name), data: Data(contentsOf: fixtures.appending(path: name)))
+        }
+        let fromMemory = try Qwen3VL.Tokenizer(vocabulary: file("vocab.json"), merges: file("merges.txt"), config: file("tokenizer_config.json"))
+        let reference = try shared.get()
+        #expect(fromMemory.count == reference.count)
+        for text in ["<|im_start|>user\nClick (912, 40)<|im_end|>", "我想在apple工作 🦙"] {
+            #expect(fromMemory.encode(text) == reference.encode(text))
+        }
+        let broken = Qwen3VL.Tokenizer.FileContents(url: URL(fileURLWithPath: "/m/merges.txt"), data: Data("a b\nc".utf8))
+        #expect {
+            try Qwen3VL.Tokenizer(vocabulary: file("vocab.json"), merges: broken, config: file("tokenizer_config.json"))
+        } throws: { error in
+            (error as? Qwen3VL.TokenizerError)?.message.hasPrefix("/m/merges.txt: merge 1 is not two tokens") == true
+        }
     }
 
     @Test func missingFilesAreNamed() throws {
@@ -201,6 +224,8 @@ private func makeTemporaryFolder() throws -> URL {
         let folder = try makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         try Data("{\"a\": 0,".utf8).write(to: folder.appending(path: "vocab.json"))
+        try Data().write(to: folder.appending(path: "merges.txt"))
+        try Data("{}".utf8).write(to: folder.appending(path: "tokenizer_config.json"))
         #expect {
             try Qwen3VL.Tokenizer.load(folder: folder)
         } throws: { error in

@@ -219,6 +219,21 @@ struct WeightsTests {
             imageMean: [0.5, 0.5, 0.5], imageStd: [0.5, 0.5, 0.5]))
     }
 
+    /// Decoding a config file's bytes (what the fuzz target does) gives what reading the file gives.
+    @Test func configBytesDecodeLikeTheFiles() throws {
+        let url = { (name: String) in Self.fixtures.appendingPathComponent(name) }
+        let config = url("config.json"), generation = url("generation_config.json"), preprocessor = url("preprocessor_config.json")
+        #expect(try decodeConfig(Qwen3VL.Configuration.self, from: Data(contentsOf: config), path: config.path) == Qwen3VL.Configuration(contentsOf: config))
+        #expect(try decodeConfig(Qwen3VL.GenerationConfig.self, from: Data(contentsOf: generation), path: generation.path)
+            == Qwen3VL.GenerationConfig(contentsOf: generation))
+        #expect(try decodeConfig(Qwen3VL.PreprocessorConfig.self, from: Data(contentsOf: preprocessor), path: preprocessor.path)
+            == Qwen3VL.PreprocessorConfig(contentsOf: preprocessor))
+        let error = #expect(throws: Qwen3VL.WeightsError.self) {
+            try decodeConfig(Qwen3VL.Configuration.self, from: Data(#"{"model_type": "qwen3_vl"}"#.utf8), path: "/models/x/config.json")
+        }
+        #expect(error?.message == "/models/x/config.json: missing key text_config")
+    }
+
     @Test func transformersV5RopeParametersDecodeLikeV4RopeScaling() throws {
         let folder = try TemporaryFolder()
         let v4 = try Qwen3VL.Configuration(contentsOf: Self.fixtures.appendingPathComponent("config.json"))
@@ -359,6 +374,35 @@ struct WeightsTests {
             let error = #expect(throws: Qwen3VL.WeightsError.self, "cut at \(cut)") { try Qwen3VL.Safetensors(contentsOf: url) }
             #expect(error?.message.contains("cut.safetensors") == true)
         }
+    }
+
+    /// The bytes of a file already in memory (what the fuzz target reads) give the same tensors, values
+    /// and errors as the file, at every length; releasing a tensor's pages leaves bytes in memory alone.
+    @Test func bytesInMemoryReadLikeTheFile() throws {
+        let folder = try TemporaryFolder()
+        let bytes = SafetensorsFile(tensors: [.f32("a", shape: [3], [1, 2, 3]), .bits("b", dtype: "BF16", shape: [2], [0x3F80, 0xC000])],
+                                    metadata: ["format": "pt"]).bytes(headerPadding: 1)
+        for cut in 0...bytes.count {
+            let url = try folder.write("cut.safetensors", Array(bytes[..<cut]))
+            let fromFile = Result { try Qwen3VL.Safetensors(contentsOf: url) }
+            let fromMemory = Result { try Qwen3VL.Safetensors(bytes: bytes[..<cut], url: url) }
+            switch (fromFile, fromMemory) {
+            case (.success(let file), .success(let memory)):
+                #expect(memory.names == file.names && memory.metadata == file.metadata)
+                for name in file.names { #expect(try memory.tensor(named: name).floats() == file.tensor(named: name).floats()) }
+            case (.failure(let fileError), .failure(let memoryError)):
+                // Which of two bad tensors is named first follows the header's dictionary order, which varies.
+                let (file, memory) = (fileError as? Qwen3VL.WeightsError, memoryError as? Qwen3VL.WeightsError)
+                #expect(memory?.code == file?.code && memory?.message.hasPrefix(url.path + ": ") == true, "cut at \(cut): \(memoryError) for \(fileError)")
+            default:
+                Issue.record("cut at \(cut): the file gives \(fromFile), the bytes \(fromMemory)")
+            }
+        }
+        let values = (0..<8192).map { Float($0) }  // several whole pages
+        let large = SafetensorsFile(tensors: [.f32("large", shape: [values.count], values)]).bytes()
+        let view = try Qwen3VL.Safetensors(bytes: large, url: folder.url.appendingPathComponent("large.safetensors")).tensor(named: "large")
+        view.releasePages()
+        #expect(view.floats() == values)
     }
 
     @Test(arguments: [

@@ -247,7 +247,10 @@ extension [UInt8] {
 }
 
 extension StringProtocol {
+    /// The text without whitespace at either end, cut out in one piece (rebuilding it a character at a
+    /// time from reversed views was an eighth of the parser's time on long replies).
     var trimmed: String {
-        String(drop(while: { $0.isWhitespace }).reversed().drop(while: { $0.isWhitespace }).reversed())
+        guard let first = firstIndex(where: { !$0.isWhitespace }), let last = lastIndex(where: { !$0.isWhitespace }) else { return "" }
+        return String(self[first...last])
     }
 }

@@ -178,6 +178,13 @@ public struct SessionLog: Sendable {
     public static func read(_ directory: URL) throws(SessionError) -> SessionLog {
         let path = directory.appendingPathComponent(SessionFormat.logName)
         guard let data = try? Data(contentsOf: path) else { throw SessionError(.unreadable, "no session at \(directory.path) (\(path.lastPathComponent) is missing)") }
+        return try read(data, directory: directory)
+    }
+
+    /// Reads the bytes of `session.jsonl` of the session in `directory`, already in memory (fuzzing
+    /// reads through it without writing a file per input).
+    package static func read(_ data: Data, directory: URL) throws(SessionError) -> SessionLog {
+        let path = directory.appendingPathComponent(SessionFormat.logName)
         var header: SessionHeader?, steps: [StepRecord] = [], outcome: OutcomeRecord?, warnings: [String] = []
         let decoder = SessionFormat.decoder
         let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)

@@ -10,10 +10,15 @@ extension Qwen3VL {
     /// object across threads is safe. If another process truncates the file while it is mapped, reads
     /// past the new end raise SIGBUS; nothing in user space can prevent that, so model files must not be
     /// rewritten in place while the engine runs.
+    ///
+    /// A file's bytes already in memory (fuzzing) are held in a copy of exactly their size instead, so
+    /// AddressSanitizer sees a read one byte past the end, which a page-rounded mapping would hide.
     final class MappedFile: @unchecked Sendable {
         let path: String
         /// The file's bytes; empty (and not mapped) for an empty file, since `mmap` rejects length 0.
         let bytes: UnsafeRawBufferPointer
+        /// Whether `bytes` is a mapping of the file (and not a copy in memory).
+        let isMapped: Bool
 
         init(path: String) throws {
             self.path = path
@@ -21,10 +26,24 @@ extension Qwen3VL {
             defer { POSIX.close(fd) }
             let size = try POSIX.fileSize(fd, path: path)
             bytes = size == 0 ? UnsafeRawBufferPointer(start: nil, count: 0) : try POSIX.mapReadOnly(fd, size: size, path: path)
+            isMapped = true
+        }
+
+        /// A copy of `contents`, standing for the file at `path`.
+        init(copying contents: some Collection<UInt8>, path: String) {
+            self.path = path
+            let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: contents.count, alignment: 16)
+            copy.copyBytes(from: contents)
+            bytes = UnsafeRawBufferPointer(copy)
+            isMapped = false
         }
 
         deinit {
-            if let base = bytes.baseAddress { POSIX.unmap(base, size: bytes.count) }
+            if !isMapped {
+                bytes.deallocate()
+            } else if let base = bytes.baseAddress {
+                POSIX.unmap(base, size: bytes.count)
+            }
         }
     }
 

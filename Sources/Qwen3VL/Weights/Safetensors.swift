@@ -45,8 +45,18 @@ extension Qwen3VL {
 
         /// Maps and validates the file at `url`.
         public init(contentsOf url: URL) throws {
+            try self.init(file: MappedFile(path: url.path), url: url)
+        }
+
+        /// Validates a file's bytes already in memory (a copy is kept); `url` names the file in errors.
+        /// Fuzzing reads through it, without writing a file per input.
+        package init(bytes: some Collection<UInt8>, url: URL) throws {
+            try self.init(file: MappedFile(copying: bytes, path: url.path), url: url)
+        }
+
+        private init(file: MappedFile, url: URL) throws {
             self.url = url
-            file = try MappedFile(path: url.path)
+            self.file = file
             let path = url.path
             let bytes = file.bytes
             guard bytes.count >= 8 else {
@@ -194,7 +204,9 @@ extension Qwen3VL {
 
         /// Lets the kernel drop the tensor's resident pages (they load again from the file if read):
         /// for a tensor whose values were copied into another form. The C call is `madvise(MADV_DONTNEED)`.
+        /// Nothing for bytes held in memory, which `MADV_DONTNEED` would turn to zeros.
         func releasePages() {
+            guard file.isMapped else { return }
             withUnsafeBytes { POSIX.releasePages($0) }
         }
 

@@ -22,33 +22,44 @@ extension Qwen3VL.Tokenizer {
     /// line, lowest rank first, after an optional `#version` line) and `tokenizer_config.json`, whose
     /// `added_tokens_decoder` gives the added tokens.
     public convenience init(vocabulary: URL, merges: URL, config: URL) throws {
+        try self.init(vocabulary: .read(vocabulary), merges: .read(merges), config: .read(config))
+    }
+
+    /// The slow-tokenizer files' bytes, already read (fuzzing passes them without writing files).
+    package convenience init(vocabulary: FileContents, merges: FileContents, config: FileContents) throws {
         let vocabularyTable = try Self.decode([String: Int32].self, from: vocabulary)
-        let mergesText = String(decoding: try Self.read(merges), as: UTF8.self)
+        let mergesText = String(decoding: merges.data, as: UTF8.self)
         var lines = mergesText.split(whereSeparator: \.isNewline)
         if lines.first?.hasPrefix("#version") == true { lines.removeFirst() }
         let pairs = try lines.enumerated().map { number, line in
             let parts = line.split(separator: " ")
             guard parts.count == 2 else {
-                throw Qwen3VL.TokenizerError(.invalidFile, "\(merges.path): merge \(number) is not two tokens: \(line.debugDescription)")
+                throw Qwen3VL.TokenizerError(.invalidFile, "\(merges.url.path): merge \(number) is not two tokens: \(line.debugDescription)")
             }
             return (parts[0], parts[1])
         }
         let added = try Self.decode(TokenizerConfig.self, from: config).added_tokens_decoder ?? [:]
         let addedTokens = try added.map { key, token in
             guard let id = Int32(key) else {
-                throw Qwen3VL.TokenizerError(.invalidFile, "\(config.path): added token id \(key.debugDescription) is not a number")
+                throw Qwen3VL.TokenizerError(.invalidFile, "\(config.url.path): added token id \(key.debugDescription) is not a number")
             }
             return AddedToken(id: id, content: token.content, special: token.special ?? false)
         }
         try self.init(
             vocabulary: vocabularyTable, merges: pairs, addedTokens: addedTokens,
-            source: "\(vocabulary.lastPathComponent) + \(merges.lastPathComponent) in \(vocabulary.deletingLastPathComponent().path)")
+            source: "\(vocabulary.url.lastPathComponent) + \(merges.url.lastPathComponent) in \(vocabulary.url.deletingLastPathComponent().path)")
     }
 
     /// Loads an HF fast-tokenizer file: `model.vocab`, `model.merges` (as `"a b"` strings or `["a", "b"]`
     /// pairs) and `added_tokens`.
     public convenience init(tokenizerJSON url: URL) throws {
-        let file = try Self.decode(TokenizerFile.self, from: url)
+        try self.init(tokenizerJSON: .read(url))
+    }
+
+    /// `tokenizer.json`'s bytes, already read.
+    package convenience init(tokenizerJSON contents: FileContents) throws {
+        let url = contents.url
+        let file = try Self.decode(TokenizerFile.self, from: contents)
         let modelType = file.model.type ?? "BPE"
         guard modelType == "BPE" else {
             throw Qwen3VL.TokenizerError(.invalidFile, "\(url.path): model type \(modelType) is not BPE")
@@ -108,20 +119,30 @@ extension Qwen3VL.Tokenizer {
         }
     }
 
-    private static func read(_ url: URL) throws -> Data {
-        do {
-            return try Data(contentsOf: url, options: .mappedIfSafe)
-        } catch {
-            throw Qwen3VL.TokenizerError(.missingFile, "\(url.path): cannot read (\(error.localizedDescription))")
+    /// One tokenizer file's bytes and the file they came from, which messages name.
+    package struct FileContents {
+        package let url: URL
+        package let data: Data
+
+        package init(url: URL, data: Data) {
+            self.url = url
+            self.data = data
+        }
+
+        static func read(_ url: URL) throws -> FileContents {
+            do {
+                return FileContents(url: url, data: try Data(contentsOf: url, options: .mappedIfSafe))
+            } catch {
+                throw Qwen3VL.TokenizerError(.missingFile, "\(url.path): cannot read (\(error.localizedDescription))")
+            }
         }
     }
 
-    private static func decode<Value: Decodable>(_ type: Value.Type, from url: URL) throws -> Value {
-        let data = try read(url)
+    private static func decode<Value: Decodable>(_ type: Value.Type, from file: FileContents) throws -> Value {
         do {
-            return try JSONDecoder().decode(type, from: data)
+            return try JSONDecoder().decode(type, from: file.data)
         } catch {
-            throw Qwen3VL.TokenizerError(.invalidFile, "\(url.path): not a valid \(url.lastPathComponent) (\(error))")
+            throw Qwen3VL.TokenizerError(.invalidFile, "\(file.url.path): not a valid \(file.url.lastPathComponent) (\(error))")
         }
     }
 }
