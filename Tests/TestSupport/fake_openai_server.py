@@ -414,7 +414,16 @@ MODELS = {
 }
 
 
+def exit_with_parent():
+    # A test run that is killed cannot kill its servers: each leaves by itself once its parent is gone.
+    parent = os.getppid()
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+
 def main():
+    threading.Thread(target=exit_with_parent, daemon=True).start()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     print(server.server_address[1], flush=True)

@@ -55,12 +55,16 @@ public final class SessionRecorder {
         guard chmod(folder.path, 0o700) == 0 else { throw SessionError(.unwritable, "cannot make \(folder.path) private (mode 0700): \(String(cString: strerror(errno)))") }
         try Self.makePrivateDirectory(folder.appendingPathComponent(SessionFormat.framesFolder))
         let path = folder.appendingPathComponent(SessionFormat.logName).path
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SessionError(.unwritable, "cannot create \(path): \(String(cString: strerror(errno)))") }
+        // The log gets its name only once the header is in it: a run killed at any moment leaves either no
+        // log (no session yet) or one that starts with its header.
+        let partial = folder.appendingPathComponent(".\(SessionFormat.logName).partial").path
+        let fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SessionError(.unwritable, "cannot create \(partial): \(String(cString: strerror(errno)))") }
         self.directory = folder
         log = fd
         mask = SecretMask(secrets)
         try append(header)
+        guard rename(partial, path) == 0 else { throw SessionError(.unwritable, "cannot create \(path): \(String(cString: strerror(errno)))") }
     }
 
     deinit { close(log) }
