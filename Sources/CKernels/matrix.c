@@ -535,8 +535,6 @@ int ckernels_gemm_bf16(const struct ckernels_matrix *w, const float *x, long n, 
 /// Register tile of the int8 product: MR8 rows × NR output features; per block of 32 the int32 sums
 /// (started at −128 · Σq of the row's block, which takes the weights' +128 back out) meet both scales.
 #define MR8 6
-/// Blocks of 32 per K slice: B's micro-panel is 16 × (1 KB of weights + 128 B of scales), in L1.
-#define KC_BLOCKS 16
 
 struct gemm_q8_job {
     const struct ckernels_matrix *w;
@@ -547,6 +545,7 @@ struct gemm_q8_job {
     uint32_t *a;      // [groups][blocks][8 chunks][MR8]: 4 activations (int8) per entry
     float *a_scales;  // [groups][blocks][MR8]
     int32_t *a_start; // [groups][blocks][MR8]: −128 · Σq
+    long features_per_part;
 };
 
 /// Each row's blocks of 32 quantized (scale max|x| / 127), four consecutive values per 32-bit entry,
@@ -581,13 +580,13 @@ AVX512_VNNI static void pack_q8_activations_part(void *context, int part, int pa
     }
 }
 
-/// C[rows, NR] (+)= the int8 product of an A micro-panel and a B micro-panel over `count` blocks.
-AVX512_VNNI static void tile_q8(const struct gemm_q8_job *job, long g, long b0, const uint32_t *bq, const float *bs, long count,
-                                float *c, long ldc, int rows, int cols, int load) {
+/// C[rows, NR] (+)= the int8 product of row group `g` of A and a B micro-panel over all of K.
+AVX512_VNNI static void tile_q8(const struct gemm_q8_job *job, long g, const uint32_t *bq, const float *bs, float *c, long ldc,
+                                int rows, int cols) {
     __m512 f[MR8][2];
     for (int r = 0; r < MR8; r++) f[r][0] = f[r][1] = _mm512_setzero_ps();
-    for (long b = 0; b < count; b++) {
-        const long block = g * job->blocks + b0 + b;
+    for (long b = 0; b < job->blocks; b++) {
+        const long block = g * job->blocks + b;
         const uint32_t *a = job->a + block * 8 * MR8;
         __m512i acc[MR8][2];
         for (int r = 0; r < MR8; r++) acc[r][0] = acc[r][1] = _mm512_set1_epi32(job->a_start[block * MR8 + r]);
@@ -611,7 +610,7 @@ AVX512_VNNI static void tile_q8(const struct gemm_q8_job *job, long g, long b0, 
     for (int r = 0; r < MR8; r++) {
         if (r >= rows) break;
         float *out = c + r * ldc;
-        if (load) {
+        if (job->accumulate) {
             f[r][0] = _mm512_add_ps(f[r][0], _mm512_maskz_loadu_ps(m0, out));
             f[r][1] = _mm512_add_ps(f[r][1], _mm512_maskz_loadu_ps(m1, out + 16));
         }
@@ -620,39 +619,36 @@ AVX512_VNNI static void tile_q8(const struct gemm_q8_job *job, long g, long b0, 
     }
 }
 
-/// Output features of the part, NC at a time, K in slices of KC_BLOCKS blocks: the weights' 4-byte
-/// lanes regrouped so NR features sit side by side per block and chunk, their scales widened to float.
+/// One block of output features per part (as many as keep their packed weights, all of K, within
+/// about 1 MB of L2): the weights' 4-byte lanes regrouped so NR features sit side by side per block
+/// and chunk, their scales widened to float; then each row group of A against each NR-wide
+/// micro-panel over the whole of K, so every tile of C is written once and never read back.
 AVX512_VNNI static void gemm_q8_part(void *context, int part, int parts) {
+    (void)parts;
     const struct gemm_q8_job *job = context;
     const struct ckernels_matrix *m = job->w;
-    const long padded = ckernels_q8_padded_columns(m->cols);
-    long first, last;
-    pool_slice(m->rows, NR, part, parts, &first, &last);
-    uint32_t *bq = malloc((size_t)NC * KC_BLOCKS * 8 * 4);
-    float *bs = malloc((size_t)NC * KC_BLOCKS * 4);
-    for (long jc = first; jc < last; jc += NC) {
-        const long width = last - jc < NC ? last - jc : NC;
-        for (long kb = 0; kb < job->blocks; kb += KC_BLOCKS) {
-            const long depth = job->blocks - kb < KC_BLOCKS ? job->blocks - kb : KC_BLOCKS;
-            for (long j = 0; j < (width + NR - 1) / NR * NR; j++) {
-                uint32_t *panel = bq + (j / NR) * NR * depth * 8 + j % NR;
-                float *scales = bs + (j / NR) * NR * depth + j % NR;
-                const uint32_t *row = (const uint32_t *)((const unsigned char *)m->values + (jc + j) * padded);
-                for (long b = 0; b < depth; b++) {
-                    const long block = kb + b, group = block / 16, lane = block % 16;
-                    for (int k = 0; k < 8; k++) panel[(b * 8 + k) * NR] = j < width ? row[group * 128 + k * 16 + lane] : 0x80808080u;
-                    scales[b * NR] = j < width ? half_to_float(m->scales[(jc + j) * (padded / Q8_BLOCK) + block]) : 0;
-                }
-            }
-            const int load = job->accumulate || kb > 0;
-            for (long jr = 0; jr < width; jr += NR) {
-                const int cols = (int)(width - jr < NR ? width - jr : NR);
-                for (long g = 0; g < job->groups; g++) {
-                    const int rows = (int)(job->n - g * MR8 < MR8 ? job->n - g * MR8 : MR8);
-                    tile_q8(job, g, kb, bq + (jr / NR) * NR * depth * 8, bs + (jr / NR) * NR * depth, depth,
-                            job->y + g * MR8 * m->rows + jc + jr, m->rows, rows, cols, load);
-                }
-            }
+    const long padded = ckernels_q8_padded_columns(m->cols), depth = job->blocks;
+    const long jc = part * job->features_per_part, width = m->rows - jc < job->features_per_part ? m->rows - jc : job->features_per_part;
+    const long panels = (width + NR - 1) / NR;
+    uint32_t *bq = malloc((size_t)panels * NR * depth * 8 * 4);
+    float *bs = malloc((size_t)panels * NR * depth * 4);
+    if (!bq || !bs) abort(); // about a megabyte; a part cannot be left undone, and the product has begun
+    for (long j = 0; j < panels * NR; j++) {
+        uint32_t *panel = bq + (j / NR) * NR * depth * 8 + j % NR;
+        float *scales = bs + (j / NR) * NR * depth + j % NR;
+        const uint32_t *row = (const uint32_t *)((const unsigned char *)m->values + (jc + j) * padded);
+        for (long block = 0; block < depth; block++) {
+            const long group = block / 16, lane = block % 16;
+            for (int k = 0; k < 8; k++) panel[(block * 8 + k) * NR] = j < width ? row[group * 128 + k * 16 + lane] : 0x80808080u;
+            scales[block * NR] = j < width ? half_to_float(m->scales[(jc + j) * depth + block]) : 0;
+        }
+    }
+    for (long g = 0; g < job->groups; g++) {
+        const int rows = (int)(job->n - g * MR8 < MR8 ? job->n - g * MR8 : MR8);
+        for (long jr = 0; jr < width; jr += NR) {
+            const int cols = (int)(width - jr < NR ? width - jr : NR);
+            tile_q8(job, g, bq + (jr / NR) * NR * depth * 8, bs + (jr / NR) * NR * depth, job->y + g * MR8 * m->rows + jc + jr,
+                    m->rows, rows, cols);
         }
     }
     free(bs);
@@ -662,14 +658,16 @@ AVX512_VNNI static void gemm_q8_part(void *context, int part, int parts) {
 int ckernels_gemm_q8(const struct ckernels_matrix *w, const float *x, long n, float *y, int accumulate) {
     if (!ckernels_has_int8_dot() || w->format != CKERNELS_Q8 || n <= 0) return 0;
     const long blocks = ckernels_q8_padded_columns(w->cols) / Q8_BLOCK, groups = (n + MR8 - 1) / MR8;
-    struct gemm_q8_job job = {w, x, y, n, blocks, groups, accumulate, 0, 0, 0};
+    // Packed weights of one part: within about 1 MB, whole NR-wide panels.
+    const long fit = (1L << 20) / (ckernels_q8_padded_columns(w->cols) + 4 * blocks) / NR * NR;
+    struct gemm_q8_job job = {w, x, y, n, blocks, groups, accumulate, 0, 0, 0, fit < NR ? NR : fit};
     job.a = malloc((size_t)groups * blocks * 8 * MR8 * 4);
     job.a_scales = malloc((size_t)groups * blocks * MR8 * 4);
     job.a_start = malloc((size_t)groups * blocks * MR8 * 4);
     const int ok = job.a && job.a_scales && job.a_start;
     if (ok) {
         pool_run(pack_q8_activations_part, &job, groups > 1);
-        pool_run(gemm_q8_part, &job, w->rows >= 2 * NR);
+        pool_run_parts(gemm_q8_part, &job, (int)((w->rows + job.features_per_part - 1) / job.features_per_part));
     }
     free(job.a);
     free(job.a_scales);

@@ -90,7 +90,7 @@ struct WeightsTests {
     func fastProductsStayWithinTheirBounds(precision: Qwen3VL.Precision, format: Qwen3VL.WeightFormat, bound: Double) throws {
         let seed: UInt64 = 11
         var random = SplitMix64(seed: seed)
-        let shapes = [(70, 2048), (37, 1000), (5, 33)]
+        let shapes = [(70, 2048), (37, 1000), (5, 33), (1000, 2048)] // the last: int8 GEMM in several parts
         let folder = try TemporaryFolder()
         let url = try folder.write("w.safetensors", SafetensorsFile(tensors: shapes.enumerated().map { index, shape in
             .bits("w\(index)", dtype: "BF16", shape: [shape.0, shape.1], (0..<shape.0 * shape.1).map { _ in
