@@ -27,15 +27,49 @@ AVX512 static inline __m512 widen16(const unsigned short *source) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)source)), 16));
 }
 
-AVX512 static float dot_avx512(const float *q, const unsigned short *k, long n) {
-    __m512 acc = _mm512_setzero_ps();
-    for (long d = 0; d < n; d += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + d), widen16(k + d), acc);
-    return _mm512_reduce_add_ps(acc);
+/// Positions ahead whose key (or value) is requested while one is used. A head's keys lie one
+/// cache row apart (all KV heads of a position are stored together), a stride the hardware
+/// prefetcher follows too late: without this, decode attention waited on memory for most of its time.
+#define AHEAD 16
+/// Query heads per KV head that the vector path keeps side by side (GQA groups are 1–8 in Qwen3-VL).
+#define MAX_GROUP 8
+
+AVX512 static inline void prefetch_row(const unsigned short *row, long head_dim) {
+    for (long d = 0; d < head_dim; d += 32) _mm_prefetch((const char *)(row + d), _MM_HINT_T0);
 }
 
-AVX512 static void axpy_avx512(float p, const unsigned short *v, float *out, long n) {
-    const __m512 scale = _mm512_set1_ps(p);
-    for (long d = 0; d < n; d += 16) _mm512_storeu_ps(out + d, _mm512_fmadd_ps(scale, widen16(v + d), _mm512_loadu_ps(out + d)));
+/// KV head `g` against its `group` query heads: each cached key and value is widened once for all of
+/// them, and the next ones are requested ahead.
+AVX512 static void attend_head_avx512(const struct attend_job *job, long g, long group, float scale, float *scores) {
+    const long hd = job->head_dim, count = job->count, stride = job->stride;
+    const float *q = job->q + g * group * hd;
+    for (long t = 0; t < count; t++) {
+        const unsigned short *k = job->keys + t * stride + g * hd;
+        if (t + AHEAD < count) prefetch_row(k + AHEAD * stride, hd);
+        __m512 acc[MAX_GROUP];
+        for (long i = 0; i < group; i++) acc[i] = _mm512_setzero_ps();
+        for (long d = 0; d < hd; d += 16) {
+            const __m512 key = widen16(k + d);
+            for (long i = 0; i < group; i++) acc[i] = _mm512_fmadd_ps(_mm512_loadu_ps(q + i * hd + d), key, acc[i]);
+        }
+        for (long i = 0; i < group; i++) scores[i * count + t] = _mm512_reduce_add_ps(acc[i]) * scale;
+    }
+    float *out = job->out + g * group * hd;
+    for (long i = 0; i < group; i++) {
+        ckernels_softmax(scores + i * count, count);
+        for (long d = 0; d < hd; d++) out[i * hd + d] = 0;
+    }
+    for (long t = 0; t < count; t++) {
+        const unsigned short *v = job->values + t * stride + g * hd;
+        if (t + AHEAD < count) prefetch_row(v + AHEAD * stride, hd);
+        for (long d = 0; d < hd; d += 16) {
+            const __m512 value = widen16(v + d);
+            for (long i = 0; i < group; i++) {
+                float *o = out + i * hd + d;
+                _mm512_storeu_ps(o, _mm512_fmadd_ps(_mm512_set1_ps(scores[i * count + t]), value, _mm512_loadu_ps(o)));
+            }
+        }
+    }
 }
 
 static int use_avx512(long head_dim) {
@@ -48,21 +82,12 @@ static int use_avx512(long head_dim) { (void)head_dim; return 0; }
 #endif
 
 static float dot(const float *q, const unsigned short *k, long n) {
-#if defined(__x86_64__)
-    if (use_avx512(n)) return dot_avx512(q, k, n);
-#endif
     float sum = 0;
     for (long d = 0; d < n; d++) sum += q[d] * widen_one(k[d]);
     return sum;
 }
 
 static void axpy(float p, const unsigned short *v, float *out, long n) {
-#if defined(__x86_64__)
-    if (use_avx512(n)) {
-        axpy_avx512(p, v, out, n);
-        return;
-    }
-#endif
     for (long d = 0; d < n; d++) out[d] += p * widen_one(v[d]);
 }
 
@@ -76,6 +101,12 @@ static void attend_part(void *context, int part, int parts) {
     pool_slice(job->kv_heads, 1, part, parts, &first, &last);
     float *scores = malloc((size_t)(group * count) * sizeof(float));
     for (long g = first; g < last; g++) {
+#if defined(__x86_64__)
+        if (use_avx512(hd) && group <= MAX_GROUP) {
+            attend_head_avx512(job, g, group, scale, scores);
+            continue;
+        }
+#endif
         for (long t = 0; t < count; t++) {
             const unsigned short *k = job->keys + t * job->stride + g * hd;
             for (long i = 0; i < group; i++) scores[i * count + t] = dot(job->q + (g * group + i) * hd, k, hd) * scale;

@@ -373,11 +373,11 @@ extension Qwen3VL {
             layerStride = capacity * positionStride
             switch precision {
             case .f32:
-                keys = [Float](repeating: 0, count: config.numHiddenLayers * layerStride)
-                values = keys
+                keys = .zerosOnHugePages(count: config.numHiddenLayers * layerStride)
+                values = .zerosOnHugePages(count: config.numHiddenLayers * layerStride)
             case .bf16:
-                keys16 = [UInt16](repeating: 0, count: config.numHiddenLayers * layerStride)
-                values16 = keys16
+                keys16 = .zerosOnHugePages(count: config.numHiddenLayers * layerStride)
+                values16 = .zerosOnHugePages(count: config.numHiddenLayers * layerStride)
             }
         }
 
