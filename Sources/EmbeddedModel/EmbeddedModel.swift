@@ -38,9 +38,9 @@ public final class EmbeddedModel: VisionLanguageModel {
     /// Loads a Hugging Face Qwen3-VL folder; `tokenizerFolder` when its tokenizer files live elsewhere.
     /// `minPixels`/`maxPixels` override the folder's preprocessor limits (an agent profile's image limits).
     /// `precision` and `weights` choose the engine's arithmetic (default: the fastest this CPU
-    /// supports, weights as stored).
+    /// supports for each).
     public init(folder: URL, tokenizerFolder: URL? = nil, minPixels: Int? = nil, maxPixels: Int? = nil,
-                precision: Qwen3VL.Precision = .fastest, weights: Qwen3VL.WeightFormat = .bf16, logger: Logger) throws(ModelError) {
+                precision: Qwen3VL.Precision = .fastest, weights: Qwen3VL.WeightFormat = .fastest, logger: Logger) throws(ModelError) {
         do {
             let model = try Qwen3VL.ModelFolder(contentsOf: folder)
             text = try Qwen3VL.TextModel(folder: model, precision: precision, weights: weights)

@@ -38,5 +38,9 @@ extension Qwen3VL {
     public enum WeightFormat: String, Sendable, CaseIterable {
         case bf16
         case int8
+
+        /// The fastest format for this CPU: `int8` with AVX512_VNNI, else `bf16` (the portable int8
+        /// kernel is slower than BF16 weights).
+        public static var fastest: WeightFormat { ckernels_has_int8_dot() != 0 ? .int8 : .bf16 }
     }
 }

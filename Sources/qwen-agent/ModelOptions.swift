@@ -52,7 +52,8 @@ struct ModelOptions: ParsableArguments {
             transform: oneOf(Qwen3VL.Precision.self))
     var precision: Qwen3VL.Precision?
 
-    @Option(help: "Embedded engine weights: bf16 (as stored) or int8 (quantized at load, blocks of 32; about half the memory, faster decode).",
+    @Option(help: ArgumentHelp("Embedded engine weights: bf16 (as stored) or int8 (blocks of 32, made once and saved next to the model; "
+                               + "about half the memory, faster). Default: int8 where the CPU has AVX512_VNNI, else bf16."),
             transform: oneOf(Qwen3VL.WeightFormat.self))
     var weights: Qwen3VL.WeightFormat?
 
@@ -80,7 +81,7 @@ struct ModelOptions: ParsableArguments {
             do {
                 let embedded = try EmbeddedModel(folder: folderURL, tokenizerFolder: tokenizer.map { URL(fileURLWithPath: $0) },
                                                  minPixels: profile?.image.minPixels, maxPixels: profile?.image.embeddedMaxPixels,
-                                                 precision: precision ?? .fastest, weights: weights ?? .bf16, logger: logger)
+                                                 precision: precision ?? .fastest, weights: weights ?? .fastest, logger: logger)
                 if let profile, embedded.isThinking != (profile.shape == .thinking) {
                     FileHandle.standardError.write(Data("qwen-agent: warning: \(folder) is a\(embedded.isThinking ? " Thinking" : "n Instruct") model but the profile \(profile.name) expects \(profile.shape.rawValue); pass --agent desktop-\(embedded.isThinking ? "thinking" : "instruct")\n".utf8))
                 }

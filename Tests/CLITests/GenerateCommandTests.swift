@@ -9,13 +9,28 @@ struct GenerateCommandTests {
         let model = Repository.fixtures.appendingPathComponent("Golden/tiny-tied").path
         let tokenizer = Repository.fixtures.appendingPathComponent("QwenTokenizer").path
         let run = try qwenAgent(["generate", "--model", model, "--tokenizer", tokenizer, "--raw", "Hello, world!", "--greedy",
-                                 "--max-new-tokens", "12", "--json", "--precision", "f32"], display: nil)
+                                 "--max-new-tokens", "12", "--json", "--precision", "f32", "--weights", "bf16"], display: nil)
         #expect(run.status == 0, "\(run.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         // transformers' greedy continuation of "Hello, world!" for this checkpoint (Fixtures/Golden/tiny-tied/golden.json).
         #expect(object["tokens"] as? [Int] == [121743, 56439, 66256, 134519, 140097, 87411, 86276, 69173, 66256, 56623, 88240, 79922])
         #expect(run.stderr.contains("decode 11 tokens at") && run.stderr.contains("f32 precision, bf16 weights"))
         #expect(object["precision"] as? String == "f32" && object["weights"] as? String == "bf16")
+    }
+
+    /// Without --precision and --weights the engine runs the fastest of each this CPU has: bf16 with
+    /// AVX512_BF16, int8 weights with AVX512_VNNI; the JSON and the timing line say which ran.
+    @Test func theDefaultModeIsTheFastestThisCPUSupports() throws {
+        let model = Repository.fixtures.appendingPathComponent("Golden/tiny-tied").path
+        let tokenizer = Repository.fixtures.appendingPathComponent("QwenTokenizer").path
+        let run = try qwenAgent(["generate", "--model", model, "--tokenizer", tokenizer, "--raw", "Hi", "--greedy", "--max-new-tokens", "2", "--json"],
+                                display: nil)
+        #expect(run.status == 0, "\(run.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let flags = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8).split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
+        let precision = flags.contains(" avx512_bf16") ? "bf16" : "f32", weights = flags.contains(" avx512_vnni") ? "int8" : "bf16"
+        #expect(object["precision"] as? String == precision && object["weights"] as? String == weights, "\(object)")
+        #expect(run.stderr.contains("\(precision) precision, \(weights) weights"), "\(run.stderr)")
     }
 
     /// The CLI picks OpenBLAS kernels for the CPU even when the environment names weaker ones, and

@@ -10,7 +10,7 @@ struct ModelLocationTests {
     static let tokenizer = Repository.fixtures.appendingPathComponent("QwenTokenizer").path
     /// transformers' greedy continuation of "Hello, world!" for the tiny checkpoint (GenerateCommandTests).
     static let golden = [121743, 56439, 66256, 134519, 140097, 87411, 86276, 69173, 66256, 56623, 88240, 79922]
-    static let arguments = ["--tokenizer", tokenizer, "--raw", "Hello, world!", "--greedy", "--max-new-tokens", "12", "--json", "--precision", "f32"] // float32: the golden tokens are transformers float32's
+    static let arguments = ["--tokenizer", tokenizer, "--raw", "Hello, world!", "--greedy", "--max-new-tokens", "12", "--json", "--precision", "f32", "--weights", "bf16"] // float32 on the stored weights: the golden tokens are transformers float32's
 
     /// A cache laid out as huggingface_hub writes it: files in `blobs/`, `snapshots/REV/` linking to
     /// them, `refs/main` naming the revision. `decoy` adds an empty snapshot that refs/main does not name.
