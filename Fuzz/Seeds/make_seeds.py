@@ -78,3 +78,18 @@ with open(os.path.join(fixtures, "Sessions", "v1-agent-run", "session.jsonl"), "
     log = f.read()
 frames = [png(8, 5, pixel=lambda x, y, k=k: (x * 30 % 256, y * 50 % 256, k * 40 % 256)) for k in range(9)]
 write("SessionFolder", "v1-agent-run", log + b"".join(b"\n====\n" + frame for frame in frames))
+
+# Parser: 4 KB Instruct replies (first byte '1': Instruct, 0-1000 coordinates) of the kinds that cost the most per byte,
+# which RELIABILITY.md times: one sentence naming hundreds of verbs, numbered steps, and a random mix of verbs,
+# coordinates, step markers and Chinese.
+def instruct_4k(text):
+    return b"1" + (text * (4096 // len(text) + 1)).encode()[:4095]
+
+with open(os.path.join(fixtures, "ModelOutputs", "steps-english-numbered.txt")) as f:
+    write("Parser", "instruct-4k-numbered-steps", instruct_4k(f.read()))
+write("Parser", "instruct-4k-verbs", instruct_4k("click the button then type and press and scroll drag hover wait select tap input write hit "))
+import random
+pick = random.Random(1)
+words = ["click", "double-click", "Right Click", "type", "press", "scroll", "drag", "move to", "wait", "点击", "输入", "第2步",
+         "(12, 34)", "[5,6]", "x=3, y=4", "the", "ok", "Step 3.", "1.", "foo", "按下", "\n", "。"]
+write("Parser", "instruct-4k-mixed", instruct_4k(" ".join(pick.choice(words) for _ in range(2000))))

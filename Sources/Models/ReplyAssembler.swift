@@ -144,7 +144,9 @@ struct ReplyAssembler {
         var out = closeReasoningField()
         trimmingAnswerStart = false
         heldWhitespace = ""
-        if !(text + out).isEmpty && !(text + out).hasSuffix("\n") { out += "\n" }
+        // What the text so far ends with (not `text + out`: a copy of the whole reply at every flush).
+        let end = out.isEmpty ? text : out
+        if !end.isEmpty && !end.hasSuffix("\n") { out += "\n" }
         return out + pendingCalls.map { call in
             // Normalised to the spacing of the chat template's `tojson`, which is how the model writes it.
             let arguments = Qwen3VL.OrderedJSON(parsing: call.arguments)?.json ?? (call.arguments.isEmpty ? "{}" : call.arguments)

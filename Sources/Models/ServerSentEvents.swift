@@ -21,6 +21,15 @@ struct ServerSentEventReader {
 
     /// The data of every event that `bytes` completes, in order.
     mutating func feed(_ bytes: some Sequence<UInt8>) throws(TooLong) -> [String] {
+        // The bytes as one buffer, asked for once: read a byte at a time through a sequence whose type
+        // is not specialized here (a caller in another module, a debug build), each byte cost a call
+        // and a heap allocation.
+        let events = bytes.withContiguousStorageIfAvailable { buffer in Result { () throws(TooLong) in try read(buffer) } }
+            ?? Array(bytes).withUnsafeBufferPointer { buffer in Result { () throws(TooLong) in try read(buffer) } }
+        return try events.get()
+    }
+
+    private mutating func read(_ bytes: UnsafeBufferPointer<UInt8>) throws(TooLong) -> [String] {
         var events: [String] = []
         for byte in bytes {
             if afterCarriageReturn {

@@ -50,13 +50,15 @@ enum ProseSteps {
     private static let finalAnswerMarkers = ["最终答案", "Final answer", "Final Answer", "FINAL ANSWER"].map { Array($0.utf8) }
     private static let stepWords = [Array("Step".utf8), Array("step".utf8), Array("STEP".utf8)]
     private static let di = Array("第".utf8), bu = Array("步".utf8), buzhou = Array("步骤".utf8), dunhao = Array("、".utf8)
+    /// The bytes a step marker can start with: most bytes start none, and are passed over at once.
+    private static let markerStarts = ByteSet(Array("0123456789".utf8) + (stepWords + [di, buzhou] + finalAnswerMarkers).map { $0[0] })
 
     /// Splits a section at step markers; without markers, into sentences (answers only).
     static func segments(of section: Range<Int>, in bytes: [UInt8], sentencesWhenUnmarked: Bool) -> [Segment] {
         var starts: [Int] = []
         var i = section.lowerBound
         while i < section.upperBound {
-            if let length = markerLength(at: i, in: bytes, section: section) {
+            if markerStarts.contains(bytes[i]), let length = markerLength(at: i, in: bytes, section: section) {
                 starts.append(i)
                 i += length
             } else {
@@ -118,11 +120,12 @@ enum ProseSteps {
         return nil
     }
 
+    private static let cjkSentenceEnds = ["。", "！", "？"].map { Array($0.utf8) }
+
     /// Sentences end at . ! ? 。！？ or a newline; a '.' inside a number (1.5) does not end one.
     private static func sentences(of section: Range<Int>, in bytes: [UInt8]) -> [Segment] {
         var segments: [Segment] = []
         var start = section.lowerBound, i = section.lowerBound
-        let cjkEnds = ["。", "！", "？"].map { Array($0.utf8) }
         while i < section.upperBound {
             var end: Int?
             let byte = bytes[i]
@@ -130,7 +133,7 @@ enum ProseSteps {
                 end = i + 1
             } else if byte == UInt8(ascii: "."), i + 1 >= section.upperBound || !bytes[i + 1].isDigit {
                 end = i + 1
-            } else if let mark = cjkEnds.first(where: { bytes.hasPrefix($0, at: i, limit: section.upperBound) }) {
+            } else if byte >= 0x80, let mark = cjkSentenceEnds.first(where: { bytes.hasPrefix($0, at: i, limit: section.upperBound) }) {
                 end = i + mark.count
             }
             if let end {
@@ -169,32 +172,52 @@ enum ProseSteps {
         (.mouseMove, ["move the mouse", "move the cursor", "move to", "hover", "移动到", "移动鼠标", "悬停"]),
         (.wait, ["wait", "等待"]),
     ]
-    private static let verbTable: [(ActionName, [[UInt8]])] = verbSpellings.map { entry in
+    static let verbTable: [(ActionName, [[UInt8]])] = verbSpellings.map { entry in
         (entry.0, entry.1.map { Array($0.utf8) })
     }
-    private static let doneSpellings = ["task is complete", "task is done", "task is finished", "task completed", "任务完成", "已完成任务"]
+    static let doneSpellings = ["task is complete", "task is done", "task is finished", "task completed", "任务完成", "已完成任务"]
         .map { Array($0.utf8) }
+    /// Every spelling in priority order (verb table order, then each verb's spellings in order).
+    private static let spellings: [(name: ActionName, bytes: [UInt8])] = verbTable.flatMap { name, spellings in
+        spellings.map { (name, $0) }
+    }
+    /// For each first byte, the spellings (indices into `spellings`) that start with it.
+    private static let spellingsByFirstByte: [[Int]] = spellings.indices.reduce(into: Array(repeating: [], count: 256)) { table, index in
+        table[Int(spellings[index].bytes[0])].append(index)
+    }
 
-    /// The verbs in `range`, in order, none inside another.
+    /// The verbs in `range`, in order, none inside another. A spelling earlier in `verbTable` wins
+    /// where two overlap; each spelling's hits are the ones a search from the end of its previous
+    /// hit finds, leftmost first.
     static func verbs(in range: Range<Int>, of bytes: [UInt8]) -> [Verb] {
         // ASCII-lowercased copy: English verbs match in any case, other scripts are untouched.
         let lower = bytes[range].map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }
-        var found: [Verb] = []
-        for (name, spellings) in verbTable {
-            for spelling in spellings {
-                var cursor = 0
-                while let hit = lower.firstRange(of: spelling, in: cursor..<lower.count) {
-                    cursor = hit.upperBound
-                    if spelling[0] < 0x80 {
-                        let before = hit.lowerBound > 0 ? lower[hit.lowerBound - 1] : 0x20
-                        let after = hit.upperBound < lower.count ? lower[hit.upperBound] : 0x20
-                        if before.isASCIILetter || after.isASCIILetter { continue }
-                    }
-                    let absolute = (range.lowerBound + hit.lowerBound)..<(range.lowerBound + hit.upperBound)
-                    if found.contains(where: { $0.range.overlaps(absolute) }) { continue }
-                    found.append(Verb(name: name, range: absolute))
-                }
+        // One pass finds every spelling's hits, by the byte they start with.
+        var hits: [(spelling: Int, start: Int)] = []
+        var searchFrom = Array(repeating: 0, count: spellings.count)
+        for start in lower.indices {
+            for spelling in spellingsByFirstByte[Int(lower[start])] where start >= searchFrom[spelling] {
+                let spelled = spellings[spelling].bytes
+                guard lower.hasPrefix(spelled, at: start, limit: lower.count) else { continue }
+                hits.append((spelling, start))
+                searchFrom[spelling] = start + spelled.count
             }
+        }
+        hits.sort { ($0.spelling, $0.start) < ($1.spelling, $1.start) }
+        // In priority order, a hit standing as a word and on bytes no earlier verb took is a verb.
+        var taken = Array(repeating: false, count: lower.count)
+        var found: [Verb] = []
+        for (spelling, start) in hits {
+            let (name, spelled) = spellings[spelling]
+            let end = start + spelled.count
+            if spelled[0] < 0x80 {
+                let before = start > 0 ? lower[start - 1] : 0x20
+                let after = end < lower.count ? lower[end] : 0x20
+                if before.isASCIILetter || after.isASCIILetter { continue }
+            }
+            if taken[start..<end].contains(true) { continue }
+            for index in start..<end { taken[index] = true }
+            found.append(Verb(name: name, range: (range.lowerBound + start)..<(range.lowerBound + end)))
         }
         if found.isEmpty, let hit = doneSpellings.lazy.compactMap({ lower.firstRange(of: $0, in: 0..<lower.count) }).first {
             found.append(Verb(name: .terminate, range: (range.lowerBound + hit.lowerBound)..<(range.lowerBound + hit.upperBound)))
@@ -205,17 +228,21 @@ enum ProseSteps {
     private static func actions(in segment: Segment, of source: Source) -> [PlannedAction] {
         let bytes = source.bytes
         let verbs = verbs(in: segment.range, of: bytes)
+        guard !verbs.isEmpty else { return [] }
+        // Once per step, not once per verb (a step full of verbs made both quadratic): its text, and
+        // the first point anywhere in it, for a verb with no point of its own.
+        let stepText = source.text(segment.range)
+        lazy var stepPoint = Coordinates.first(in: segment.range, of: bytes)
         var actions: [PlannedAction] = []
         for (index, verb) in verbs.enumerated() {
             let region = verb.range.upperBound..<(index + 1 < verbs.count ? verbs[index + 1].range.lowerBound : segment.range.upperBound)
             // Words after the verb, for quotes, key names, directions and durations (a short prefix is enough).
             let words = source.string(region.lowerBound..<min(region.upperBound, region.lowerBound + 240))
             let pointHere = Coordinates.first(in: region, of: bytes)
-            let point = pointHere ?? Coordinates.first(in: segment.range, of: bytes)
             var action: Action?
             switch verb.name {
             case .leftClick, .doubleClick, .tripleClick, .rightClick, .middleClick, .mouseMove:
-                if let point { action = Action(verb.name, point: point) }
+                if let point = pointHere ?? stepPoint { action = Action(verb.name, point: point) }
             case .leftClickDrag:
                 let points = Coordinates.all(in: region, of: bytes)
                 if points.count >= 2 { action = Action(.leftClickDrag, point: points[1], startPoint: points[0]) }
@@ -241,7 +268,7 @@ enum ProseSteps {
                 action = Action(.terminate, status: .success)
             default: break
             }
-            if let action { actions.append(source.planned(action, segment.range, label: source.text(segment.range))) }
+            if let action { actions.append(PlannedAction(action: action, span: segment.range, sourceText: stepText, label: stepText)) }
         }
         return actions
     }
@@ -269,6 +296,7 @@ enum Coordinates {
     private static let closers: [[UInt8]] = [")", "]", "）", "】", "</point>"].map { Array($0.utf8) }
     private static let separators: [[UInt8]] = [" ", ",", "，"].map { Array($0.utf8) }
     private static let assigners: [[UInt8]] = ["=", ":", "：", " = ", " : "].map { Array($0.utf8) }
+    private static let openerStarts = ByteSet(openers.map { $0[0] })
 
     /// The first point in `range`: `(x, y)`, `[x, y]`, `<point>x y</point>`, a bracketed box (its
     /// centre, which also covers `bbox_2d [x1, y1, x2, y2]`), or `x=…, y=…`.
@@ -280,7 +308,7 @@ enum Coordinates {
         var points: [ModelPoint] = []
         var i = range.lowerBound
         while i < range.upperBound, points.count < limit {
-            if let opener = openers.first(where: { bytes.hasPrefix($0, at: i, limit: range.upperBound) }),
+            if openerStarts.contains(bytes[i]), let opener = openers.first(where: { bytes.hasPrefix($0, at: i, limit: range.upperBound) }),
                let (numbers, end) = bracketed(bytes, from: i + opener.count, limit: range.upperBound),
                numbers.count == 2 || numbers.count == 4
             {
@@ -391,6 +419,17 @@ extension ActionName {
 extension UInt8 {
     var isDigit: Bool { self >= UInt8(ascii: "0") && self <= UInt8(ascii: "9") }
     var isASCIILetter: Bool { (self | 0x20) >= UInt8(ascii: "a") && (self | 0x20) <= UInt8(ascii: "z") }
+}
+
+/// A set of byte values, looked up in one step.
+struct ByteSet {
+    private var members = [Bool](repeating: false, count: 256)
+
+    init(_ bytes: [UInt8]) {
+        for byte in bytes { members[Int(byte)] = true }
+    }
+
+    func contains(_ byte: UInt8) -> Bool { members[Int(byte)] }
 }
 
 extension [UInt8] {
