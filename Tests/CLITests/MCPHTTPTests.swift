@@ -14,25 +14,10 @@ private final class MCPHTTPProcess {
 
     init(_ arguments: [String], display: VirtualDisplay, sessions: URL) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("mcp-http-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let out = folder.appendingPathComponent("stdout"), err = folder.appendingPathComponent("stderr")
-        let outFD = open(out.path, O_WRONLY | O_CREAT, 0o600), errFD = open(err.path, O_WRONLY | O_CREAT, 0o600)
-        defer {
-            close(outFD)
-            close(errFD)
-        }
         var environment = ProcessInfo.processInfo.environment
         environment["XDG_DATA_HOME"] = sessions.path
-        let process = try ChildProcess(TestProducts.url(of: "qwen-agent"), arguments: ["mcp", "--http", "--port", "0", "--display", display.name] + arguments,
-                                       environment: environment, stdout: .descriptor(outFD), stderr: .descriptor(errFD))
-        self.process = process
-        var line: Substring?
-        try waitUntil("mcp --http prints its URL", timeout: 60) {
-            guard process.isRunning else { throw ServeFailure("qwen-agent mcp --http exited: \((try? String(contentsOf: err, encoding: .utf8)) ?? "")") }
-            line = (try? String(contentsOf: out, encoding: .utf8))?.split(separator: "\n").first { $0.hasPrefix("qwen-agent mcp: http://") }
-            return line != nil
-        }
-        url = String(line!.dropFirst("qwen-agent mcp: ".count))
+        (process, url) = try startServer(["mcp", "--http", "--port", "0", "--display", display.name] + arguments, in: folder,
+                                         environment: environment, announcing: "qwen-agent mcp: ")
     }
 
     var stdout: String { (try? String(contentsOf: folder.appendingPathComponent("stdout"), encoding: .utf8)) ?? "" }

@@ -16,28 +16,11 @@ final class ServeProcess {
 
     init(_ arguments: [String], display: String? = nil, environment extra: [String: String] = [:]) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let out = folder.appendingPathComponent("stdout"), err = folder.appendingPathComponent("stderr")
-        let outFD = open(out.path, O_WRONLY | O_CREAT, 0o600), errFD = open(err.path, O_WRONLY | O_CREAT, 0o600)
-        defer {
-            close(outFD)
-            close(errFD)
-        }
         var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         environment["DISPLAY"] = display
         environment["XDG_DATA_HOME"] = folder.appendingPathComponent("data").path
-        let process = try ChildProcess(TestProducts.url(of: "qwen-agent"), arguments: ["serve", "--port", "0"] + arguments,
-                                       environment: environment, stdout: .descriptor(outFD), stderr: .descriptor(errFD))
-        self.process = process
-        var line: Substring?
-        try waitUntil("serve prints its URL", timeout: 60) {
-            guard process.isRunning else {
-                throw ServeFailure("serve exited: \((try? String(contentsOf: err, encoding: .utf8)) ?? "")")
-            }
-            line = (try? String(contentsOf: out, encoding: .utf8))?.split(separator: "\n").first { $0.hasPrefix("qwen-agent serve: http://") }
-            return line != nil
-        }
-        printedURL = String(line!.dropFirst("qwen-agent serve: ".count))
+        (process, printedURL) = try startServer(["serve", "--port", "0"] + arguments, in: folder, environment: environment,
+                                                announcing: "qwen-agent serve: ")
         let afterColon = printedURL.split(separator: ":")[2]
         port = Int(afterColon.prefix { $0.isNumber })!
     }
@@ -60,6 +43,31 @@ final class ServeProcess {
         process.terminate()
         try? FileManager.default.removeItem(at: folder)
     }
+}
+
+/// Starts `qwen-agent ARGUMENTS` with its stdout and stderr in files of a new `folder`, and waits until
+/// it prints a line starting with `announcement`; returns the process and the rest of that line (its URL).
+func startServer(_ arguments: [String], in folder: URL, environment: [String: String], announcing announcement: String) throws
+    -> (ChildProcess, String)
+{
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let out = folder.appendingPathComponent("stdout"), err = folder.appendingPathComponent("stderr")
+    let outFD = open(out.path, O_WRONLY | O_CREAT, 0o600), errFD = open(err.path, O_WRONLY | O_CREAT, 0o600)
+    defer {
+        close(outFD)
+        close(errFD)
+    }
+    let process = try ChildProcess(TestProducts.url(of: "qwen-agent"), arguments: arguments, environment: environment,
+                                   stdout: .descriptor(outFD), stderr: .descriptor(errFD))
+    var line: Substring?
+    try waitUntil("\(announcement)prints its URL", timeout: 60) {
+        guard process.isRunning else {
+            throw ServeFailure("qwen-agent \(arguments.first ?? "") exited: \((try? String(contentsOf: err, encoding: .utf8)) ?? "")")
+        }
+        line = (try? String(contentsOf: out, encoding: .utf8))?.split(separator: "\n").first { $0.hasPrefix(announcement) }
+        return line != nil
+    }
+    return (process, String(line!.dropFirst(announcement.count)))
 }
 
 struct ServeFailure: Error, CustomStringConvertible {
