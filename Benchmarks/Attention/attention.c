@@ -40,7 +40,7 @@ int main(int argc, char **argv) {
     double fused_times[repeats], blas_times[repeats];
     for (int r = 0; r < repeats; r++) {
         double start = cpu_seconds();
-        ckernels_attention(q, q_stride, n, heads, kv_heads, hd, k, v, CKERNELS_F32, kv_stride, keys, past, fused, q_stride);
+        ckernels_attention(q, q_stride, n, heads, kv_heads, hd, k, v, CKERNELS_F32, kv_stride, hd, keys, past, fused, q_stride);
         fused_times[r] = cpu_seconds() - start;
         start = cpu_seconds();
         for (long h = 0; h < heads; h++) {

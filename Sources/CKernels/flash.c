@@ -26,7 +26,7 @@ struct flash_job {
     long q_stride, queries, heads, kv_heads, head_dim;
     const void *keys, *values;
     int kv_format;
-    long kv_stride, key_count, causal_past;
+    long kv_stride, kv_head_stride, key_count, causal_past;
     float *out;
     long out_stride;
     long query_blocks;
@@ -83,14 +83,14 @@ AVX512 static inline void block_8x32(const float *x, const float *y, long ya, lo
 }
 
 /// Part of the current KV head's keys and values, widened or copied into the packed buffers: every
-/// task of the head then reads them contiguously (the cache's rows lie far apart, one page or more).
+/// task of the head then reads float32 rows one after another (the vision tower's lie 3·hidden apart).
 AVX512 static void pack_part(void *context, int part, int parts) {
     const struct flash_job *job = context;
     const long hd = job->head_dim, size = job->kv_format == CKERNELS_BF16 ? 2 : 4;
     long first, last;
     pool_slice(job->key_count, 8, part, parts, &first, &last);
     for (int kind = 0; kind < 2; kind++) {
-        const char *source = (const char *)(kind == 0 ? job->keys : job->values) + job->kv_head * hd * size;
+        const char *source = (const char *)(kind == 0 ? job->keys : job->values) + job->kv_head * job->kv_head_stride * size;
         float *packed = kind == 0 ? job->packed_keys : job->packed_values;
         for (long r = first; r < last; r++) {
             float *row = packed + r * hd;
@@ -179,8 +179,8 @@ AVX512 static void flash_part(void *context, int part, int parts) {
 }
 
 int ckernels_attention(const float *q, long q_stride, long queries, long heads, long kv_heads, long head_dim,
-                       const void *keys, const void *values, int kv_format, long kv_stride, long key_count, long causal_past,
-                       float *out, long out_stride) {
+                       const void *keys, const void *values, int kv_format, long kv_stride, long kv_head_stride, long key_count,
+                       long causal_past, float *out, long out_stride) {
     static int known = -1;
     if (known < 0) known = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
     if (!known || head_dim % 16 != 0 || head_dim > MAX_HEAD_DIM || heads % kv_heads != 0 || queries < 1
@@ -191,7 +191,7 @@ int ckernels_attention(const float *q, long q_stride, long queries, long heads, 
     float *memory = aligned_alloc(64, (size_t)(2 * rows * head_dim + threads * tile) * sizeof(float));
     float *buffers[threads];
     for (int t = 0; t < threads; t++) buffers[t] = memory + 2 * rows * head_dim + t * tile;
-    struct flash_job job = {q, q_stride, queries, heads, kv_heads, head_dim, keys, values, kv_format, kv_stride, key_count,
+    struct flash_job job = {q, q_stride, queries, heads, kv_heads, head_dim, keys, values, kv_format, kv_stride, kv_head_stride, key_count,
                             causal_past, out, out_stride, (queries + QUERY_TILE - 1) / QUERY_TILE, 0, memory, memory + rows * head_dim, 0,
                             buffers};
     // Rows past the last key: finite (zero) values, since a masked score's probability 0 multiplies them.
@@ -208,10 +208,10 @@ int ckernels_attention(const float *q, long q_stride, long queries, long heads, 
 }
 #else
 int ckernels_attention(const float *q, long q_stride, long queries, long heads, long kv_heads, long head_dim,
-                       const void *keys, const void *values, int kv_format, long kv_stride, long key_count, long causal_past,
-                       float *out, long out_stride) {
+                       const void *keys, const void *values, int kv_format, long kv_stride, long kv_head_stride, long key_count,
+                       long causal_past, float *out, long out_stride) {
     (void)q, (void)q_stride, (void)queries, (void)heads, (void)kv_heads, (void)head_dim, (void)keys, (void)values;
-    (void)kv_format, (void)kv_stride, (void)key_count, (void)causal_past, (void)out, (void)out_stride;
+    (void)kv_format, (void)kv_stride, (void)kv_head_stride, (void)key_count, (void)causal_past, (void)out, (void)out_stride;
     return 0;
 }
 #endif

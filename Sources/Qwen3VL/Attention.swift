@@ -14,13 +14,22 @@ extension Qwen3VL {
         /// Every head of `count` query rows through the fused kernel (tiles of queries against tiles of
         /// keys, a running softmax, no score matrix; `ckernels_attention`), against float32 or BF16 keys
         /// and values. Query row r of head h is at `queries + r·queryStride + h·headDim`; key j of KV head
-        /// g at `j·keyStride + g·headDim`. Returns false without touching `out` where the kernel does not
+        /// g at `g·keyHeadStride + j·keyStride`. Returns false without touching `out` where the kernel does not
         /// run (no AVX-512): the caller then takes ``head(queries:queryStride:count:keys:values:keyStride:keyCount:causalPast:headDim:out:outStride:scores:)``.
         static func fused(queries: UnsafePointer<Float>, queryStride: Int, count: Int, heads: Int, keyValueHeads: Int, headDim: Int,
-                          keys: UnsafeRawPointer, values: UnsafeRawPointer, bf16: Bool, keyStride: Int, keyCount: Int, causalPast: Int?,
-                          out: UnsafeMutablePointer<Float>, outStride: Int) -> Bool {
+                          keys: UnsafeRawPointer, values: UnsafeRawPointer, bf16: Bool, keyStride: Int, keyHeadStride: Int, keyCount: Int,
+                          causalPast: Int?, out: UnsafeMutablePointer<Float>, outStride: Int) -> Bool {
             ckernels_attention(queries, queryStride, count, heads, keyValueHeads, headDim, keys, values, bf16 ? CKERNELS_BF16 : CKERNELS_F32,
-                               keyStride, keyCount, causalPast ?? -1, out, outStride) != 0
+                               keyStride, keyHeadStride, keyCount, causalPast ?? -1, out, outStride) != 0
+        }
+
+        /// One new token's query heads (`heads · headDim` floats) against `keyCount` positions of a BF16
+        /// cache, every core, float32 math (`ckernels_attend_bf16`): position t of KV head g at
+        /// `g·keyHeadStride + t·keyStride`; head h reads KV head h / (heads / keyValueHeads).
+        static func decode(query: UnsafePointer<Float>, heads: Int, keyValueHeads: Int, headDim: Int,
+                           keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>, keyStride: Int, keyHeadStride: Int, keyCount: Int,
+                           out: UnsafeMutablePointer<Float>) {
+            ckernels_attend_bf16(query, heads, keyValueHeads, headDim, keys, values, keyStride, keyHeadStride, keyCount, out)
         }
 
         /// `out[r] = softmax(q[r] · Kᵀ / √headDim) · V` for `count` query rows, a block of queries at a

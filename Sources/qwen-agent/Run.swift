@@ -41,6 +41,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Step budget (default: the profile's step_limit).", valueName: "n"))
     var maxSteps: Int?
 
+    @Option(help: ArgumentHelp("Replies in a row that cannot be used (unparsable, out of range) before the run ends in error.", valueName: "n"))
+    var maxBadReplies = RunOptions().maxBadReplies
+
     @Option(help: ArgumentHelp("The abort chord, grabbed on the X server for the run.", valueName: "chord"))
     var abortKey = "ctrl+alt+Escape"
 
@@ -57,6 +60,7 @@ struct Run: AsyncParsableCommand {
 
     func validate() throws {
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
+        if maxBadReplies < 1 { throw ValidationError("--max-bad-replies must be at least 1") }
         try MistypedCommand.check(task: task, explicitly: MistypedCommand.runWasTyped)
     }
 
@@ -76,6 +80,7 @@ struct Run: AsyncParsableCommand {
         settings.sessionDirectory = session.map { URL(fileURLWithPath: $0) }
         settings.secrets = secret
         settings.options.isAborted = { Interruption.requested }
+        settings.options.maxBadReplies = maxBadReplies
         settings.options.allowedWindowClasses = onlyWindow.isEmpty ? nil : Set(onlyWindow)
         if confirm { settings.options.confirm = Confirmations(secrets: secret).ask }
         var outcome: Outcome = .error("not started")

@@ -116,6 +116,13 @@ struct AgentRunTests {
         #expect(hopeless.stdout.contains("3 replies in a row could not be used"))
         #expect(!hopeless.stdout.contains("✔"))
         #expect(!after.contains { $0.event == "button_press" || $0.event == "key_press" })
+
+        // --max-bad-replies sets the budget: two unusable replies end the run before the third is read.
+        let (stricter, _) = try run(arguments: ["--max-bad-replies", "2"]) { _ in ["no reasoning end", "still nothing", "</think>\nI am done, I think."] }
+        #expect(stricter.status == 4 && stricter.stdout.contains("2 replies in a row could not be used"), "\(stricter.stdout)")
+        #expect(!stricter.stdout.contains("── step 3 ──"), "\(stricter.stdout)")
+        let zero = try qwenAgent(["log out of the app", "--transcript", "/dev/null", "--max-bad-replies", "0"], display: nil)
+        #expect(zero.status == 64 && zero.stderr.contains("--max-bad-replies must be at least 1"), "\(zero.stderr)")
     }
 
     @Test func theAbortHotkeyStopsTheRunWithinAStep() throws {

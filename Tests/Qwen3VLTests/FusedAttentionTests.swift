@@ -8,14 +8,18 @@ import Qwen3VLPrompt
 /// The fused attention kernel (tiles of queries against tiles of keys, running softmax) against the
 /// per-head path it replaces (scores through sgemm, softmax, scores · V) on random seeded inputs: full
 /// attention as in the vision tower, causal prefill after a cached past as in the decoder, grouped
-/// KV heads, and a BF16 cache read as stored. Partial tiles of queries and keys are in every case.
+/// KV heads, and the decoder's cache (KV head by KV head, float32 or BF16) read as stored. Partial tiles
+/// of queries and keys are in every case.
 @Suite("Fused attention equals the per-head path")
 struct FusedAttentionTests {
     struct Case: CustomStringConvertible, Sendable {
         let queries, past, heads, keyValueHeads, headDim: Int
         let causal, bf16: Bool
+        /// Keys stored head by head, as in the decoder's cache (otherwise all heads of a key side by side).
+        var headMajor = false
         var description: String {
-            "\(queries) queries\(causal ? " after \(past) cached, causal" : ", full"), \(heads)/\(keyValueHeads) heads of \(headDim)\(bf16 ? ", BF16 cache" : "")"
+            "\(queries) queries\(causal ? " after \(past) cached, causal" : ", full"), \(heads)/\(keyValueHeads) heads of \(headDim)"
+                + (bf16 ? ", BF16" : "") + (headMajor ? ", head by head" : "")
         }
     }
 
@@ -23,59 +27,99 @@ struct FusedAttentionTests {
         Case(queries: 150, past: 0, heads: 4, keyValueHeads: 4, headDim: 64, causal: false, bf16: false),
         Case(queries: 3, past: 0, heads: 2, keyValueHeads: 1, headDim: 16, causal: true, bf16: false),
         Case(queries: 100, past: 37, heads: 4, keyValueHeads: 2, headDim: 128, causal: true, bf16: false),
-        Case(queries: 70, past: 130, heads: 4, keyValueHeads: 2, headDim: 128, causal: true, bf16: true),
+        Case(queries: 100, past: 37, heads: 4, keyValueHeads: 2, headDim: 128, causal: true, bf16: false, headMajor: true),
+        Case(queries: 70, past: 130, heads: 4, keyValueHeads: 2, headDim: 128, causal: true, bf16: true, headMajor: true),
     ]
 
-    @Test(arguments: cases)
-    func matchesPerHeadAttention(_ c: Case) {
-        var generator = SeededGenerator()
-        let keyCount = c.causal ? c.past + c.queries : c.queries
-        let queryStride = c.heads * c.headDim, keyStride = c.keyValueHeads * c.headDim
-        let queries = (0..<c.queries * queryStride).map { _ in Float.random(in: -3...3, using: &generator) }
-        // BF16 values are the top halves of float32 ones; the reference reads them widened.
-        let keys16 = (0..<keyCount * keyStride).map { _ in UInt16(Float.random(in: -3...3, using: &generator).bitPattern >> 16) }
-        let values16 = (0..<keyCount * keyStride).map { _ in UInt16(Float.random(in: -1...1, using: &generator).bitPattern >> 16) }
-        let keys = keys16.map { Float(bitPattern: UInt32($0) << 16) }, values = values16.map { Float(bitPattern: UInt32($0) << 16) }
+    /// Seeded random queries, keys and values for a case, and what the per-head path gives for them.
+    struct Inputs {
+        let keyCount, queryStride, keyStride, headStride: Int
+        let queries, keys, values: [Float]
+        /// The same keys and values as BF16: `keys` and `values` are these widened.
+        let keys16, values16: [UInt16]
+        let reference: [Float]
 
-        var reference = [Float](repeating: 0, count: c.queries * queryStride)
-        var scores = [Float](repeating: 0, count: Qwen3VL.Attention.queryBlock * keyCount)
-        queries.withUnsafeBufferPointer { q in
-            keys.withUnsafeBufferPointer { k in
-                values.withUnsafeBufferPointer { v in
-                    reference.withUnsafeMutableBufferPointer { out in
-                        scores.withUnsafeMutableBufferPointer { scores in
-                            for head in 0..<c.heads {
-                                let kv = head / (c.heads / c.keyValueHeads) * c.headDim
-                                Qwen3VL.Attention.head(queries: q.baseAddress! + head * c.headDim, queryStride: queryStride, count: c.queries,
-                                                       keys: k.baseAddress! + kv, values: v.baseAddress! + kv, keyStride: keyStride,
-                                                       keyCount: keyCount, causalPast: c.causal ? c.past : nil, headDim: c.headDim,
-                                                       out: out.baseAddress! + head * c.headDim, outStride: queryStride, scores: scores.baseAddress!)
+        init(_ c: Case) {
+            var generator = SeededGenerator()
+            let keyCount = c.causal ? c.past + c.queries : c.queries, queryStride = c.heads * c.headDim
+            let (keyStride, headStride) = c.headMajor ? (c.headDim, keyCount * c.headDim) : (c.keyValueHeads * c.headDim, c.headDim)
+            let queries = (0..<c.queries * queryStride).map { _ in Float.random(in: -3...3, using: &generator) }
+            let elements = keyCount * c.keyValueHeads * c.headDim
+            let keys16 = (0..<elements).map { _ in UInt16(Float.random(in: -3...3, using: &generator).bitPattern >> 16) }
+            let values16 = (0..<elements).map { _ in UInt16(Float.random(in: -1...1, using: &generator).bitPattern >> 16) }
+            let keys = keys16.map { Float(bitPattern: UInt32($0) << 16) }, values = values16.map { Float(bitPattern: UInt32($0) << 16) }
+
+            var reference = [Float](repeating: 0, count: c.queries * queryStride)
+            var scores = [Float](repeating: 0, count: Qwen3VL.Attention.queryBlock * keyCount)
+            queries.withUnsafeBufferPointer { q in
+                keys.withUnsafeBufferPointer { k in
+                    values.withUnsafeBufferPointer { v in
+                        reference.withUnsafeMutableBufferPointer { out in
+                            scores.withUnsafeMutableBufferPointer { scores in
+                                for head in 0..<c.heads {
+                                    let kv = head / (c.heads / c.keyValueHeads) * headStride
+                                    Qwen3VL.Attention.head(queries: q.baseAddress! + head * c.headDim, queryStride: queryStride, count: c.queries,
+                                                           keys: k.baseAddress! + kv, values: v.baseAddress! + kv, keyStride: keyStride,
+                                                           keyCount: keyCount, causalPast: c.causal ? c.past : nil, headDim: c.headDim,
+                                                           out: out.baseAddress! + head * c.headDim, outStride: queryStride, scores: scores.baseAddress!)
+                                }
                             }
                         }
                     }
                 }
             }
+            (self.keyCount, self.queryStride, self.keyStride, self.headStride) = (keyCount, queryStride, keyStride, headStride)
+            (self.queries, self.keys, self.values, self.keys16, self.values16, self.reference) = (queries, keys, values, keys16, values16, reference)
         }
+    }
 
-        var fused = [Float](repeating: .nan, count: c.queries * queryStride)
+    @Test(arguments: cases)
+    func matchesPerHeadAttention(_ c: Case) {
+        let inputs = Inputs(c)
+        var fused = [Float](repeating: .nan, count: c.queries * inputs.queryStride)
         let ran = fused.withUnsafeMutableBufferPointer { out in
-            queries.withUnsafeBufferPointer { q in
+            inputs.queries.withUnsafeBufferPointer { q in
                 func run(_ k: UnsafeRawPointer, _ v: UnsafeRawPointer) -> Bool {
-                    Qwen3VL.Attention.fused(queries: q.baseAddress!, queryStride: queryStride, count: c.queries, heads: c.heads,
+                    Qwen3VL.Attention.fused(queries: q.baseAddress!, queryStride: inputs.queryStride, count: c.queries, heads: c.heads,
                                             keyValueHeads: c.keyValueHeads, headDim: c.headDim, keys: k, values: v, bf16: c.bf16,
-                                            keyStride: keyStride, keyCount: keyCount, causalPast: c.causal ? c.past : nil,
-                                            out: out.baseAddress!, outStride: queryStride)
+                                            keyStride: inputs.keyStride, keyHeadStride: inputs.headStride, keyCount: inputs.keyCount,
+                                            causalPast: c.causal ? c.past : nil, out: out.baseAddress!, outStride: inputs.queryStride)
                 }
                 return c.bf16
-                    ? keys16.withUnsafeBufferPointer { k in values16.withUnsafeBufferPointer { v in run(k.baseAddress!, v.baseAddress!) } }
-                    : keys.withUnsafeBufferPointer { k in values.withUnsafeBufferPointer { v in run(k.baseAddress!, v.baseAddress!) } }
+                    ? inputs.keys16.withUnsafeBufferPointer { k in inputs.values16.withUnsafeBufferPointer { v in run(k.baseAddress!, v.baseAddress!) } }
+                    : inputs.keys.withUnsafeBufferPointer { k in inputs.values.withUnsafeBufferPointer { v in run(k.baseAddress!, v.baseAddress!) } }
             }
         }
         // The kernel needs AVX-512, which every CPU with AVX512_BF16 has; elsewhere the per-head path runs alone.
         #expect(ran || !Qwen3VL.Precision.bf16.isSupported, "the fused kernel declined on a CPU with AVX-512")
         guard ran else { return }
-        let largest = zip(fused, reference).map { abs($0 - $1) }.max() ?? .nan
+        let largest = zip(fused, inputs.reference).map { abs($0 - $1) }.max() ?? .nan
         print("fused attention, \(c): max |Δ| = \(largest) (bound 1e-5)")
-        #expect(largest <= 1e-5, "\(c), \(generator)")
+        #expect(largest <= 1e-5, "\(c)")
+    }
+
+    /// Decode: one token's query heads against a BF16 cache, stored head by head as the decoder keeps it
+    /// and with all heads of a position side by side; groups of 1–4 query heads per KV head, head
+    /// dimensions whose sums fit the registers in one or more chunks, and one the vector path declines.
+    @Test(arguments: [
+        Case(queries: 1, past: 2046, heads: 16, keyValueHeads: 8, headDim: 128, causal: true, bf16: true, headMajor: true),
+        Case(queries: 1, past: 300, heads: 4, keyValueHeads: 2, headDim: 128, causal: true, bf16: true, headMajor: false),
+        Case(queries: 1, past: 16, heads: 3, keyValueHeads: 3, headDim: 24, causal: true, bf16: true, headMajor: true),
+        Case(queries: 1, past: 100, heads: 8, keyValueHeads: 2, headDim: 128, causal: true, bf16: true, headMajor: true),
+        Case(queries: 1, past: 50, heads: 3, keyValueHeads: 1, headDim: 64, causal: true, bf16: true, headMajor: true),
+    ])
+    func decodeMatchesPerHeadAttention(_ c: Case) {
+        let inputs = Inputs(c)
+        var out = [Float](repeating: .nan, count: inputs.queryStride)
+        inputs.keys16.withUnsafeBufferPointer { k in
+            inputs.values16.withUnsafeBufferPointer { v in
+                Qwen3VL.Attention.decode(query: inputs.queries, heads: c.heads, keyValueHeads: c.keyValueHeads, headDim: c.headDim,
+                                         keys: k.baseAddress!, values: v.baseAddress!, keyStride: inputs.keyStride,
+                                         keyHeadStride: inputs.headStride, keyCount: inputs.keyCount, out: &out)
+            }
+        }
+        let largest = zip(out, inputs.reference).map { abs($0 - $1) }.max() ?? .nan
+        print("decode attention, \(c): max |Δ| = \(largest) (bound 1e-5)")
+        #expect(largest <= 1e-5, "\(c)")
     }
 }

@@ -88,21 +88,21 @@ int ckernels_gemm_bf16(const struct ckernels_matrix *w, const float *x, long n, 
 int ckernels_gemm_q8(const struct ckernels_matrix *w, const float *x, long n, float *y, int accumulate);
 
 /// Attention of one new token: `out[h] = softmax(q[h] · Kᵀ / √head_dim) · V` for each of `heads` query
-/// heads, head h reading KV head h / (heads / kv_heads), against `count` BF16 keys and values whose
-/// rows lie `stride` elements apart (KV head g at offset g · head_dim), float32 math, on every core.
+/// heads, head h reading KV head h / (heads / kv_heads), against `count` BF16 keys and values: position t
+/// of KV head g at `g·head_stride + t·stride` elements; float32 math, on every core.
 void ckernels_attend_bf16(const float *q, long heads, long kv_heads, long head_dim, const unsigned short *keys,
-                          const unsigned short *values, long stride, long count, float *out);
+                          const unsigned short *values, long stride, long head_stride, long count, float *out);
 
 /// Attention of `queries` query rows at once, fused: `out[i, h] = softmax(q[i, h] · Kᵀ / √head_dim) · V` for
 /// each of `heads` heads, head h reading KV head h / (heads / kv_heads), through tiles of queries against
 /// tiles of keys with a running softmax (no score matrix), float32 math, on every core. Query row i of
 /// head h is at `q + i·q_stride + h·head_dim`, its output at `out + i·out_stride + h·head_dim`; key and
-/// value j of KV head g at `j·kv_stride + g·head_dim` elements, float32 or BF16 (`kv_format`). With
+/// value j of KV head g at `g·kv_head_stride + j·kv_stride` elements, float32 or BF16 (`kv_format`). With
 /// `causal_past` ≥ 0, query i sees keys [0, causal_past + i]; with −1, all `key_count`. Returns 0 without
 /// touching `out` on a CPU without AVX-512, or a head_dim that is not a multiple of 16 up to 256.
 int ckernels_attention(const float *q, long q_stride, long queries, long heads, long kv_heads, long head_dim,
-                       const void *keys, const void *values, int kv_format, long kv_stride, long key_count, long causal_past,
-                       float *out, long out_stride);
+                       const void *keys, const void *values, int kv_format, long kv_stride, long kv_head_stride, long key_count,
+                       long causal_past, float *out, long out_stride);
 
 /// Float32 to BF16, rounding to nearest even.
 void ckernels_narrow_bf16(const float *source, unsigned short *destination, long n);

@@ -173,11 +173,14 @@ extension Qwen3VL {
             // Each head against the cache, which now holds this batch too; GQA: heads share KV heads in groups.
             let group = heads / kvHeads, queryStride = heads * hd, keyCount = cache.count + n
             if cache.precision == .bf16 && n == 1 {
-                let layerStart = cache.keyOffset(layer: index, position: 0, head: 0)
+                let layerStart = cache.offset(layer: index, head: 0)
                 cache.keys16.withUnsafeBufferPointer { keys in
                     cache.values16.withUnsafeBufferPointer { values in
-                        ckernels_attend_bf16(w.q, heads, kvHeads, hd, keys.baseAddress! + layerStart, values.baseAddress! + layerStart,
-                                             kvHeads * hd, keyCount, &w.attended)
+                        w.attended.withUnsafeMutableBufferPointer { out in
+                            Attention.decode(query: w.q, heads: heads, keyValueHeads: kvHeads, headDim: hd, keys: keys.baseAddress! + layerStart,
+                                             values: values.baseAddress! + layerStart, keyStride: hd, keyHeadStride: cache.headStride,
+                                             keyCount: keyCount, out: out.baseAddress!)
+                        }
                     }
                 }
                 return
@@ -185,12 +188,12 @@ extension Qwen3VL {
             // Prefill: all heads at once through the fused kernel, reading the cache as stored.
             if n > 1 && prefillFused(cache: cache, layer: index, workspace: w, rows: n) { return }
             for kvHead in 0..<kvHeads {
-                let kvOffset = cache.keyOffset(layer: index, position: 0, head: kvHead)
+                let kvOffset = cache.offset(layer: index, head: kvHead)
                 // A BF16 cache's head is widened once for the batch's queries (prefill).
-                let (keys, values, keyStride) = cache.precision == .f32
-                    ? (cache.keys, cache.values, kvHeads * hd)
+                let (keys, values) = cache.precision == .f32
+                    ? (cache.keys, cache.values)
                     : (cache.widened(\.keys16, from: kvOffset, count: keyCount, into: &w.wideKeys),
-                       cache.widened(\.values16, from: kvOffset, count: keyCount, into: &w.wideValues), hd)
+                       cache.widened(\.values16, from: kvOffset, count: keyCount, into: &w.wideValues))
                 let start = cache.precision == .f32 ? kvOffset : 0
                 keys.withUnsafeBufferPointer { keys in
                     values.withUnsafeBufferPointer { values in
@@ -200,7 +203,7 @@ extension Qwen3VL {
                                     for head in kvHead * group..<(kvHead + 1) * group {
                                         Attention.head(queries: queries.baseAddress! + head * hd, queryStride: queryStride, count: n,
                                                        keys: keys.baseAddress! + start, values: values.baseAddress! + start,
-                                                       keyStride: keyStride, keyCount: keyCount, causalPast: cache.count,
+                                                       keyStride: hd, keyCount: keyCount, causalPast: cache.count,
                                                        headDim: hd, out: out.baseAddress! + head * hd, outStride: queryStride,
                                                        scores: scores.baseAddress!)
                                     }
@@ -213,16 +216,16 @@ extension Qwen3VL {
         }
 
         /// The batch's queries against the layer's cache (which holds the batch too) through
-        /// ``Attention/fused(queries:queryStride:count:heads:keyValueHeads:headDim:keys:values:bf16:keyStride:keyCount:causalPast:out:outStride:)``.
+        /// ``Attention/fused(queries:queryStride:count:heads:keyValueHeads:headDim:keys:values:bf16:keyStride:keyHeadStride:keyCount:causalPast:out:outStride:)``.
         private func prefillFused(cache: KVCache, layer index: Int, workspace w: Workspace, rows n: Int) -> Bool {
             let c = config, hd = c.headDim, heads = c.numAttentionHeads, kvHeads = c.numKeyValueHeads
-            let layerStart = cache.keyOffset(layer: index, position: 0, head: 0)
+            let layerStart = cache.offset(layer: index, head: 0)
             func run(_ keys: UnsafeRawPointer, _ values: UnsafeRawPointer) -> Bool {
                 w.q.withUnsafeBufferPointer { q in
                     w.attended.withUnsafeMutableBufferPointer { out in
                         Attention.fused(queries: q.baseAddress!, queryStride: heads * hd, count: n, heads: heads, keyValueHeads: kvHeads,
-                                        headDim: hd, keys: keys, values: values, bf16: cache.precision == .bf16, keyStride: kvHeads * hd,
-                                        keyCount: cache.count + n, causalPast: cache.count, out: out.baseAddress!, outStride: heads * hd)
+                                        headDim: hd, keys: keys, values: values, bf16: cache.precision == .bf16, keyStride: hd,
+                                        keyHeadStride: cache.headStride, keyCount: cache.count + n, causalPast: cache.count, out: out.baseAddress!, outStride: heads * hd)
                     }
                 }
             }
@@ -351,7 +354,8 @@ extension Qwen3VL {
 
     /// Keys and values of every layer for the tokens seen so far, in one contiguous buffer per kind:
     /// float32 (`keys`, `values`) in `f32` precision, BF16 (`keys16`, `values16`: half the memory and
-    /// half the bytes decode attention reads) in `bf16`.
+    /// half the bytes decode attention reads) in `bf16`. Within a layer the cache is stored KV head by KV
+    /// head, each head's positions one after another, so attention reads a head as one stream.
     public final class KVCache {
         public let capacity: Int
         public let precision: Precision
@@ -359,9 +363,10 @@ extension Qwen3VL {
         public internal(set) var count = 0
         var keys: [Float] = [], values: [Float] = []
         var keys16: [UInt16] = [], values16: [UInt16] = []
+        /// Elements from one KV head's positions to the next head's (`capacity · headDim`).
+        let headStride: Int
         private let config: Configuration.Text
         private let layerStride: Int
-        private let positionStride: Int
         private let headDim: Int
 
         public init(config: Configuration.Text, capacity: Int, precision: Precision = .f32) {
@@ -369,8 +374,8 @@ extension Qwen3VL {
             self.capacity = capacity
             self.precision = precision
             headDim = config.headDim
-            positionStride = config.numKeyValueHeads * config.headDim
-            layerStride = capacity * positionStride
+            headStride = capacity * config.headDim
+            layerStride = config.numKeyValueHeads * headStride
             switch precision {
             case .f32:
                 keys = .zerosOnHugePages(count: config.numHiddenLayers * layerStride)
@@ -384,40 +389,51 @@ extension Qwen3VL {
         /// Bytes the cache holds.
         public var byteCount: Int { keys.count * 8 + keys16.count * 4 }
 
-        func keyOffset(layer: Int, position: Int, head: Int) -> Int {
-            layer * layerStride + position * positionStride + head * headDim
-        }
+        /// Where position 0 of a layer's KV head is.
+        func offset(layer: Int, head: Int) -> Int { layer * layerStride + head * headStride }
 
         /// A cache of another capacity holding this one's first `count` tokens.
         func resized(to newCapacity: Int) -> KVCache {
             let copy = KVCache(config: config, capacity: newCapacity, precision: precision)
             copy.count = min(count, newCapacity)
-            let kept = copy.count * positionStride
+            let kept = copy.count * headDim
             for layer in 0..<config.numHiddenLayers {
-                let from = layer * layerStride, to = layer * copy.layerStride
-                switch precision {
-                case .f32:
-                    copy.keys[to..<to + kept] = keys[from..<from + kept]
-                    copy.values[to..<to + kept] = values[from..<from + kept]
-                case .bf16:
-                    copy.keys16[to..<to + kept] = keys16[from..<from + kept]
-                    copy.values16[to..<to + kept] = values16[from..<from + kept]
+                for head in 0..<config.numKeyValueHeads {
+                    let from = offset(layer: layer, head: head), to = copy.offset(layer: layer, head: head)
+                    switch precision {
+                    case .f32:
+                        copy.keys[to..<to + kept] = keys[from..<from + kept]
+                        copy.values[to..<to + kept] = values[from..<from + kept]
+                    case .bf16:
+                        copy.keys16[to..<to + kept] = keys16[from..<from + kept]
+                        copy.values16[to..<to + kept] = values16[from..<from + kept]
+                    }
                 }
             }
             return copy
         }
 
+        /// `rows` tokens' keys and values (all KV heads of a token side by side, as the projections give
+        /// them) into positions `start...` of a layer.
         func store(layer: Int, keys k: [Float], values v: [Float], at start: Int, rows: Int) {
-            let base = layer * layerStride + start * positionStride, count = rows * positionStride
+            let heads = config.numKeyValueHeads
+            func scatter<Element>(_ source: [Float], into cache: inout [Element], _ copy: (UnsafePointer<Float>, UnsafeMutablePointer<Element>, Int) -> Void) {
+                source.withUnsafeBufferPointer { source in
+                    cache.withUnsafeMutableBufferPointer { cache in
+                        for head in 0..<heads {
+                            let to = cache.baseAddress! + offset(layer: layer, head: head) + start * headDim
+                            for row in 0..<rows { copy(source.baseAddress! + (row * heads + head) * headDim, to + row * headDim, headDim) }
+                        }
+                    }
+                }
+            }
             switch precision {
             case .f32:
-                for i in 0..<count {
-                    keys[base + i] = k[i]
-                    values[base + i] = v[i]
-                }
+                scatter(k, into: &keys) { $1.update(from: $0, count: $2) }
+                scatter(v, into: &values) { $1.update(from: $0, count: $2) }
             case .bf16:
-                keys16.withUnsafeMutableBufferPointer { ckernels_narrow_bf16(k, $0.baseAddress! + base, count) }
-                values16.withUnsafeMutableBufferPointer { ckernels_narrow_bf16(v, $0.baseAddress! + base, count) }
+                scatter(k, into: &keys16) { ckernels_narrow_bf16($0, $1, $2) }
+                scatter(v, into: &values16) { ckernels_narrow_bf16($0, $1, $2) }
             }
         }
 
@@ -426,11 +442,7 @@ extension Qwen3VL {
         func widened(_ half: KeyPath<KVCache, [UInt16]>, from offset: Int, count: Int, into buffer: inout [Float]) -> [Float] {
             if buffer.count < count * headDim { buffer = [Float](repeating: 0, count: count * headDim) }
             self[keyPath: half].withUnsafeBufferPointer { source in
-                buffer.withUnsafeMutableBufferPointer { out in
-                    for t in 0..<count {
-                        ckernels_widen_bf16(source.baseAddress! + offset + t * positionStride, out.baseAddress! + t * headDim, headDim)
-                    }
-                }
+                buffer.withUnsafeMutableBufferPointer { ckernels_widen_bf16(source.baseAddress! + offset, $0.baseAddress!, count * headDim) }
             }
             return buffer
         }

@@ -249,7 +249,7 @@ extension Qwen3VL {
                         let queries = qkv.baseAddress! + frame * 3 * hidden
                         return Attention.fused(queries: queries, queryStride: 3 * hidden, count: frameLength, heads: heads, keyValueHeads: heads,
                                                headDim: headDim, keys: queries + hidden, values: queries + 2 * hidden, bf16: false,
-                                               keyStride: 3 * hidden, keyCount: frameLength, causalPast: nil,
+                                               keyStride: 3 * hidden, keyHeadStride: headDim, keyCount: frameLength, causalPast: nil,
                                                out: out.baseAddress! + frame * hidden, outStride: hidden)
                     }
                 }
