@@ -114,6 +114,11 @@ public final class AgentLoop {
                         return .error("\(state.badReplies) replies in a row could not be used; the last: \(problem.status): \(problem.reason)")
                     }
                     state.note = Feedback.unusableReply(problem.reason, shape: seat.profile.shape, space: sent.space)
+                    // Asked again on the screen as it is now: it may have changed while the model thought.
+                    started = clock.now
+                    screenshot = try await screen.capture()
+                    observed = try await windows.layout()
+                    timings.capture = clock.now - started
                     continue
                 }
                 state.badReplies = 0

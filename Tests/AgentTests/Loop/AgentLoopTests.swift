@@ -90,6 +90,23 @@ import TestSupportCore
         #expect(try await Self.run(ScriptedModel(responses: [done])) == .success(answer: nil))
     }
 
+    /// After an unusable reply the model is asked again on the screen as it is then, not as it was
+    /// when it first looked: here a dialog (a white band) appears while it writes the bad reply.
+    @Test func anUnusableReplyIsAskedAgainOnTheCurrentScreen() async throws {
+        let desktop = FakeDesktop()
+        var changed = try await desktop.capture()
+        for x in 0..<changed.width { for y in 40..<60 { changed[x, y] = RGB(hex: 0xFFFFFF) } }
+        let dialog = changed
+        let model = RecordingModel(["no call here\n</think>\n\nnothing", "still nothing\n</think>\n\nnothing"],
+                                   beforeReply: { if $0 == 0 { desktop.show(dialog) } })
+        _ = try await Self.run(model, on: desktop)
+        func screenshot(_ call: Int) -> RGBImage? {
+            model.conversations.dropFirst(call).first?.last?.content.lazy.compactMap { if case .image(let image) = $0 { image } else { nil } }.first
+        }
+        let first = try #require(screenshot(0)), second = try #require(screenshot(1))
+        #expect(first[10, 50] == RGB(hex: 0x202020) && second[10, 50] == RGB(hex: 0xFFFFFF), "the second question showed the old screen")
+    }
+
     @Test func feedbackAboutAnUnusableReplyFollowsTheProfile() async throws {
         let garbage = "no call here\n</think>\n\nnothing"
         let thinking = RecordingModel([garbage, garbage])
