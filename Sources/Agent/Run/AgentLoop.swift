@@ -72,6 +72,13 @@ public final class AgentLoop {
             var screenshot = try await screen.capture()
             var observed = try await windows.layout()
             timings.capture = clock.now - started
+            /// The screen and windows observed again before the model is asked again.
+            func observeAgain() async throws {
+                let started = clock.now
+                screenshot = try await screen.capture()
+                observed = try await windows.layout()
+                timings.capture = clock.now - started
+            }
             for step in 1...max(1, models.lead.profile.stepLimit) {
                 if options.isAborted() { return .abortedByUser }
                 let (seat, route) = models.choose(step: step, after: state.last)
@@ -115,10 +122,7 @@ public final class AgentLoop {
                     }
                     state.note = Feedback.unusableReply(problem.reason, shape: seat.profile.shape, space: sent.space)
                     // Asked again on the screen as it is now: it may have changed while the model thought.
-                    started = clock.now
-                    screenshot = try await screen.capture()
-                    observed = try await windows.layout()
-                    timings.capture = clock.now - started
+                    try await observeAgain()
                     continue
                 }
                 state.badReplies = 0
@@ -189,10 +193,7 @@ public final class AgentLoop {
                             + "the last, \(resolved): \(stale)")
                     }
                     if case .geometry = stale { _ = try await screen.followGeometry() }
-                    started = clock.now
-                    screenshot = try await screen.capture()
-                    observed = try await windows.layout()
-                    timings.capture = clock.now - started
+                    try await observeAgain()
                     state.note = Feedback.screenChanged(resolved.action, stale)
                     state.last = .fine
                     continue
