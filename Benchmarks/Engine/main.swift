@@ -4,7 +4,7 @@
 //     QWEN_AGENT_BENCHMARKS=1 swift build -c release --scratch-path .build-bench --product qwen-agent-engine-bench
 //     .build-bench/release/qwen-agent-engine-bench --model DIR --tokenizer DIR --image SCREENSHOT.png \
 //         [--agent Agents/desktop-thinking.json] [--new-tokens 16] [--repeats 1] [--processor-image PNG]... \
-//         [--ids-out ids.json] [--json out.json] [--precision f32|bf16] [--weights bf16|int8] [--logits-out FILE] [--no-second-step] [--steps N]
+//         [--ids-out ids.json] [--json out.json] [--precision f32|bf16] [--weights bf16|int8|int4] [--logits-out FILE] [--no-second-step] [--steps N]
 //
 // The prompt is the agent's first step as `AgentLoop` builds it: the profile's system prompt with the
 // computer_use tool, the task, then the screenshot and "What is the next step?". `--ids-out` writes its
@@ -52,11 +52,11 @@ struct Options {
             case "--steps": steps = max(0, Int(value(flag)) ?? 0)
             case "--json": json = value(flag)
             case "--precision": precision = Qwen3VL.Precision(rawValue: value(flag)) ?? { fail("--precision is f32 or bf16") }()
-            case "--weights": weights = Qwen3VL.WeightFormat(rawValue: value(flag)) ?? { fail("--weights is bf16 or int8") }()
+            case "--weights": weights = Qwen3VL.WeightFormat(rawValue: value(flag)) ?? { fail("--weights is bf16, int8 or int4") }()
             default: fail("unknown argument \(flag)")
             }
         }
-        if model.isEmpty || image.isEmpty { fail("usage: qwen-agent-engine-bench --model DIR [--tokenizer DIR] --image PNG [--agent FILE] [--new-tokens N] [--repeats N] [--processor-image PNG]... [--ids-out FILE] [--json FILE] [--precision f32|bf16] [--weights bf16|int8] [--logits-out FILE] [--no-second-step] [--steps N]") }
+        if model.isEmpty || image.isEmpty { fail("usage: qwen-agent-engine-bench --model DIR [--tokenizer DIR] --image PNG [--agent FILE] [--new-tokens N] [--repeats N] [--processor-image PNG]... [--ids-out FILE] [--json FILE] [--precision f32|bf16] [--weights bf16|int8|int4] [--logits-out FILE] [--no-second-step] [--steps N]") }
     }
 }
 

@@ -1,7 +1,7 @@
 // Matrix products in BF16 (AVX512_BF16 `vdpbf16ps`) and int8 (AVX512_VNNI `vpdpbusd`), with the
-// block-quantized int8 weight format they read. Chosen at run time from CPUID; the Swift side asks
-// ckernels_has_bf16_dot / ckernels_has_int8_dot and keeps its float32 path on other CPUs. The int8
-// kernels also have a portable version, so an int8 model runs (slowly) anywhere.
+// block-quantized int8 and int4 weight formats they read. Chosen at run time from CPUID; the Swift side
+// asks ckernels_has_bf16_dot / ckernels_has_int8_dot and keeps its float32 path on other CPUs. The
+// quantized kernels also have a portable version, so an int8 or int4 model runs (slowly) anywhere.
 #include "CKernels.h"
 #include "pool.h"
 
@@ -57,10 +57,33 @@ void ckernels_narrow_bf16(const float *source, unsigned short *destination, long
 
 long ckernels_q8_padded_columns(long columns) { return (columns + Q8_GROUP - 1) / Q8_GROUP * Q8_GROUP; }
 
+long ckernels_quantized_row_bytes(int format, long columns) {
+    const long padded = ckernels_q8_padded_columns(columns);
+    return format == CKERNELS_Q4 ? padded / 2 : padded;
+}
+
 /// Byte offset, inside a padded row, of the weight in column `k`.
 static inline long q8_offset(long k) {
     const long group = k / Q8_GROUP, within = k % Q8_GROUP, block = within / Q8_BLOCK, element = within % Q8_BLOCK;
     return group * Q8_GROUP + (element / 4) * 64 + block * 4 + element % 4;
+}
+
+/// The int4 format packs the int8 order two chunks to a byte: byte i of the row's 64-byte step j of a
+/// group holds int8 chunk 2j's byte i in its low nibble and chunk 2j+1's in its high one, so one load,
+/// a mask and a shift give two chunks ready for `vpdpbusd`. Nibbles are stored +8.
+static inline long q4_offset(long k, int *shift) {
+    const long at = q8_offset(k), chunk = (at % Q8_GROUP) / 64;
+    *shift = (int)(chunk % 2) * 4;
+    return at / Q8_GROUP * (Q8_GROUP / 2) + (chunk / 2) * 64 + at % 64;
+}
+
+/// The weight in column `k` of row `r` of an int8 or int4 matrix as an int8 matrix stores it (+128).
+static inline int stored_q8(const struct ckernels_matrix *m, long r, long k) {
+    const unsigned char *row = (const unsigned char *)m->values + r * ckernels_quantized_row_bytes(m->format, m->cols);
+    if (m->format != CKERNELS_Q4) return row[q8_offset(k)];
+    int shift;
+    const long at = q4_offset(k, &shift);
+    return ((row[at] >> shift) & 15) + 120;
 }
 
 struct quantize_job {
@@ -112,13 +135,55 @@ void ckernels_quantize_q8(const struct ckernels_matrix *source, unsigned char *q
     pool_run(quantize_part, &job, source->rows >= 64);
 }
 
-void ckernels_dequantize_q8(const struct ckernels_matrix *m, long first_row, long rows, float *out) {
-    const long padded = ckernels_q8_padded_columns(m->cols), blocks = padded / Q8_BLOCK;
-    const unsigned char *quants = m->values;
+/// Rows of the job's part in int4, as llama.cpp's Q4_0 rounds: each block's value of largest magnitude,
+/// v, sets scale = v / −8 (F16; the F16 value is the one divided by), so v itself is −8 and the other
+/// side reaches +7; weights round(w / scale), clamped to [−8, 7], stored +8.
+static void quantize_q4_part(void *context, int part, int parts) {
+    const struct quantize_job *job = context;
+    const struct ckernels_matrix *m = job->source;
+    const long bytes = ckernels_quantized_row_bytes(CKERNELS_Q4, m->cols), blocks = ckernels_q8_padded_columns(m->cols) / Q8_BLOCK;
+    long first, last;
+    pool_slice(m->rows, 1, part, parts, &first, &last);
+    for (long r = first; r < last; r++) {
+        unsigned char *row = job->quants + r * bytes;
+        memset(row, 0x88, (size_t)bytes); // padding blocks: zero weights
+        for (long b = 0; b < blocks; b++) {
+            float values[Q8_BLOCK], extreme = 0;
+            for (long e = 0; e < Q8_BLOCK; e++) {
+                const long k = b * Q8_BLOCK + e;
+                float v = 0;
+                if (k < m->cols) {
+                    v = m->format == CKERNELS_BF16 ? widen(((const uint16_t *)m->values)[r * m->cols + k])
+                                                   : ((const float *)m->values)[r * m->cols + k];
+                }
+                values[e] = v;
+                if (fabsf(v) > fabsf(extreme)) extreme = v;
+            }
+            const uint16_t scale = float_to_half(extreme / -8);
+            job->scales[r * blocks + b] = scale;
+            const float inverse = half_to_float(scale) != 0 ? 1 / half_to_float(scale) : 0;
+            for (long e = 0; e < Q8_BLOCK && b * Q8_BLOCK + e < m->cols; e++) {
+                float q = nearbyintf(values[e] * inverse);
+                q = q > 7 ? 7 : q < -8 ? -8 : q;
+                int shift;
+                unsigned char *at = row + q4_offset(b * Q8_BLOCK + e, &shift);
+                *at = (unsigned char)((*at & ~(15 << shift)) | ((int)q + 8) << shift);
+            }
+        }
+    }
+}
+
+void ckernels_quantize_q4(const struct ckernels_matrix *source, unsigned char *quants, unsigned short *scales) {
+    struct quantize_job job = {source, quants, scales};
+    pool_run(quantize_q4_part, &job, source->rows >= 64);
+}
+
+void ckernels_dequantize(const struct ckernels_matrix *m, long first_row, long rows, float *out) {
+    const long blocks = ckernels_q8_padded_columns(m->cols) / Q8_BLOCK;
     for (long r = first_row; r < first_row + rows; r++) {
         for (long k = 0; k < m->cols; k++) {
             const float scale = half_to_float(m->scales[r * blocks + k / Q8_BLOCK]);
-            out[(r - first_row) * m->cols + k] = (float)((int)quants[r * padded + q8_offset(k)] - 128) * scale;
+            out[(r - first_row) * m->cols + k] = (float)(stored_q8(m, r, k) - 128) * scale;
         }
     }
 }
@@ -154,23 +219,16 @@ static void quantize_activation(const float *x, long cols, long padded, struct q
     }
 }
 
-/// Portable int8 rows: per block, Σ (stored − 128) · q over its 32 bytes, scaled.
-static void gemv_q8_portable(const unsigned char *quants, const unsigned short *scales, long padded, struct q8_activation a,
-                             float *y, long rows, int accumulate) {
-    const long blocks = padded / Q8_BLOCK;
-    for (long r = 0; r < rows; r++) {
-        const unsigned char *row = quants + r * padded;
+/// Portable int8 or int4 rows [first, last) of `m`: per block, Σ (stored − 128) · q over its 32 weights, scaled.
+static void gemv_quantized_portable(const struct ckernels_matrix *m, struct q8_activation a, float *y, long first, long last,
+                                    int accumulate) {
+    const long padded = ckernels_q8_padded_columns(m->cols), blocks = padded / Q8_BLOCK;
+    for (long r = first; r < last; r++) {
         float total = 0;
-        for (long g = 0; g < padded / Q8_GROUP; g++) {
-            int32_t sums[16] = {0};
-            for (long i = 0; i < Q8_GROUP; i++) {
-                const long at = g * Q8_GROUP + i;
-                sums[(i / 4) % 16] += (int32_t)row[at] * a.values[at];
-            }
-            for (int l = 0; l < 16; l++) {
-                const long b = g * 16 + l;
-                total += (float)(sums[l] - a.offsets[b]) * half_to_float(scales[r * blocks + b]) * a.scales[b];
-            }
+        for (long b = 0; b < blocks; b++) {
+            int32_t sum = 0;
+            for (long k = b * Q8_BLOCK; k < (b + 1) * Q8_BLOCK; k++) sum += stored_q8(m, r, k) * a.values[q8_offset(k)];
+            total += (float)(sum - a.offsets[b]) * half_to_float(m->scales[r * blocks + b]) * a.scales[b];
         }
         y[r] = accumulate ? y[r] + total : total;
     }
@@ -307,15 +365,19 @@ static inline void prefetch_step(const void *next_block, long step) {
     _mm_prefetch(at + 192, _MM_HINT_T0);
 }
 
-/// Four rows at a time, so each load of the activations serves four rows; per group of 512 weights,
-/// eight `vpdpbusd` per row into one vector of 16 block sums, then one FMA with the 16 scales.
-AVX512_VNNI static void gemv_q8_vnni(const unsigned char *quants, const unsigned short *scales, long padded,
-                                     struct q8_activation a, float *y, long rows, int accumulate) {
-    const long groups = padded / Q8_GROUP, blocks = padded / Q8_BLOCK;
-    long r = 0;
-    for (; r + 4 <= rows; r += 4) {
-        const unsigned char *w = quants + r * padded;
-        const unsigned short *s = scales + r * blocks;
+/// One group's 16 block sums of four rows, met with their scales: rows `s` apart in `scales`.
+#define Q_SCALE(s, i, g, xs) _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((s) + (i) * blocks + (g) * 16))), xs)
+
+/// Rows [first, last) of an int8 matrix, four at a time, so each load of the activations serves four
+/// rows; per group of 512 weights, eight `vpdpbusd` per row into one vector of 16 block sums, then one
+/// FMA with the 16 scales.
+AVX512_VNNI static void gemv_q8_vnni(const struct ckernels_matrix *m, struct q8_activation a, float *y, long first, long last,
+                                     int accumulate) {
+    const long padded = ckernels_q8_padded_columns(m->cols), groups = padded / Q8_GROUP, blocks = padded / Q8_BLOCK;
+    long r = first;
+    for (; r + 4 <= last; r += 4) {
+        const unsigned char *w = (const unsigned char *)m->values + r * padded;
+        const unsigned short *s = m->scales + r * blocks;
         __m512 f0 = _mm512_setzero_ps(), f1 = f0, f2 = f0, f3 = f0;
         for (long g = 0; g < groups; g++) {
             __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
@@ -330,19 +392,64 @@ AVX512_VNNI static void gemv_q8_vnni(const unsigned char *quants, const unsigned
             }
             const __m512i offsets = _mm512_loadu_si512(a.offsets + g * 16);
             const __m512 xs = _mm512_loadu_ps(a.scales + g * 16);
-#define Q8_SCALE(i) _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(s + (i) * blocks + g * 16))), xs)
-            f0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a0, offsets)), Q8_SCALE(0), f0);
-            f1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a1, offsets)), Q8_SCALE(1), f1);
-            f2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a2, offsets)), Q8_SCALE(2), f2);
-            f3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a3, offsets)), Q8_SCALE(3), f3);
-#undef Q8_SCALE
+            f0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a0, offsets)), Q_SCALE(s, 0, g, xs), f0);
+            f1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a1, offsets)), Q_SCALE(s, 1, g, xs), f1);
+            f2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a2, offsets)), Q_SCALE(s, 2, g, xs), f2);
+            f3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a3, offsets)), Q_SCALE(s, 3, g, xs), f3);
         }
         float s0 = _mm512_reduce_add_ps(f0), s1 = _mm512_reduce_add_ps(f1), s2 = _mm512_reduce_add_ps(f2), s3 = _mm512_reduce_add_ps(f3);
         if (accumulate) { s0 += y[r]; s1 += y[r + 1]; s2 += y[r + 2]; s3 += y[r + 3]; }
         y[r] = s0; y[r + 1] = s1; y[r + 2] = s2; y[r + 3] = s3;
     }
-    if (r < rows) gemv_q8_portable(quants + r * padded, scales + r * blocks, padded, a, y + r, rows - r, accumulate);
+    if (r < last) gemv_quantized_portable(m, a, y, r, last, accumulate);
 }
+
+/// The same for an int4 matrix, which streams half the bytes: per group, four 64-byte loads a row, each
+/// split by a mask and a shift into the two chunks it packs. The nibbles carry +8 where int8 carries
+/// +128, so the activations' offsets (128 · Σq) are divided by 16.
+AVX512_VNNI static void gemv_q4_vnni(const struct ckernels_matrix *m, struct q8_activation a, float *y, long first, long last,
+                                     int accumulate) {
+    const long padded = ckernels_q8_padded_columns(m->cols), groups = padded / Q8_GROUP, blocks = padded / Q8_BLOCK;
+    const long bytes = padded / 2;
+    const __m512i low = _mm512_set1_epi8(15);
+    long r = first;
+    for (; r + 4 <= last; r += 4) {
+        const unsigned char *w = (const unsigned char *)m->values + r * bytes;
+        const unsigned short *s = m->scales + r * blocks;
+        __m512 f0 = _mm512_setzero_ps(), f1 = f0, f2 = f0, f3 = f0;
+        for (long g = 0; g < groups; g++) {
+            __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+            const long at = g * (Q8_GROUP / 2);
+            for (int j = 0; j < 4; j++) {
+                prefetch_step(w + 4 * bytes, g * 4 + j);
+                const __m512i x0 = _mm512_loadu_si512(a.values + g * Q8_GROUP + 2 * j * 64);
+                const __m512i x1 = _mm512_loadu_si512(a.values + g * Q8_GROUP + (2 * j + 1) * 64);
+#define Q4_ROW(acc, row)                                                                              \
+    do {                                                                                              \
+        const __m512i packed = _mm512_loadu_si512(w + (row) * bytes + at + j * 64);                  \
+        acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(packed, low), x0);                            \
+        acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(_mm512_srli_epi16(packed, 4), low), x1);      \
+    } while (0)
+                Q4_ROW(a0, 0);
+                Q4_ROW(a1, 1);
+                Q4_ROW(a2, 2);
+                Q4_ROW(a3, 3);
+#undef Q4_ROW
+            }
+            const __m512i offsets = _mm512_srai_epi32(_mm512_loadu_si512(a.offsets + g * 16), 4);
+            const __m512 xs = _mm512_loadu_ps(a.scales + g * 16);
+            f0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a0, offsets)), Q_SCALE(s, 0, g, xs), f0);
+            f1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a1, offsets)), Q_SCALE(s, 1, g, xs), f1);
+            f2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a2, offsets)), Q_SCALE(s, 2, g, xs), f2);
+            f3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a3, offsets)), Q_SCALE(s, 3, g, xs), f3);
+        }
+        float s0 = _mm512_reduce_add_ps(f0), s1 = _mm512_reduce_add_ps(f1), s2 = _mm512_reduce_add_ps(f2), s3 = _mm512_reduce_add_ps(f3);
+        if (accumulate) { s0 += y[r]; s1 += y[r + 1]; s2 += y[r + 2]; s3 += y[r + 3]; }
+        y[r] = s0; y[r + 1] = s1; y[r + 2] = s2; y[r + 3] = s3;
+    }
+    if (r < last) gemv_quantized_portable(m, a, y, r, last, accumulate);
+}
+#undef Q_SCALE
 
 /// `y[r] (+)= Σ_k w[r·cols + k] · x[k]` with x rounded to BF16: 32 products per `vdpbf16ps`, four
 /// rows at a time; the tail of a row (cols not a multiple of 32) through masked loads.
@@ -535,7 +642,7 @@ static void gemm_part(void *context, int part, int parts) {
 }
 
 int ckernels_gemm_bf16(const struct ckernels_matrix *w, const float *x, long n, float *y, int accumulate) {
-    if (!ckernels_has_bf16_dot() || n <= 0) return 0;
+    if (!ckernels_has_bf16_dot() || w->format == CKERNELS_Q4 || n <= 0) return 0;
     struct gemm_job job = {w, x, y, n, pair_count(w), (n + MR - 1) / MR, accumulate, 0};
     job.a = malloc((size_t)job.groups * job.pairs * MR * 4);
     if (!job.a) return 0;
@@ -633,6 +740,19 @@ AVX512_VNNI static void tile_q8(const struct gemm_q8_job *job, long g, const uin
     }
 }
 
+/// Four weights of row `r` as an int8 matrix stores them (+128): chunk `k`, lane `lane` of group `group`,
+/// read from an int8 row or unpacked from an int4 one.
+static inline uint32_t q8_lane(const struct ckernels_matrix *m, long r, long group, int k, long lane) {
+    const unsigned char *row = (const unsigned char *)m->values + r * ckernels_quantized_row_bytes(m->format, m->cols);
+    uint32_t bytes;
+    if (m->format != CKERNELS_Q4) {
+        memcpy(&bytes, row + group * Q8_GROUP + k * 64 + lane * 4, 4);
+        return bytes;
+    }
+    memcpy(&bytes, row + group * (Q8_GROUP / 2) + (k / 2) * 64 + lane * 4, 4);
+    return ((bytes >> (k % 2 * 4)) & 0x0f0f0f0fu) + 0x78787878u; // nibble + 120 = (nibble − 8) + 128
+}
+
 /// One block of output features per part (as many as keep their packed weights, all of K, within
 /// about 1 MB of L2): the weights' 4-byte lanes regrouped so NR features sit side by side per block
 /// and chunk, their scales widened to float; then each row group of A against each NR-wide
@@ -641,7 +761,7 @@ AVX512_VNNI static void gemm_q8_part(void *context, int part, int parts) {
     (void)parts;
     const struct gemm_q8_job *job = context;
     const struct ckernels_matrix *m = job->w;
-    const long padded = ckernels_q8_padded_columns(m->cols), depth = job->blocks;
+    const long depth = job->blocks;
     const long jc = part * job->features_per_part, width = m->rows - jc < job->features_per_part ? m->rows - jc : job->features_per_part;
     const long panels = (width + NR - 1) / NR;
     uint32_t *bq = malloc((size_t)panels * NR * depth * 8 * 4);
@@ -650,10 +770,9 @@ AVX512_VNNI static void gemm_q8_part(void *context, int part, int parts) {
     for (long j = 0; j < panels * NR; j++) {
         uint32_t *panel = bq + (j / NR) * NR * depth * 8 + j % NR;
         float *scales = bs + (j / NR) * NR * depth + j % NR;
-        const uint32_t *row = (const uint32_t *)((const unsigned char *)m->values + (jc + j) * padded);
         for (long block = 0; block < depth; block++) {
             const long group = block / 16, lane = block % 16;
-            for (int k = 0; k < 8; k++) panel[(block * 8 + k) * NR] = j < width ? row[group * 128 + k * 16 + lane] : 0x80808080u;
+            for (int k = 0; k < 8; k++) panel[(block * 8 + k) * NR] = j < width ? q8_lane(m, jc + j, group, k, lane) : 0x80808080u;
             scales[block * NR] = j < width ? half_to_float(m->scales[(jc + j) * depth + block]) : 0;
         }
     }
@@ -670,7 +789,7 @@ AVX512_VNNI static void gemm_q8_part(void *context, int part, int parts) {
 }
 
 int ckernels_gemm_q8(const struct ckernels_matrix *w, const float *x, long n, float *y, int accumulate) {
-    if (!ckernels_has_int8_dot() || w->format != CKERNELS_Q8 || n <= 0) return 0;
+    if (!ckernels_has_int8_dot() || (w->format != CKERNELS_Q8 && w->format != CKERNELS_Q4) || n <= 0) return 0;
     const long blocks = ckernels_q8_padded_columns(w->cols) / Q8_BLOCK, groups = (n + MR8 - 1) / MR8;
     // Packed weights of one part: within about 1 MB, whole NR-wide panels.
     const long fit = (1L << 20) / (ckernels_q8_padded_columns(w->cols) + 4 * blocks) / NR * NR;
@@ -735,17 +854,14 @@ struct gemv_job {
 
 /// Rows [first, last) of one matrix into its own output.
 static void gemv_rows(const struct gemv_job *job, const struct ckernels_matrix *m, float *y, long first, long last) {
-    if (m->format == CKERNELS_Q8) {
-        const long padded = ckernels_q8_padded_columns(m->cols);
-        const unsigned char *quants = (const unsigned char *)m->values + first * padded;
-        const unsigned short *scales = m->scales + first * (padded / Q8_BLOCK);
+    if (m->format == CKERNELS_Q8 || m->format == CKERNELS_Q4) {
 #if defined(__x86_64__)
         if (ckernels_has_int8_dot()) {
-            gemv_q8_vnni(quants, scales, padded, job->q, y + first, last - first, job->accumulate);
+            (m->format == CKERNELS_Q4 ? gemv_q4_vnni : gemv_q8_vnni)(m, job->q, y, first, last, job->accumulate);
             return;
         }
 #endif
-        gemv_q8_portable(quants, scales, padded, job->q, y + first, last - first, job->accumulate);
+        gemv_quantized_portable(m, job->q, y, first, last, job->accumulate);
         return;
     }
 #if defined(__x86_64__)
@@ -775,7 +891,7 @@ int ckernels_gemv_many(const struct ckernels_matrix *w, long count, const float 
     long parts = weights < PARALLEL_WEIGHTS || job.rows < 16 ? 1 : (weights + PART_WEIGHTS - 1) / PART_WEIGHTS;
     if (parts > 1 && parts < pool_threads()) parts = pool_threads();
     if (parts > job.rows / 4) parts = job.rows / 4 > 0 ? job.rows / 4 : 1;
-    if (w[0].format == CKERNELS_Q8) {
+    if (w[0].format == CKERNELS_Q8 || w[0].format == CKERNELS_Q4) {
         const long padded = ckernels_q8_padded_columns(w[0].cols), blocks = padded / Q8_BLOCK;
         int8_t values[padded];
         float scales[blocks];

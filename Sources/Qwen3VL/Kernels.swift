@@ -2,9 +2,9 @@ import Qwen3VLPrompt
 internal import CKernels
 
 extension Qwen3VL {
-    /// The C matrix kernels in BF16 and int8 (`Sources/CKernels/matrix.c`), one Swift function per C call.
+    /// The C matrix kernels in BF16, int8 and int4 (`Sources/CKernels/matrix.c`), one Swift function per C call.
     enum Kernels {
-        /// `y (+)= W · x` for one activation vector: BF16 (`vdpbf16ps`) or int8 (`vpdpbusd`). False,
+        /// `y (+)= W · x` for one activation vector: BF16 (`vdpbf16ps`) or int8 and int4 (`vpdpbusd`). False,
         /// with `y` untouched, for a matrix or CPU those kernels do not cover. The C call is `ckernels_gemv`.
         static func gemv(_ w: ckernels_matrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, accumulate: Bool) -> Bool {
             withUnsafePointer(to: w) { ckernels_gemv($0, x, y, accumulate ? 1 : 0) == 1 }
@@ -29,7 +29,7 @@ extension Qwen3VL {
             withUnsafePointer(to: w) { ckernels_gemm_bf16($0, x, n, y, accumulate ? 1 : 0) == 1 }
         }
 
-        /// `y[n, rows] (+)= x[n, cols] · Wᵀ` for an int8 matrix with activations quantized like it; false
+        /// `y[n, rows] (+)= x[n, cols] · Wᵀ` for an int8 or int4 matrix with activations quantized in int8; false
         /// on a CPU without AVX512_VNNI. The C call is `ckernels_gemm_q8`.
         static func gemmInt8(_ w: ckernels_matrix, _ x: UnsafePointer<Float>, rows n: Int, _ y: UnsafeMutablePointer<Float>,
                              accumulate: Bool) -> Bool {
@@ -40,22 +40,28 @@ extension Qwen3VL {
         /// call is `ckernels_bf16_gemm_pays`.
         static var bf16ProductPays: Bool { ckernels_bf16_gemm_pays() != 0 }
 
-        /// An F32 or BF16 matrix in the int8 format. The C call is `ckernels_quantize_q8`.
-        static func quantize(_ w: ckernels_matrix) -> Weight.Quantized {
-            let padded = ckernels_q8_padded_columns(w.cols)
-            var scales = [UInt16](repeating: 0, count: w.rows * padded / 32)
-            let quants = [UInt8](unsafeUninitializedCapacity: w.rows * padded) { quants, initialized in
+        /// An F32 or BF16 matrix in a quantized format. The C calls are `ckernels_quantize_q8` and
+        /// `ckernels_quantize_q4`.
+        static func quantize(_ w: ckernels_matrix, _ quantization: Weight.Quantization) -> Weight.Quantized {
+            let count = w.rows * quantization.rowBytes(columns: w.cols)
+            var scales = [UInt16](repeating: 0, count: quantization.scaleCount(rows: w.rows, columns: w.cols))
+            let quants = [UInt8](unsafeUninitializedCapacity: count) { quants, initialized in
                 scales.withUnsafeMutableBufferPointer { scales in
-                    withUnsafePointer(to: w) { ckernels_quantize_q8($0, quants.baseAddress, scales.baseAddress) }
+                    withUnsafePointer(to: w) {
+                        switch quantization {
+                        case .int8: ckernels_quantize_q8($0, quants.baseAddress, scales.baseAddress)
+                        case .int4: ckernels_quantize_q4($0, quants.baseAddress, scales.baseAddress)
+                        }
+                    }
                 }
-                initialized = w.rows * padded
+                initialized = count
             }
-            return .made(quants: quants, scales: scales)
+            return Weight.Quantized(quantization: quantization, bytes: .made(quants: quants, scales: scales))
         }
 
-        /// Rows of an int8 matrix as float32, `cols` per row. The C call is `ckernels_dequantize_q8`.
+        /// Rows of an int8 or int4 matrix as float32, `cols` per row. The C call is `ckernels_dequantize`.
         static func dequantize(_ w: ckernels_matrix, rows: Range<Int>, into out: UnsafeMutablePointer<Float>) {
-            withUnsafePointer(to: w) { ckernels_dequantize_q8($0, rows.lowerBound, rows.count, out) }
+            withUnsafePointer(to: w) { ckernels_dequantize($0, rows.lowerBound, rows.count, out) }
         }
     }
 }

@@ -35,12 +35,33 @@ extension Qwen3VL {
     /// `int8` quantizes them when the model loads into blocks of 32 weights with one F16 scale (like
     /// llama.cpp's Q8_0: about 1.06 bytes per weight, half of BF16), and decode multiplies them with
     /// `vpdpbusd` (AVX512_VNNI; plain C elsewhere) against activations quantized the same way.
+    /// `int4` stores the decoder layers' weights in 4 bits (rounded like llama.cpp's Q4_0: about 0.56
+    /// bytes per weight), so decode, which reads every weight once per token, streams half of int8's
+    /// bytes; the embedding and output matrix and the vision tower stay int8, as llama.cpp's Q4_0 files
+    /// keep their output matrix in more bits. Either quantized format is saved next to the checkpoint
+    /// the first time it is made (``QuantizedStore``).
     public enum WeightFormat: String, Sendable, CaseIterable {
         case bf16
         case int8
+        case int4
 
-        /// The fastest format for this CPU: `int8` with AVX512_VNNI, else `bf16` (the portable int8
-        /// kernel is slower than BF16 weights).
+        /// The fastest format for this CPU at int8's accuracy: `int8` with AVX512_VNNI, else `bf16` (the
+        /// portable int8 kernel is slower than BF16 weights). `int4` is faster still, and is asked for.
         public static var fastest: WeightFormat { ckernels_has_int8_dot() != 0 ? .int8 : .bf16 }
+
+        /// How the decoder layers' matrices are quantized; nil: as stored.
+        var layers: Weight.Quantization? {
+            switch self {
+            case .bf16: nil
+            case .int8: .int8
+            case .int4: .int4
+            }
+        }
+
+        /// How the embedding, the output matrix and the vision tower's matrices are quantized; nil: as stored.
+        var others: Weight.Quantization? { self == .bf16 ? nil : .int8 }
+
+        /// The format the vision tower loads in: the same, but int8 for `int4`.
+        var vision: WeightFormat { self == .int4 ? .int8 : self }
     }
 }

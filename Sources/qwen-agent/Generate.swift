@@ -39,9 +39,7 @@ struct Generate: ParsableCommand {
     @Option(help: "Arithmetic: f32 (matches transformers float32) or bf16 (needs AVX512_BF16). Default: the fastest this CPU supports.",
             transform: oneOf(Qwen3VL.Precision.self))
     var precision: Qwen3VL.Precision = .fastest
-    @Option(help: ArgumentHelp("Decoder and vision weights: bf16 (as stored) or int8 (blocks of 32, made once and saved next to the model). "
-                               + "Default: int8 where the CPU has AVX512_VNNI, else bf16."),
-            transform: oneOf(Qwen3VL.WeightFormat.self))
+    @Option(help: ArgumentHelp("Decoder and vision weights: " + weightsHelp), transform: oneOf(Qwen3VL.WeightFormat.self))
     var weights: Qwen3VL.WeightFormat = .fastest
 
     func validate() throws {

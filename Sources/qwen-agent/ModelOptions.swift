@@ -52,9 +52,7 @@ struct ModelOptions: ParsableArguments {
             transform: oneOf(Qwen3VL.Precision.self))
     var precision: Qwen3VL.Precision?
 
-    @Option(help: ArgumentHelp("Embedded engine weights: bf16 (as stored) or int8 (blocks of 32, made once and saved next to the model; "
-                               + "about half the memory, faster). Default: int8 where the CPU has AVX512_VNNI, else bf16."),
-            transform: oneOf(Qwen3VL.WeightFormat.self))
+    @Option(help: ArgumentHelp("Embedded engine weights: " + weightsHelp), transform: oneOf(Qwen3VL.WeightFormat.self))
     var weights: Qwen3VL.WeightFormat?
 
     func validate() throws {
@@ -153,3 +151,7 @@ struct ModelOptions: ParsableArguments {
         }
     }
 }
+
+/// What `--weights` offers, for `run` and `generate`.
+let weightsHelp = "bf16 (as stored), int8 (blocks of 32, made once and saved next to the model; about half the memory, faster) "
+    + "or int4 (decoder layers in 4 bits; decodes faster again, less exact). Default: int8 where the CPU has AVX512_VNNI, else bf16."

@@ -54,23 +54,23 @@ struct EmbeddedEngineTests {
         }
     }
 
-    /// `--precision` and `--weights` reach the embedded engine of the agent's commands (int8 weights are
+    /// `--precision` and `--weights` reach the embedded engine of the agent's commands (int4 weights are
     /// quantized at load and multiplied in int8); with a served or scripted model they are an error.
-    @Test func planRunsWithInt8WeightsAndTheOptionsNeedTheEmbeddedEngine() throws {
+    @Test func planRunsWithInt4WeightsAndTheOptionsNeedTheEmbeddedEngine() throws {
         let profile = try Self.tinyProfile()
         defer { try? FileManager.default.removeItem(at: profile) }
         try withVirtualDisplay(size: Size(width: 1280, height: 720)) { virtual in
             let app = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
             defer { withExtendedLifetime(app) {} }  // on the screen for the whole test
-            let run = try qwenAgent(["plan", "log out of the app", "--agent", profile.path, "--weights", "int8", "--precision", "f32"]
+            let run = try qwenAgent(["plan", "log out of the app", "--agent", profile.path, "--weights", "int4", "--precision", "f32"]
                                         + Self.modelArguments, display: virtual.name)
             #expect([0, 65].contains(run.status), "\(run.stdout)\(run.stderr)")
             #expect(run.stdout.contains("model: embedded: "), "\(run.stdout)")
         }
         let scripted = try qwenAgent(["plan", "log out of the app", "--transcript", "/dev/null", "--weights", "int8"], display: nil)
         #expect(scripted.status == 64 && scripted.stderr.contains("--precision and --weights choose the embedded engine"), "\(scripted.stderr)")
-        let unknown = try qwenAgent(["run", "log out of the app", "--weights", "int4"] + Self.modelArguments, display: nil)
-        #expect(unknown.status == 64 && unknown.stderr.contains("'int4' is not one of bf16, int8"), "\(unknown.stderr)")
+        let unknown = try qwenAgent(["run", "log out of the app", "--weights", "int2"] + Self.modelArguments, display: nil)
+        #expect(unknown.status == 64 && unknown.stderr.contains("'int2' is not one of bf16, int8, int4"), "\(unknown.stderr)")
     }
 
     @Test func theAgentLoopRunsOnTheEmbeddedEngine() throws {

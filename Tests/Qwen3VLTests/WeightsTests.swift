@@ -82,11 +82,12 @@ struct WeightsTests {
         }
     }
 
-    /// The BF16 and int8 products against exact sums, for one row (decode kernels) and several
+    /// The BF16, int8 and int4 products against exact sums, for one row (decode kernels) and several
     /// (blocked BF16 or int8 GEMM), on widths that are and are not multiples of the kernels' blocks: each stays within
     /// its bound relative to Σ|x·w| (BF16 activations: 2⁻⁸ per product; int8: weights and activations
-    /// to 1/254 of their block's largest value).
-    @Test(arguments: [(Qwen3VL.Precision.bf16, Qwen3VL.WeightFormat.bf16, 4e-3), (.f32, .int8, 2e-2), (.bf16, .int8, 2e-2)])
+    /// to 1/254 of their block's largest value; int4: weights to 1/16 of it).
+    @Test(arguments: [(Qwen3VL.Precision.bf16, Qwen3VL.WeightFormat.bf16, 4e-3), (.f32, .int8, 2e-2), (.bf16, .int8, 2e-2),
+                      (.f32, .int4, 0.1), (.bf16, .int4, 0.1)])
     func fastProductsStayWithinTheirBounds(precision: Qwen3VL.Precision, format: Qwen3VL.WeightFormat, bound: Double) throws {
         let seed: UInt64 = 11
         var random = SplitMix64(seed: seed)
@@ -100,7 +101,7 @@ struct WeightsTests {
         let file = try Qwen3VL.Safetensors(contentsOf: url)
         for (index, (rows, columns)) in shapes.enumerated() {
             let stored = Qwen3VL.Weight(try file.tensor(named: "w\(index)")) // BF16, in the mapping
-            let weight = format == .int8 ? stored.quantized() : stored
+            let weight = format.layers.map(stored.quantized) ?? stored
             let exactValues = stored.floats()
             for (n, accumulate) in [(1, false), (1, true), (29, false), (29, true)] {
                 let x = (0..<n * columns).map { _ in Float(random.next(below: 2001)) / 1000 - 1 }
@@ -120,11 +121,42 @@ struct WeightsTests {
         }
     }
 
+    /// int4 rounds as llama.cpp's Q4_0 does: in each block of 32, the weight of largest magnitude comes
+    /// back as exactly −8 · d, with d = F16(that weight / −8); every other weight is the nearest of
+    /// d · [−8, 7] (within |d| / 2, or +7 · d where it lies beyond); a zero block stays zero. Widths
+    /// with and without padding, bit patterns spanning 12 octaves.
+    @Test func int4RoundsLikeQ4_0() throws {
+        var random = SplitMix64(seed: 23)
+        for (rows, columns) in [(9, 1000), (4, 512), (3, 33)] {
+            let bits = (0..<rows * columns).map { index in
+                index < columns ? 0 : UInt16(0x3C00 + random.next(below: 0x0600)) ^ (random.next(below: 2) == 0 ? 0 : 0x8000)
+            } // row 0: zeros
+            let folder = try TemporaryFolder()
+            let url = try folder.write("w.safetensors", SafetensorsFile(tensors: [.bits("w", dtype: "BF16", shape: [rows, columns], bits)])
+                .bytes(headerPadding: 0))
+            let stored = Qwen3VL.Weight(try Qwen3VL.Safetensors(contentsOf: url).tensor(named: "w"))
+            let exact = stored.floats(), rounded = stored.quantized(.int4).floats()
+            for row in 0..<rows {
+                for start in stride(from: 0, to: columns, by: 32) {
+                    let block = (row * columns + start)..<(row * columns + min(start + 32, columns))
+                    let extreme = exact[block].max { abs($0) < abs($1) }!
+                    let d = Float(Float16(extreme / -8))
+                    for i in block {
+                        let expected = d == 0 ? 0 : exact[i] == extreme ? -8 * d : exact[i] / d > 7.5 ? 7 * d : exact[i]
+                        let tolerance = d == 0 || exact[i] == extreme || exact[i] / d > 7.5 ? 0 : abs(d) / 2 * (1 + 1e-6)
+                        #expect(abs(rounded[i] - expected) <= tolerance,
+                                "[\(rows), \(columns)] row \(row) column \(i - row * columns): \(exact[i]) became \(rounded[i]), step \(d)")
+                    }
+                }
+            }
+        }
+    }
+
     /// Decode multiplies a layer's q/k/v (and its gate/up) as one job: the stacked rows split over the
     /// cores, a part boundary inside the middle matrix, a row count that is not a multiple of 4. Each
     /// output must be bit for bit what that matrix's own product gives, and a mode the kernels do not
     /// cover (float32 products of BF16 weights) or matrices of different widths are declined untouched.
-    @Test(arguments: [(Qwen3VL.Precision.bf16, Qwen3VL.WeightFormat.bf16), (.bf16, .int8), (.f32, .int8)])
+    @Test(arguments: [(Qwen3VL.Precision.bf16, Qwen3VL.WeightFormat.bf16), (.bf16, .int8), (.f32, .int8), (.bf16, .int4), (.f32, .int4)])
     func stackedVectorProductsEqualSeparateOnes(precision: Qwen3VL.Precision, format: Qwen3VL.WeightFormat) throws {
         var random = SplitMix64(seed: 5)
         let shapes = [(40, 2048), (600, 2048), (6, 2048), (8, 1024)]
@@ -137,7 +169,7 @@ struct WeightsTests {
         let file = try Qwen3VL.Safetensors(contentsOf: url)
         let weights = try shapes.indices.map { index in
             let stored = Qwen3VL.Weight(try file.tensor(named: "w\(index)"))
-            return format == .int8 ? stored.quantized() : stored
+            return format.layers.map(stored.quantized) ?? stored
         }
         let x = (0..<2048).map { _ in Float(random.next(below: 2001)) / 1000 - 1 }
         var scratch: [Float] = []

@@ -37,6 +37,9 @@ int ckernels_gemv_bf16(const unsigned short *w, const float *x, float *y, long r
 /// Block-quantized int8 (see ckernels_quantize_q8): `values` holds rows × ckernels_q8_padded_columns(cols)
 /// bytes, `scales` one F16 scale per 32 of them.
 #define CKERNELS_Q8 2
+/// Block-quantized int4 (see ckernels_quantize_q4): `values` holds rows × ckernels_quantized_row_bytes bytes
+/// (half of int8's), `scales` one F16 scale per 32 weights as for int8.
+#define CKERNELS_Q4 3
 
 /// A row-major [rows, cols] weight matrix in PyTorch's Linear layout (one output feature per row).
 struct ckernels_matrix {
@@ -62,12 +65,21 @@ long ckernels_q8_padded_columns(long cols);
 /// and `scales` (rows × padded columns / 32), on every core.
 void ckernels_quantize_q8(const struct ckernels_matrix *source, unsigned char *quants, unsigned short *scales);
 
-/// Rows [first_row, first_row + rows) of an int8 matrix as float32, `cols` per row, into `out`.
-void ckernels_dequantize_q8(const struct ckernels_matrix *m, long first_row, long rows, float *out);
+/// Bytes per row of an int8 or int4 matrix (`format` CKERNELS_Q8 or CKERNELS_Q4).
+long ckernels_quantized_row_bytes(int format, long cols);
+
+/// Quantizes an F32 or BF16 matrix into blocks of 32 weights of 4 bits with one F16 scale, rounded as
+/// llama.cpp's Q4_0 rounds (the block's largest-magnitude weight is −8 · scale), into `quants` (rows ×
+/// ckernels_quantized_row_bytes bytes, nibbles +8, packed in the int8 order two chunks to a byte) and
+/// `scales` (as for int8), on every core.
+void ckernels_quantize_q4(const struct ckernels_matrix *source, unsigned char *quants, unsigned short *scales);
+
+/// Rows [first_row, first_row + rows) of an int8 or int4 matrix as float32, `cols` per row, into `out`.
+void ckernels_dequantize(const struct ckernels_matrix *m, long first_row, long rows, float *out);
 
 /// `y (+)= W · x` for one activation vector, on every core: a BF16 matrix with x rounded to BF16
-/// (`vdpbf16ps`, float32 sums), an int8 matrix with x quantized per block of 32 (`vpdpbusd`, or plain C
-/// without AVX512_VNNI). Returns 0 without touching `y` for other formats or a BF16 matrix on a CPU
+/// (`vdpbf16ps`, float32 sums), an int8 or int4 matrix with x quantized per block of 32 (`vpdpbusd`, or
+/// plain C without AVX512_VNNI). Returns 0 without touching `y` for other formats or a BF16 matrix on a CPU
 /// without AVX512_BF16.
 int ckernels_gemv(const struct ckernels_matrix *w, const float *x, float *y, int accumulate);
 
@@ -78,13 +90,13 @@ int ckernels_gemv(const struct ckernels_matrix *w, const float *x, float *y, int
 int ckernels_gemv_many(const struct ckernels_matrix *w, long count, const float *x, float *const *y, int accumulate);
 
 /// `y[n, rows] (+)= x[n, cols] · Wᵀ` with x rounded to BF16 and float32 sums (`vdpbf16ps` over packed
-/// blocks, on every core), for a matrix in any of the formats. Returns 0 without touching `y` on a CPU
-/// without AVX512_BF16.
+/// blocks, on every core), for an F32, BF16 or int8 matrix. Returns 0 without touching `y` for an int4
+/// matrix or on a CPU without AVX512_BF16.
 int ckernels_gemm_bf16(const struct ckernels_matrix *w, const float *x, long n, float *y, int accumulate);
 
-/// `y[n, rows] (+)= x[n, cols] · Wᵀ` for an int8 matrix, x quantized per row and block of 32 like the
-/// weights (`vpdpbusd`, float32 sums across blocks, on every core). Returns 0 without touching `y` for
-/// another format or a CPU without AVX512_VNNI.
+/// `y[n, rows] (+)= x[n, cols] · Wᵀ` for an int8 or int4 matrix, x quantized per row and block of 32 like
+/// int8 weights (`vpdpbusd`, float32 sums across blocks, on every core; int4 weights unpacked to int8 as
+/// they are packed). Returns 0 without touching `y` for another format or a CPU without AVX512_VNNI.
 int ckernels_gemm_q8(const struct ckernels_matrix *w, const float *x, long n, float *y, int accumulate);
 
 /// Attention of one new token: `out[h] = softmax(q[h] · Kᵀ / √head_dim) · V` for each of `heads` query

@@ -16,7 +16,7 @@ extension Qwen3VL {
         let embedding: Weight // [vocab, hidden], as stored: rows are looked up
         let layers: [Layer]
         let finalNorm: [Float]
-        /// `lm_head`: the embedding when tied (quantized apart from it for int8 weights).
+        /// `lm_head`: the embedding when tied (quantized apart from it, in int8, for int8 and int4 weights).
         let output: Weight
         /// `1 / θ^(2j / head_dim)` for each frequency slot j, in float32 as transformers computes it.
         let inverseFrequencies: [Float]
@@ -30,15 +30,16 @@ extension Qwen3VL {
         // MARK: Loading
 
         /// Loads the language model from a model folder; the matrices stay in the folder's mapping (int8
-        /// weights: mapped from the file ``Int8Store`` saves next to the checkpoint at the first such load).
+        /// and int4 weights: mapped from the file ``QuantizedStore`` saves next to the checkpoint at the
+        /// first such load).
         public convenience init(folder: ModelFolder, precision: Precision = .fastest, weights: WeightFormat = .bf16) throws {
             let tied = folder.configuration.tieWordEmbeddings && !folder.contains("lm_head.weight")
-            let int8 = weights == .int8 ? Int8Store(folder: folder.url, part: "text") : nil
+            let store = weights == .bf16 ? nil : QuantizedStore(folder: folder.url, part: "text", weights: weights)
             try self.init(config: folder.configuration.text, imagePad: Int32(folder.configuration.imageTokenID), tiedOutput: tied,
-                          precision: precision, weights: weights, int8: int8) { name, shape in
+                          precision: precision, weights: weights, store: store) { name, shape in
                 Weight(try folder.expect(name, shape: shape))
             }
-            int8?.save()
+            store?.save()
         }
 
         /// Builds the model from any source of weights: `weight(name, shape)` returns the tensor with
@@ -46,12 +47,12 @@ extension Qwen3VL {
         /// this CPU does not support.
         public convenience init(config c: Configuration.Text, imagePad: Int32, tiedOutput: Bool, precision: Precision = .fastest,
                                 weights: WeightFormat = .bf16, weight: (String, [Int]) throws -> Weight) throws {
-            try self.init(config: c, imagePad: imagePad, tiedOutput: tiedOutput, precision: precision, weights: weights, int8: nil, weight: weight)
+            try self.init(config: c, imagePad: imagePad, tiedOutput: tiedOutput, precision: precision, weights: weights, store: nil, weight: weight)
         }
 
-        /// With `int8`, int8 matrices come from (or go into) that saved file.
+        /// With `store`, quantized matrices come from (or go into) that saved file.
         init(config c: Configuration.Text, imagePad: Int32, tiedOutput: Bool, precision: Precision, weights: WeightFormat,
-             int8: Int8Store?, weight: (String, [Int]) throws -> Weight) throws {
+             store: QuantizedStore?, weight: (String, [Int]) throws -> Weight) throws {
             try precision.checkSupported()
             config = c
             self.imagePad = imagePad
@@ -59,9 +60,12 @@ extension Qwen3VL {
             weightFormat = weights
             let prefix = "model.language_model."
             func vector(_ name: String, _ count: Int) throws -> [Float] { try weight(prefix + name, [count]).floats() }
+            func quantized(_ name: String, _ loaded: Weight, _ quantization: Weight.Quantization?) -> Weight {
+                guard let quantization else { return loaded }
+                return store?.quantized(name, loaded, quantization) ?? loaded.quantized(quantization)
+            }
             func load(_ name: String, _ shape: [Int]) throws -> Weight {
-                let loaded = try weight(prefix + name, shape)
-                return weights == .int8 ? int8?.quantized(prefix + name, loaded) ?? loaded.quantized() : loaded
+                try quantized(prefix + name, weight(prefix + name, shape), weights.layers)
             }
             let q = c.numAttentionHeads * c.headDim, kv = c.numKeyValueHeads * c.headDim
             embedding = try weight(prefix + "embed_tokens.weight", [c.vocabSize, c.hiddenSize])
@@ -82,10 +86,9 @@ extension Qwen3VL {
             }
             finalNorm = try vector("norm.weight", c.hiddenSize)
             if tiedOutput {
-                output = weights == .int8 ? int8?.quantized("lm_head.weight", embedding) ?? embedding.quantized() : embedding
+                output = quantized("lm_head.weight", embedding, weights.others)
             } else {
-                let head = try weight("lm_head.weight", [c.vocabSize, c.hiddenSize])
-                output = weights == .int8 ? int8?.quantized("lm_head.weight", head) ?? head.quantized() : head
+                output = try quantized("lm_head.weight", weight("lm_head.weight", [c.vocabSize, c.hiddenSize]), weights.others)
             }
             inverseFrequencies = (0..<c.headDim / 2).map { j in 1 / powf(Float(c.ropeTheta), Float(2 * j) / Float(c.headDim)) }
         }

@@ -47,25 +47,26 @@ extension Qwen3VL {
 
         // MARK: Loading
 
-        /// Loads the tower from a model folder; the matrices stay in the folder's mapping (int8 weights:
-        /// mapped from the file ``Int8Store`` saves next to the checkpoint at the first such load).
+        /// Loads the tower from a model folder; the matrices stay in the folder's mapping (quantized
+        /// weights: mapped from the file ``QuantizedStore`` saves next to the checkpoint at the first such
+        /// load; the tower is int8 for int4 weights too, and shares int8's file).
         public convenience init(folder: ModelFolder, precision: Precision = .fastest, weights: WeightFormat = .bf16) throws {
-            let int8 = weights == .int8 ? Int8Store(folder: folder.url, part: "vision") : nil
-            try self.init(config: folder.configuration.vision, precision: precision, weights: weights, int8: int8) { name, shape in
+            let store = weights.others == nil ? nil : QuantizedStore(folder: folder.url, part: "vision", weights: weights.vision)
+            try self.init(config: folder.configuration.vision, precision: precision, weights: weights, store: store) { name, shape in
                 Weight(try folder.expect(name, shape: shape))
             }
-            int8?.save()
+            store?.save()
         }
 
         /// Builds the tower from any source of weights: `weight(name, shape)` returns the tensor with
         /// that checkpoint name (`model.visual.…`).
         public convenience init(config c: Configuration.Vision, precision: Precision = .fastest, weights: WeightFormat = .bf16,
                                 weight: (String, [Int]) throws -> Weight) throws {
-            try self.init(config: c, precision: precision, weights: weights, int8: nil, weight: weight)
+            try self.init(config: c, precision: precision, weights: weights, store: nil, weight: weight)
         }
 
-        /// With `int8`, int8 matrices come from (or go into) that saved file.
-        init(config c: Configuration.Vision, precision: Precision, weights: WeightFormat, int8: Int8Store?,
+        /// With `store`, quantized matrices come from (or go into) that saved file.
+        init(config c: Configuration.Vision, precision: Precision, weights: WeightFormat, store: QuantizedStore?,
              weight: (String, [Int]) throws -> Weight) throws {
             try precision.checkSupported()
             config = c
@@ -73,7 +74,8 @@ extension Qwen3VL {
             func vector(_ name: String, _ shape: [Int]) throws -> [Float] { try weight("model.visual." + name, shape).floats() }
             func load(_ name: String, _ shape: [Int]) throws -> Weight {
                 let loaded = try weight("model.visual." + name, shape)
-                return weights == .int8 ? int8?.quantized("model.visual." + name, loaded) ?? loaded.quantized() : loaded
+                guard let quantization = weights.others else { return loaded }
+                return store?.quantized("model.visual." + name, loaded, quantization) ?? loaded.quantized(quantization)
             }
             let h = c.hiddenSize, merged = h * c.spatialMergeSize * c.spatialMergeSize
             guard h % c.numHeads == 0, (h / c.numHeads) % 4 == 0 else {

@@ -20,14 +20,30 @@ extension Qwen3VL {
             case quantized(Quantized)
         }
 
-        /// An int8 matrix: `rows × ckernels_q8_padded_columns(columns)` bytes and one F16 scale per 32,
-        /// made at load or mapped from a saved int8 file (``Int8Store``) at byte offsets of it.
-        enum Quantized: Sendable {
-            case made(quants: [UInt8], scales: [UInt16])
-            case saved(MappedFile, quants: Int, scales: Int)
+        /// The block-quantized formats of the C kernels: blocks of 32 weights with one F16 scale, the
+        /// weights in 8 or 4 bits.
+        enum Quantization: String, Codable, Sendable {
+            case int8
+            case int4
+
+            var format: Int32 { self == .int8 ? CKERNELS_Q8 : CKERNELS_Q4 }
+            func rowBytes(columns: Int) -> Int { ckernels_quantized_row_bytes(format, columns) }
+            func scaleCount(rows: Int, columns: Int) -> Int { rows * ckernels_q8_padded_columns(columns) / 32 }
+        }
+
+        /// A quantized matrix: `rows × quantization.rowBytes(columns:)` bytes and one F16 scale per 32
+        /// weights, made at load or mapped from a saved file (``QuantizedStore``) at byte offsets of it.
+        struct Quantized: Sendable {
+            enum Bytes: Sendable {
+                case made(quants: [UInt8], scales: [UInt16])
+                case saved(MappedFile, quants: Int, scales: Int)
+            }
+
+            let quantization: Quantization
+            let bytes: Bytes
 
             func withBytes<Result>(_ body: (UnsafePointer<UInt8>, UnsafePointer<UInt16>) throws -> Result) rethrows -> Result {
-                switch self {
+                switch bytes {
                 case .made(let quants, let scales):
                     try quants.withUnsafeBufferPointer { q in try scales.withUnsafeBufferPointer { s in try body(q.baseAddress!, s.baseAddress!) } }
                 case .saved(let file, let quants, let scales):
@@ -39,14 +55,14 @@ extension Qwen3VL {
             }
         }
 
-        /// The int8 matrix `quantized`, `rows × columns` (``Int8Store``'s saved ones).
+        /// The quantized matrix `quantized`, `rows × columns` (``QuantizedStore``'s saved ones).
         init(_ quantized: Quantized, rows: Int, columns: Int) {
             shape = [rows, columns]
             storage = .quantized(quantized)
         }
 
-        /// The int8 form of this matrix, if it has one.
-        var int8: Quantized? {
+        /// The quantized form of this matrix, if it has one.
+        var quantizedForm: Quantized? {
             if case .quantized(let q) = storage { q } else { nil }
         }
 
@@ -106,14 +122,14 @@ extension Qwen3VL {
         /// `y = x · Wᵀ` (or `y += x · Wᵀ` when `accumulate`) for `x` [n, columns] and `y` [n, rows], in
         /// PyTorch's Linear layout.
         ///
-        /// An int8 matrix multiplies in int8 (`vpdpbusd`, activations quantized per block of 32) in
-        /// either precision. In `bf16` precision, other matrices go to the C kernels with `vdpbf16ps`, one
+        /// An int8 or int4 matrix multiplies in int8 (`vpdpbusd`, activations quantized per block of 32)
+        /// in either precision. In `bf16` precision, other matrices go to the C kernels with `vdpbf16ps`, one
         /// row of activations (decode) or many (prefill, packed in blocks, where that beats float32 FMA
         /// on this CPU), on every core. In `f32`: one row
         /// of a BF16 matrix goes to the C kernel that widens as it multiplies, on every core; otherwise
         /// sgemv for one row (2–3× faster than sgemm with m = 1 here) and sgemm for several, a matrix
         /// that is not float32 widened into `scratch` a block of rows at a time, each block's products
-        /// written to its columns of `y` (also an int8 matrix's, without AVX512_VNNI and BF16).
+        /// written to its columns of `y` (also a quantized matrix's, without AVX512_VNNI).
         func multiply(_ x: UnsafePointer<Float>, rows n: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false,
                       precision: Precision, scratch: inout [Float]) {
             let out = rows, inner = columns, beta: Float = accumulate ? 1 : 0
@@ -138,10 +154,11 @@ extension Qwen3VL {
                 }
             }
             let fast = withMatrix { matrix in
-                if n == 1, matrix.format == CKERNELS_Q8 || precision == .bf16 {
+                let quantized = matrix.format == CKERNELS_Q8 || matrix.format == CKERNELS_Q4
+                if n == 1, quantized || precision == .bf16 {
                     return Kernels.gemv(matrix, x, y, accumulate: accumulate)
                 }
-                if matrix.format == CKERNELS_Q8, Kernels.gemmInt8(matrix, x, rows: n, y, accumulate: accumulate) { return true }
+                if quantized, Kernels.gemmInt8(matrix, x, rows: n, y, accumulate: accumulate) { return true }
                 return precision == .bf16 && Kernels.bf16ProductPays && Kernels.gemmBF16(matrix, x, rows: n, y, accumulate: accumulate)
             }
             if fast == true { return }
@@ -176,7 +193,7 @@ extension Qwen3VL {
                              precision: Precision) -> Bool {
             func collect(_ rest: ArraySlice<Weight>, _ matrices: [ckernels_matrix]) -> Bool {
                 guard let first = rest.first else {
-                    guard matrices.allSatisfy({ $0.format == CKERNELS_Q8 }) || precision == .bf16 else { return false }
+                    guard matrices.allSatisfy({ $0.format == CKERNELS_Q8 || $0.format == CKERNELS_Q4 }) || precision == .bf16 else { return false }
                     return Kernels.gemv(matrices, x, y)
                 }
                 return first.withMatrix { collect(rest.dropFirst(), matrices + [$0]) } ?? false
@@ -195,7 +212,7 @@ extension Qwen3VL {
                 }
             case .quantized(let q):
                 return q.withBytes { quants, scales in
-                    body(ckernels_matrix(format: CKERNELS_Q8, values: quants, scales: scales, rows: out, cols: inner))
+                    body(ckernels_matrix(format: q.quantization.format, values: quants, scales: scales, rows: out, cols: inner))
                 }
             case .mapped(let view):
                 let format: Int32
@@ -210,12 +227,12 @@ extension Qwen3VL {
             }
         }
 
-        /// This matrix in the int8 format (``WeightFormat/int8``); a mapped one then gives its pages back
-        /// to the kernel, so the BF16 copy does not stay resident next to the int8 one. F16 matrices,
-        /// which no kernel reads, stay as they are.
-        func quantized() -> Weight {
+        /// This matrix in a quantized format; a mapped one then gives its pages back to the kernel, so the
+        /// BF16 copy does not stay resident next to the quantized one. F16 matrices, which no kernel
+        /// reads, stay as they are.
+        func quantized(_ quantization: Quantization) -> Weight {
             var result = self
-            guard let quantized = withMatrix(Kernels.quantize) else { return self }
+            guard let quantized = withMatrix({ Kernels.quantize($0, quantization) }) else { return self }
             result.storage = .quantized(quantized)
             if case .mapped(let view) = storage { view.releasePages() }
             return result

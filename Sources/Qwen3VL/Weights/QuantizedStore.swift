@@ -4,12 +4,12 @@ import Qwen3VLPrompt
 internal import CKernels
 
 extension Qwen3VL {
-    /// The int8 matrices of one part of a model (the decoder or the vision tower), saved next to the
-    /// checkpoint the first time int8 weights are made from it, so that later loads map them: nothing is
-    /// quantized again and no page of the BF16 matrices is touched. The file records the checkpoint files
+    /// The quantized matrices of one part of a model (the decoder or the vision tower) in one weight
+    /// format, saved next to the checkpoint the first time that format is made from it, so that later
+    /// loads map them: nothing is quantized again and no page of the BF16 matrices is touched. The file records the checkpoint files
     /// it was made from (names, sizes, modification times) and the format; a file that does not match
     /// them, or does not parse, is made again. Where the folder cannot be written, every load quantizes.
-    final class Int8Store {
+    final class QuantizedStore {
         /// A saved file's header (JSON after the magic and its length): where it came from and where
         /// each matrix lies, at byte offsets from the start of the data (the header's end rounded up to 64).
         struct Header: Codable {
@@ -21,6 +21,7 @@ extension Qwen3VL {
 
             struct Matrix: Codable {
                 let rows, columns, quants, scales: Int
+                let quantization: Weight.Quantization
             }
 
             let format: String
@@ -29,8 +30,8 @@ extension Qwen3VL {
         }
 
         static let magic = Array("QAINT8\n\0".utf8)
-        /// Changes whenever the kernels' int8 layout does.
-        static let format = "Q8 blocks of 32 with F16 scales, rows padded to \(ckernels_q8_padded_columns(1)) weights, version 1"
+        /// Changes whenever the kernels' int8 or int4 layout does.
+        static let format = "Q8 and Q4 blocks of 32 with F16 scales, rows padded to \(ckernels_q8_padded_columns(1)) weights, version 2"
 
         let url: URL
         private let sources: [Header.Source]
@@ -40,23 +41,24 @@ extension Qwen3VL {
         /// Whether any matrix had to be quantized at this load (the file is then written).
         private(set) var quantizedAny = false
 
-        /// The store of `part` ("text", "vision") of the checkpoint in `folder`.
-        init(folder: URL, part: String) {
-            url = folder.appendingPathComponent("qwen-agent-int8-\(part).bin")
+        /// The store of `part` ("text", "vision") of the checkpoint in `folder` in the format `weights`.
+        init(folder: URL, part: String, weights: WeightFormat) {
+            url = folder.appendingPathComponent("qwen-agent-\(weights.rawValue)-\(part).bin")
             sources = Self.sources(in: folder)
             saved = Self.open(url, sources: sources)
         }
 
-        /// The int8 form of the matrix `name` (whose BF16 or float32 form is `weight`): mapped from the
-        /// saved file when it holds it with that shape, else quantized now.
-        func quantized(_ name: String, _ weight: Weight) -> Weight {
+        /// The matrix `name` (whose BF16 or float32 form is `weight`) in `quantization`: mapped from the
+        /// saved file when it holds it so, with that shape, else quantized now.
+        func quantized(_ name: String, _ weight: Weight, _ quantization: Weight.Quantization) -> Weight {
             let result: Weight
-            if let saved, let m = saved.matrices[name], m.rows == weight.rows, m.columns == weight.columns {
-                result = Weight(.saved(saved.file, quants: saved.dataStart + m.quants, scales: saved.dataStart + m.scales),
-                                rows: m.rows, columns: m.columns)
+            if let saved, let m = saved.matrices[name], m.rows == weight.rows, m.columns == weight.columns,
+               m.quantization == quantization {
+                let bytes = Weight.Quantized.Bytes.saved(saved.file, quants: saved.dataStart + m.quants, scales: saved.dataStart + m.scales)
+                result = Weight(Weight.Quantized(quantization: quantization, bytes: bytes), rows: m.rows, columns: m.columns)
             } else {
-                result = weight.quantized()
-                guard result.int8 != nil else { return result } // an F16 matrix stays as it is
+                result = weight.quantized(quantization)
+                guard result.quantizedForm != nil else { return result } // an F16 matrix stays as it is
                 quantizedAny = true
             }
             matrices.append((name, result))
@@ -70,10 +72,11 @@ extension Qwen3VL {
             guard quantizedAny else { return true }
             var entries: [String: Header.Matrix] = [:], offset = 0
             for (name, weight) in matrices {
-                let padded = ckernels_q8_padded_columns(weight.columns)
-                let quants = offset, scales = Self.aligned(quants + weight.rows * padded)
-                entries[name] = Header.Matrix(rows: weight.rows, columns: weight.columns, quants: quants, scales: scales)
-                offset = Self.aligned(scales + weight.rows * padded / 32 * 2)
+                guard let quantization = weight.quantizedForm?.quantization else { return false }
+                let quants = offset, scales = Self.aligned(quants + Self.quantBytes(weight.rows, weight.columns, quantization))
+                entries[name] = Header.Matrix(rows: weight.rows, columns: weight.columns, quants: quants, scales: scales,
+                                              quantization: quantization)
+                offset = Self.aligned(scales + Self.scaleBytes(weight.rows, weight.columns, quantization))
             }
             guard let header = try? JSONEncoder().encode(Header(format: Self.format, sources: sources, matrices: entries)) else { return false }
             // A name of its own per writer: loads running at once each rename a complete file into place.
@@ -89,17 +92,16 @@ extension Qwen3VL {
                 try handle.write(contentsOf: Data(count: start - Self.magic.count - 8 - header.count))
                 var written = 0
                 for (name, weight) in matrices {
-                    guard let entry = entries[name], let q = weight.int8 else { throw CocoaError(.fileWriteUnknown) }
-                    let padded = ckernels_q8_padded_columns(weight.columns)
+                    guard let entry = entries[name], let q = weight.quantizedForm else { throw CocoaError(.fileWriteUnknown) }
+                    let quantBytes = Self.quantBytes(entry.rows, entry.columns, q.quantization)
+                    let scaleBytes = Self.scaleBytes(entry.rows, entry.columns, q.quantization)
                     try q.withBytes { quants, scales in
                         try handle.write(contentsOf: Data(count: entry.quants - written))
-                        try handle.write(contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: quants), count: entry.rows * padded,
-                                                          deallocator: .none))
-                        try handle.write(contentsOf: Data(count: entry.scales - entry.quants - entry.rows * padded))
-                        try handle.write(contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: scales), count: entry.rows * padded / 32 * 2,
-                                                          deallocator: .none))
+                        try handle.write(contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: quants), count: quantBytes, deallocator: .none))
+                        try handle.write(contentsOf: Data(count: entry.scales - entry.quants - quantBytes))
+                        try handle.write(contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: scales), count: scaleBytes, deallocator: .none))
                     }
-                    written = entry.scales + entry.rows * padded / 32 * 2
+                    written = entry.scales + scaleBytes
                 }
                 try handle.synchronize()
             } catch {
@@ -114,6 +116,12 @@ extension Qwen3VL {
         }
 
         private static func aligned(_ offset: Int) -> Int { (offset + 63) / 64 * 64 }
+        private static func quantBytes(_ rows: Int, _ columns: Int, _ quantization: Weight.Quantization) -> Int {
+            rows * quantization.rowBytes(columns: columns)
+        }
+        private static func scaleBytes(_ rows: Int, _ columns: Int, _ quantization: Weight.Quantization) -> Int {
+            quantization.scaleCount(rows: rows, columns: columns) * 2
+        }
 
         /// The checkpoint's safetensors files, by name.
         private static func sources(in folder: URL) -> [Header.Source] {
@@ -137,9 +145,10 @@ extension Qwen3VL {
                   header.format == format, header.sources == sources else { return nil }
             let start = aligned(prefix + length)
             for m in header.matrices.values {
-                let padded = ckernels_q8_padded_columns(m.columns)
+                let quantization = m.quantization
                 guard m.rows > 0, m.columns > 0, m.quants >= 0, m.quants % 64 == 0, m.scales % 64 == 0,
-                      start + m.quants + m.rows * padded <= bytes.count, start + m.scales + m.rows * padded / 32 * 2 <= bytes.count
+                      start + m.quants + quantBytes(m.rows, m.columns, quantization) <= bytes.count,
+                      start + m.scales + scaleBytes(m.rows, m.columns, quantization) <= bytes.count
                 else { return nil }
             }
             return (file, header.matrices, start)
