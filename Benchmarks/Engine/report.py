@@ -115,7 +115,7 @@ def section(runs, references, command, processor_reference=None, large=None, ste
     def row(name, ours_values, reference_values, llama_values=None):
         lines.append(f"| {name} | " + " | ".join(ours_values + reference_values + (llama_values or ["–" for _ in llamas])) + " |")
 
-    row("load (mmap, int8: + quantize / from_pretrained / llama.cpp's)", [f"{r['load_ms']:.0f} ms" for r in ours],
+    row("load (mmap; int8, int4: + quantize or map the saved file / from_pretrained / llama.cpp's)", [f"{r['load_ms']:.0f} ms" for r in ours],
         [f"{r['load_ms']:.0f} ms" for r in references], [f"{r['load_ms']:.0f} ms" for r in llamas])
     row("image processor", [f"{r['processor_ms']:.1f} ms" for r in ours], [f"{r['processor_ms']:.1f} ms" for r in references])
     row("vision tower", [f"{r['vision_ms'] / 1000:.1f} s" for r in ours], [f"{r['vision_ms'] / 1000:.1f} s" for r in references],
@@ -152,8 +152,8 @@ def section(runs, references, command, processor_reference=None, large=None, ste
         for r in ours:
             lines.append(f"- {mode(r)}: time to first token **{r['time_to_first_token_ms'] / reference_ttft:.2f} ×** transformers bfloat16's, "
                          f"decode **{r['decode_tokens_per_second'] / bf16_reference['decode_tokens_per_second']:.2f} ×** its tokens/s.")
-    # llama.cpp at equal weight precision: BF16 weights against its BF16, int8 against its Q8_0.
-    peers = {"bf16": "BF16", "int8": "Q8_0"}
+    # llama.cpp at equal weight precision: BF16 weights against its BF16, int8 against its Q8_0, int4 against its Q4_0.
+    peers = {"bf16": "BF16", "int8": "Q8_0", "int4": "Q4_0"}
     for r in ours:
         peer = next((l for l in llamas if r.get("precision") == "bf16" and l["label"] == peers.get(r.get("weight_format"))), None)
         if peer:
@@ -165,9 +165,10 @@ def section(runs, references, command, processor_reference=None, large=None, ste
             lines.append(f"- {llama_name(l)}, `llama-bench -p 0 -n {l['bench_tokens']} -t {l['threads']}` (text only, empty context): "
                          f"{l['bench_text_decode_tokens_per_second']:.2f} ± {l['bench_text_decode_stddev']:.2f} tokens/s.")
     by_format = {r.get("weight_format"): r for r in ours if r.get("precision") == "bf16"}
-    if "int8" in by_format and "bf16" in by_format:
-        lines.append(f"- Peak memory, int8 weights against BF16 weights (bf16 precision): "
-                     f"**{by_format['int8']['peak_rss_mb'] / by_format['bf16']['peak_rss_mb']:.2f} ×**.")
+    for quantized in ("int8", "int4"):
+        if quantized in by_format and "bf16" in by_format:
+            lines.append(f"- Peak memory, {quantized} weights against BF16 weights (bf16 precision): "
+                         f"**{by_format[quantized]['peak_rss_mb'] / by_format['bf16']['peak_rss_mb']:.2f} ×**.")
     if large:
         lines += ["", f"A {large['image']} screenshot ({large['prompt_tokens']} prompt tokens, {large['image_tokens']} image tokens), "
                       f"{mode(large)}: vision tower {large['vision_ms'] / 1000:.1f} s, prefill {large['prefill_ms'] / 1000:.1f} s, "
