@@ -65,3 +65,8 @@ extension Qwen3VL {
         }
     }
 }
+
+extension ckernels_matrix {
+    /// Whether the matrix is int8 or int4, which the kernels multiply in int8 in either precision.
+    var isQuantized: Bool { format == CKERNELS_Q8 || format == CKERNELS_Q4 }
+}

@@ -6,9 +6,10 @@ internal import CKernels
 extension Qwen3VL {
     /// The quantized matrices of one part of a model (the decoder or the vision tower) in one weight
     /// format, saved next to the checkpoint the first time that format is made from it, so that later
-    /// loads map them: nothing is quantized again and no page of the BF16 matrices is touched. The file records the checkpoint files
-    /// it was made from (names, sizes, modification times) and the format; a file that does not match
-    /// them, or does not parse, is made again. Where the folder cannot be written, every load quantizes.
+    /// loads map them: nothing is quantized again and no page of the BF16 matrices is touched. The file
+    /// records the checkpoint files it was made from (names, sizes, modification times) and the format;
+    /// a file that does not match them, or does not parse, is made again. Where the folder cannot be
+    /// written, every load quantizes.
     final class QuantizedStore {
         /// A saved file's header (JSON after the magic and its length): where it came from and where
         /// each matrix lies, at byte offsets from the start of the data (the header's end rounded up to 64).
@@ -145,10 +146,9 @@ extension Qwen3VL {
                   header.format == format, header.sources == sources else { return nil }
             let start = aligned(prefix + length)
             for m in header.matrices.values {
-                let quantization = m.quantization
                 guard m.rows > 0, m.columns > 0, m.quants >= 0, m.quants % 64 == 0, m.scales % 64 == 0,
-                      start + m.quants + quantBytes(m.rows, m.columns, quantization) <= bytes.count,
-                      start + m.scales + scaleBytes(m.rows, m.columns, quantization) <= bytes.count
+                      start + m.quants + quantBytes(m.rows, m.columns, m.quantization) <= bytes.count,
+                      start + m.scales + scaleBytes(m.rows, m.columns, m.quantization) <= bytes.count
                 else { return nil }
             }
             return (file, header.matrices, start)

@@ -154,11 +154,10 @@ extension Qwen3VL {
                 }
             }
             let fast = withMatrix { matrix in
-                let quantized = matrix.format == CKERNELS_Q8 || matrix.format == CKERNELS_Q4
-                if n == 1, quantized || precision == .bf16 {
+                if n == 1, matrix.isQuantized || precision == .bf16 {
                     return Kernels.gemv(matrix, x, y, accumulate: accumulate)
                 }
-                if quantized, Kernels.gemmInt8(matrix, x, rows: n, y, accumulate: accumulate) { return true }
+                if matrix.isQuantized, Kernels.gemmInt8(matrix, x, rows: n, y, accumulate: accumulate) { return true }
                 return precision == .bf16 && Kernels.bf16ProductPays && Kernels.gemmBF16(matrix, x, rows: n, y, accumulate: accumulate)
             }
             if fast == true { return }
@@ -193,7 +192,7 @@ extension Qwen3VL {
                              precision: Precision) -> Bool {
             func collect(_ rest: ArraySlice<Weight>, _ matrices: [ckernels_matrix]) -> Bool {
                 guard let first = rest.first else {
-                    guard matrices.allSatisfy({ $0.format == CKERNELS_Q8 || $0.format == CKERNELS_Q4 }) || precision == .bf16 else { return false }
+                    guard matrices.allSatisfy(\.isQuantized) || precision == .bf16 else { return false }
                     return Kernels.gemv(matrices, x, y)
                 }
                 return first.withMatrix { collect(rest.dropFirst(), matrices + [$0]) } ?? false
