@@ -365,91 +365,64 @@ static inline void prefetch_step(const void *next_block, long step) {
     _mm_prefetch(at + 192, _MM_HINT_T0);
 }
 
-/// One group's 16 block sums of four rows, met with their scales: rows `s` apart in `scales`.
-#define Q_SCALE(s, i, g, xs) _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((s) + (i) * blocks + (g) * 16))), xs)
-
-/// Rows [first, last) of an int8 matrix, four at a time, so each load of the activations serves four
-/// rows; per group of 512 weights, eight `vpdpbusd` per row into one vector of 16 block sums, then one
-/// FMA with the 16 scales.
-AVX512_VNNI static void gemv_q8_vnni(const struct ckernels_matrix *m, struct q8_activation a, float *y, long first, long last,
-                                     int accumulate) {
-    const long padded = ckernels_q8_padded_columns(m->cols), groups = padded / Q8_GROUP, blocks = padded / Q8_BLOCK;
-    long r = first;
-    for (; r + 4 <= last; r += 4) {
-        const unsigned char *w = (const unsigned char *)m->values + r * padded;
-        const unsigned short *s = m->scales + r * blocks;
-        __m512 f0 = _mm512_setzero_ps(), f1 = f0, f2 = f0, f3 = f0;
-        for (long g = 0; g < groups; g++) {
-            __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-            const long at = g * Q8_GROUP;
-            for (int c = 0; c < 8; c++) {
-                prefetch_step(w + 4 * padded, g * 8 + c);
-                const __m512i x = _mm512_loadu_si512(a.values + at + c * 64);
-                a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(w + at + c * 64), x);
-                a1 = _mm512_dpbusd_epi32(a1, _mm512_loadu_si512(w + padded + at + c * 64), x);
-                a2 = _mm512_dpbusd_epi32(a2, _mm512_loadu_si512(w + 2 * padded + at + c * 64), x);
-                a3 = _mm512_dpbusd_epi32(a3, _mm512_loadu_si512(w + 3 * padded + at + c * 64), x);
-            }
-            const __m512i offsets = _mm512_loadu_si512(a.offsets + g * 16);
-            const __m512 xs = _mm512_loadu_ps(a.scales + g * 16);
-            f0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a0, offsets)), Q_SCALE(s, 0, g, xs), f0);
-            f1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a1, offsets)), Q_SCALE(s, 1, g, xs), f1);
-            f2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a2, offsets)), Q_SCALE(s, 2, g, xs), f2);
-            f3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a3, offsets)), Q_SCALE(s, 3, g, xs), f3);
-        }
-        float s0 = _mm512_reduce_add_ps(f0), s1 = _mm512_reduce_add_ps(f1), s2 = _mm512_reduce_add_ps(f2), s3 = _mm512_reduce_add_ps(f3);
-        if (accumulate) { s0 += y[r]; s1 += y[r + 1]; s2 += y[r + 2]; s3 += y[r + 3]; }
-        y[r] = s0; y[r + 1] = s1; y[r + 2] = s2; y[r + 3] = s3;
+/// One group's block sums of four int8 rows (`w`, rows `stride` bytes apart): eight `vpdpbusd` per row,
+/// each into the row's vector of 16 block sums.
+AVX512_VNNI static inline void q8_group_sums(const unsigned char *w, long stride, const int8_t *x, long g, __m512i sums[4]) {
+    const long at = g * Q8_GROUP;
+    for (int c = 0; c < 8; c++) {
+        prefetch_step(w + 4 * stride, g * 8 + c);
+        const __m512i xv = _mm512_loadu_si512(x + at + c * 64);
+        for (int i = 0; i < 4; i++) sums[i] = _mm512_dpbusd_epi32(sums[i], _mm512_loadu_si512(w + i * stride + at + c * 64), xv);
     }
-    if (r < last) gemv_quantized_portable(m, a, y, r, last, accumulate);
 }
 
-/// The same for an int4 matrix, which streams half the bytes: per group, four 64-byte loads a row, each
-/// split by a mask and a shift into the two chunks it packs. The nibbles carry +8 where int8 carries
-/// +128, so the activations' offsets (128 · Σq) are divided by 16.
-AVX512_VNNI static void gemv_q4_vnni(const struct ckernels_matrix *m, struct q8_activation a, float *y, long first, long last,
-                                     int accumulate) {
-    const long padded = ckernels_q8_padded_columns(m->cols), groups = padded / Q8_GROUP, blocks = padded / Q8_BLOCK;
-    const long bytes = padded / 2;
+/// The same for four int4 rows, which stream half the bytes: four 64-byte loads a row, each split by a
+/// mask and a shift into the two chunks it packs.
+AVX512_VNNI static inline void q4_group_sums(const unsigned char *w, long stride, const int8_t *x, long g, __m512i sums[4]) {
     const __m512i low = _mm512_set1_epi8(15);
+    const long at = g * (Q8_GROUP / 2);
+    for (int j = 0; j < 4; j++) {
+        prefetch_step(w + 4 * stride, g * 4 + j);
+        const __m512i x0 = _mm512_loadu_si512(x + g * Q8_GROUP + 2 * j * 64), x1 = _mm512_loadu_si512(x + g * Q8_GROUP + (2 * j + 1) * 64);
+        for (int i = 0; i < 4; i++) {
+            const __m512i packed = _mm512_loadu_si512(w + i * stride + at + j * 64);
+            sums[i] = _mm512_dpbusd_epi32(sums[i], _mm512_and_si512(packed, low), x0);
+            sums[i] = _mm512_dpbusd_epi32(sums[i], _mm512_and_si512(_mm512_srli_epi16(packed, 4), low), x1);
+        }
+    }
+}
+
+/// Rows [first, last) of an int8 or int4 matrix, four at a time, so each load of the activations serves
+/// four rows; per group of 512 weights, the rows' 16 block sums, then one FMA with their 16 scales.
+AVX512_VNNI static void gemv_quantized_vnni(const struct ckernels_matrix *m, struct q8_activation a, float *y, long first, long last,
+                                            int accumulate) {
+    const int int4 = m->format == CKERNELS_Q4;
+    const long stride = ckernels_quantized_row_bytes(m->format, m->cols), padded = ckernels_q8_padded_columns(m->cols);
+    const long groups = padded / Q8_GROUP, blocks = padded / Q8_BLOCK;
     long r = first;
     for (; r + 4 <= last; r += 4) {
-        const unsigned char *w = (const unsigned char *)m->values + r * bytes;
+        const unsigned char *w = (const unsigned char *)m->values + r * stride;
         const unsigned short *s = m->scales + r * blocks;
-        __m512 f0 = _mm512_setzero_ps(), f1 = f0, f2 = f0, f3 = f0;
+        __m512 f[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
         for (long g = 0; g < groups; g++) {
-            __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-            const long at = g * (Q8_GROUP / 2);
-            for (int j = 0; j < 4; j++) {
-                prefetch_step(w + 4 * bytes, g * 4 + j);
-                const __m512i x0 = _mm512_loadu_si512(a.values + g * Q8_GROUP + 2 * j * 64);
-                const __m512i x1 = _mm512_loadu_si512(a.values + g * Q8_GROUP + (2 * j + 1) * 64);
-#define Q4_ROW(acc, row)                                                                              \
-    do {                                                                                              \
-        const __m512i packed = _mm512_loadu_si512(w + (row) * bytes + at + j * 64);                  \
-        acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(packed, low), x0);                            \
-        acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(_mm512_srli_epi16(packed, 4), low), x1);      \
-    } while (0)
-                Q4_ROW(a0, 0);
-                Q4_ROW(a1, 1);
-                Q4_ROW(a2, 2);
-                Q4_ROW(a3, 3);
-#undef Q4_ROW
-            }
-            const __m512i offsets = _mm512_srai_epi32(_mm512_loadu_si512(a.offsets + g * 16), 4);
+            __m512i sums[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
+            if (int4) q4_group_sums(w, stride, a.values, g, sums); else q8_group_sums(w, stride, a.values, g, sums);
+            // The weights carry +128 (int8) or +8 (int4): 128 · Σq of the block, or a sixteenth of it, comes back out.
+            __m512i offsets = _mm512_loadu_si512(a.offsets + g * 16);
+            if (int4) offsets = _mm512_srai_epi32(offsets, 4);
             const __m512 xs = _mm512_loadu_ps(a.scales + g * 16);
-            f0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a0, offsets)), Q_SCALE(s, 0, g, xs), f0);
-            f1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a1, offsets)), Q_SCALE(s, 1, g, xs), f1);
-            f2 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a2, offsets)), Q_SCALE(s, 2, g, xs), f2);
-            f3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a3, offsets)), Q_SCALE(s, 3, g, xs), f3);
+            for (int i = 0; i < 4; i++) {
+                const __m512 scales = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(s + i * blocks + g * 16))), xs);
+                f[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(sums[i], offsets)), scales, f[i]);
+            }
         }
-        float s0 = _mm512_reduce_add_ps(f0), s1 = _mm512_reduce_add_ps(f1), s2 = _mm512_reduce_add_ps(f2), s3 = _mm512_reduce_add_ps(f3);
-        if (accumulate) { s0 += y[r]; s1 += y[r + 1]; s2 += y[r + 2]; s3 += y[r + 3]; }
-        y[r] = s0; y[r + 1] = s1; y[r + 2] = s2; y[r + 3] = s3;
+        for (int i = 0; i < 4; i++) {
+            const float total = _mm512_reduce_add_ps(f[i]);
+            y[r + i] = accumulate ? y[r + i] + total : total;
+        }
     }
     if (r < last) gemv_quantized_portable(m, a, y, r, last, accumulate);
 }
-#undef Q_SCALE
 
 /// `y[r] (+)= Σ_k w[r·cols + k] · x[k]` with x rounded to BF16: 32 products per `vdpbf16ps`, four
 /// rows at a time; the tail of a row (cols not a multiple of 32) through masked loads.
@@ -857,7 +830,7 @@ static void gemv_rows(const struct gemv_job *job, const struct ckernels_matrix *
     if (m->format == CKERNELS_Q8 || m->format == CKERNELS_Q4) {
 #if defined(__x86_64__)
         if (ckernels_has_int8_dot()) {
-            (m->format == CKERNELS_Q4 ? gemv_q4_vnni : gemv_q8_vnni)(m, job->q, y, first, last, job->accumulate);
+            gemv_quantized_vnni(m, job->q, y, first, last, job->accumulate);
             return;
         }
 #endif
