@@ -92,6 +92,16 @@ struct quantize_job {
     unsigned short *scales;
 };
 
+/// Block `b` of row `r` of an F32 or BF16 matrix as float32, zeros past the last column.
+static inline void block_values(const struct ckernels_matrix *m, long r, long b, float values[Q8_BLOCK]) {
+    for (long e = 0; e < Q8_BLOCK; e++) {
+        const long k = b * Q8_BLOCK + e;
+        values[e] = k >= m->cols ? 0
+                    : m->format == CKERNELS_BF16 ? widen(((const uint16_t *)m->values)[r * m->cols + k])
+                                                 : ((const float *)m->values)[r * m->cols + k];
+    }
+}
+
 /// Row `r` of a BF16 matrix with whole blocks, vectorised; false when the CPU or matrix does not allow it.
 static int quantize_row_avx512(const struct ckernels_matrix *m, long r, unsigned char *row, unsigned short *scales);
 
@@ -108,16 +118,8 @@ static void quantize_part(void *context, int part, int parts) {
         if (quantize_row_avx512(m, r, row, job->scales + r * blocks)) continue;
         for (long b = 0; b < blocks; b++) {
             float values[Q8_BLOCK], peak = 0;
-            for (long e = 0; e < Q8_BLOCK; e++) {
-                const long k = b * Q8_BLOCK + e;
-                float v = 0;
-                if (k < m->cols) {
-                    v = m->format == CKERNELS_BF16 ? widen(((const uint16_t *)m->values)[r * m->cols + k])
-                                                   : ((const float *)m->values)[r * m->cols + k];
-                }
-                values[e] = v;
-                peak = fabsf(v) > peak ? fabsf(v) : peak;
-            }
+            block_values(m, r, b, values);
+            for (long e = 0; e < Q8_BLOCK; e++) peak = fabsf(values[e]) > peak ? fabsf(values[e]) : peak;
             const uint16_t scale = float_to_half(peak / 127);
             job->scales[r * blocks + b] = scale;
             const float inverse = half_to_float(scale) > 0 ? 1 / half_to_float(scale) : 0;
@@ -149,16 +151,8 @@ static void quantize_q4_part(void *context, int part, int parts) {
         memset(row, 0x88, (size_t)bytes); // padding blocks: zero weights
         for (long b = 0; b < blocks; b++) {
             float values[Q8_BLOCK], extreme = 0;
-            for (long e = 0; e < Q8_BLOCK; e++) {
-                const long k = b * Q8_BLOCK + e;
-                float v = 0;
-                if (k < m->cols) {
-                    v = m->format == CKERNELS_BF16 ? widen(((const uint16_t *)m->values)[r * m->cols + k])
-                                                   : ((const float *)m->values)[r * m->cols + k];
-                }
-                values[e] = v;
-                if (fabsf(v) > fabsf(extreme)) extreme = v;
-            }
+            block_values(m, r, b, values);
+            for (long e = 0; e < Q8_BLOCK; e++) extreme = fabsf(values[e]) > fabsf(extreme) ? values[e] : extreme;
             const uint16_t scale = float_to_half(extreme / -8);
             job->scales[r * blocks + b] = scale;
             const float inverse = half_to_float(scale) != 0 ? 1 / half_to_float(scale) : 0;
