@@ -51,10 +51,8 @@ public struct InputTiming: Sendable {
     /// press at the same time for auto-repeat). Each event is also synced, so the server keeps up.
     public var keyGap: Duration = .milliseconds(1)
     /// How long a borrowed keycode keeps its temporary keysym after its last use, so clients that
-    /// read their events late still look it up with the right symbol. 100 ms was too short on a
-    /// loaded machine (the test suite's parallel X clients on 2 cores): a client read its keystrokes
-    /// after the restore, looked them up in the restored keymap and typed the wrong characters.
-    public var remapSettle: Duration = .milliseconds(400)
+    /// read their events late still look it up with the right symbol.
+    public var remapSettle: Duration = .milliseconds(100)
 
     public init() {}
 }

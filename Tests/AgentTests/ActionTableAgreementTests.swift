@@ -104,7 +104,9 @@ struct ActionTableAgreementTests {
         try withVirtualDisplay { virtual in
             let app = try FixtureApp(on: virtual, origin: Point(x: 0, y: 0))
             let display = try Display(name: virtual.name, logger: testLogger)
-            let executor = Executor(input: try InputController(display: display))
+            var timing = InputTiming()
+            timing.remapSettle = .milliseconds(30)
+            let executor = Executor(input: try InputController(display: display, timing: timing))
             // The fixture window is 640x400 at the origin; map model pixels 1:1 onto it.
             let mapping = CoordinateMapping(space: .imagePixels, imageSize: Size(width: 640, height: 400))
             try app.waitForEvents { $0.contains { $0.event == "focus_in" } }
