@@ -35,7 +35,8 @@ struct PrecisionFidelityTests {
         Mode(precision: .bf16, weights: .bf16, bounds: Bounds(logit: 0.06, agreement: 56)),
         Mode(precision: .f32, weights: .int8, bounds: Bounds(logit: 0.25, agreement: 52)),
         Mode(precision: .bf16, weights: .int8, bounds: Bounds(logit: 0.25, agreement: 52)),
-        Mode(precision: .f32, weights: .int4, bounds: Bounds(logit: 0.3, agreement: 58), tinyBounds: Bounds(logit: 2, agreement: 10)),
+        // int4 in bf16 precision only: its products are the int8 kernels' in either precision, and each
+        // mode of the realistic-width checkpoint costs the parallel suite about a minute of CPU.
         Mode(precision: .bf16, weights: .int4, bounds: Bounds(logit: 0.3, agreement: 58), tinyBounds: Bounds(logit: 2, agreement: 10)),
     ]
 
