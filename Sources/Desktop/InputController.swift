@@ -50,9 +50,10 @@ public struct InputTiming: Sendable {
     /// so a key's release and the next press never share a timestamp (toolkits take a release and a
     /// press at the same time for auto-repeat). Each event is also synced, so the server keeps up.
     public var keyGap: Duration = .milliseconds(1)
-    /// How long a borrowed keycode keeps its temporary keysym after its last use, so clients that
-    /// read their events late still look it up with the right symbol.
-    public var remapSettle: Duration = .milliseconds(100)
+    /// How long a borrowed keycode keeps its temporary keysym after its last keystroke before it is
+    /// bound to another or given back. Xlib looks a keystroke up in the server's keymap as it is when
+    /// the client reads the event, so a busy client that reads late would see the new symbol, or none.
+    public var remapSettle: Duration = .milliseconds(300)
 
     public init() {}
 }
@@ -79,7 +80,8 @@ public struct SentInputEvent: Sendable, CustomStringConvertible {
 ///
 /// Every key and button it presses is tracked and released on every path: when an operation throws
 /// (including ``DesktopError/Code/cancelled``), when ``releaseAll()`` is called, and in `deinit`.
-/// Keycodes it borrows to type characters missing from the keymap are restored the same way.
+/// Keycodes it borrows to type characters missing from the keymap stay bound while it lives (typing
+/// the same character again needs no new binding) and are given back by ``releaseAll()`` and `deinit`.
 public final class InputController {
     private let display: Display
     public var timing: InputTiming
@@ -89,8 +91,10 @@ public final class InputController {
     private var keymap: Keymap
     private var heldButtons: [MouseButton] = []
     private var heldKeys: [KeyCode] = []
-    /// Spare keycodes temporarily bound to keysyms the keymap lacks, in order of binding.
+    /// Spare keycodes bound to keysyms the keymap lacks, as the server has them now.
     private var borrowed: [(keysym: Keys.KeySym, keycode: KeyCode)] = []
+    /// When a borrowed keycode was last pressed: none is rebound or given back until `remapSettle` after.
+    private var lastBorrowedKeystroke: ContinuousClock.Instant?
     private var sent: [SentInputEvent] = []
     private let start = ContinuousClock.now
 
@@ -213,7 +217,9 @@ public final class InputController {
     public func press(_ chord: KeyChord) throws(DesktopError) {
         let keysyms = try chord.keys.map { name throws(DesktopError) in try keysym(named: name) }
         try releasingOnFailure {
-            defer { restoreBorrowedKeys() }
+            guard try bindMissing(keysyms[...]) == keysyms.endIndex else {
+                throw DesktopError(.untypable, "the chord '\(chord.keys.joined(separator: "+"))' needs more missing keys than the keymap has spare keycodes")
+            }
             var pressed: [KeyCode] = []
             for keysym in keysyms {
                 let place = try placement(for: keysym)
@@ -235,8 +241,8 @@ public final class InputController {
     public static let maxTypedCharacters = 10_000
 
     /// Types `text` exactly. Characters in the keymap are typed with the right Shift level (Caps Lock
-    /// accounted for); others (é on a US map, 世, 🙂) through spare keycodes bound to their keysyms for
-    /// the duration and restored afterwards. `\n` presses Return and `\t` Tab. `progress` is told how
+    /// accounted for); others (é on a US map, 世, 🙂) through spare keycodes bound to their keysyms
+    /// (given back by ``releaseAll()``). `\n` presses Return and `\t` Tab. `progress` is told how
     /// many characters of how many are typed after each one.
     public func type(_ text: String, progress: (_ typed: Int, _ total: Int) -> Void = { _, _ in }) throws(DesktopError) {
         let count = text.unicodeScalars.count
@@ -257,8 +263,11 @@ public final class InputController {
         guard !keysyms.isEmpty else { return }
         let capsLock = try queryPointer().modifiers.contains(.lock)
         try releasingOnFailure {
-            defer { restoreBorrowedKeys() }
+            // Missing characters are bound before the keystrokes that need them, as many at a time as
+            // there are spare keycodes, so that no binding changes while a client may still be reading.
+            var bound = keysyms.startIndex
             for (index, keysym) in keysyms.enumerated() {
+                if index == bound { bound = try bindMissing(keysyms[index...]) }
                 if index > 0 { pause(timing.keyGap) }
                 let place = try placement(for: keysym)
                 var shifted = place.shifted
@@ -312,33 +321,63 @@ public final class InputController {
         return keysym
     }
 
-    /// Where to press for `keysym`, borrowing a spare keycode when the keymap lacks it.
+    /// Where to press for `keysym`: in the keymap, or on the spare keycode ``bindMissing(_:)`` bound to it.
     private func placement(for keysym: Keys.KeySym) throws(DesktopError) -> KeyPlacement {
         if let place = keymap.placement(of: keysym) { return place }
-        if let entry = borrowed.first(where: { $0.keysym == keysym }) {
-            return KeyPlacement(keycode: entry.keycode, shifted: false)
+        guard let entry = borrowed.first(where: { $0.keysym == keysym }) else {
+            throw DesktopError(.untypable, "cannot type \(keysym): it is not in the keymap and no keycode is bound to it")
         }
-        let inUse = Set(borrowed.map(\.keycode))
-        var keycode = keymap.spareKeycodes.first { !inUse.contains($0) }
-        if keycode == nil, let oldest = borrowed.first {
-            // Every spare is taken: let clients read the earlier keystrokes before rebinding one.
-            pause(timing.remapSettle)
-            try bind(oldest.keycode, to: nil)
-            borrowed.removeFirst()
-            keycode = oldest.keycode
-        }
-        guard let keycode else {
-            throw DesktopError(.untypable, "cannot type \(keysym): it is not in the keymap and no keycode is free to borrow")
-        }
-        try bind(keycode, to: keysym)
-        borrowed.append((keysym, keycode))
-        return KeyPlacement(keycode: keycode, shifted: false)
+        lastBorrowedKeystroke = .now
+        return KeyPlacement(keycode: entry.keycode, shifted: false)
     }
 
-    /// Gives borrowed keycodes back their empty mapping, after clients had time to read the keystrokes.
+    /// Binds spare keycodes to the keysyms of `keysyms` that the keymap lacks, in order, and returns
+    /// where the first one left unbound is (the end when none is). When every spare already holds a
+    /// keysym typed earlier, the text stops there; only at its start are keycodes taken back, once
+    /// clients had time to read their last keystrokes (`remapSettle`), those the text needs next last.
+    private func bindMissing(_ keysyms: ArraySlice<Keys.KeySym>) throws(DesktopError) -> Int {
+        var reusable: [KeyCode] = []
+        for index in keysyms.indices {
+            let keysym = keysyms[index]
+            if keymap.placement(of: keysym) != nil { continue }
+            if let entry = borrowed.first(where: { $0.keysym == keysym }) {
+                reusable.removeAll { $0 == entry.keycode } // typed before the next rebinding: kept
+                continue
+            }
+            let inUse = Set(borrowed.map(\.keycode))
+            var keycode = keymap.spareKeycodes.first { !inUse.contains($0) }
+            if keycode == nil && index == keysyms.startIndex && !borrowed.isEmpty {
+                settleBorrowedKeys()
+                let upcoming = Set(keysyms)
+                reusable = borrowed.filter { !upcoming.contains($0.keysym) }.map(\.keycode)
+                    + borrowed.filter { upcoming.contains($0.keysym) }.map(\.keycode)
+            }
+            if keycode == nil, !reusable.isEmpty {
+                let taken = reusable.removeFirst()
+                borrowed.removeAll { $0.keycode == taken }
+                keycode = taken
+            }
+            guard let keycode else {
+                if index > keysyms.startIndex { return index }
+                throw DesktopError(.untypable, "cannot type \(keysym): it is not in the keymap and the keymap has no spare keycode to bind it to")
+            }
+            try bind(keycode, to: keysym)
+            borrowed.append((keysym, keycode))
+        }
+        return keysyms.endIndex
+    }
+
+    /// Waits until `remapSettle` has passed since the last keystroke on a borrowed keycode.
+    private func settleBorrowedKeys() {
+        guard let last = lastBorrowedKeystroke else { return }
+        let left = last + timing.remapSettle - .now
+        if left > .zero { pause(left) }
+    }
+
+    /// Gives the borrowed keycodes back their empty mapping, once clients had time to read the keystrokes.
     private func restoreBorrowedKeys() {
         guard !borrowed.isEmpty else { return }
-        pause(timing.remapSettle)
+        settleBorrowedKeys()
         for entry in borrowed { try? bind(entry.keycode, to: nil) }
         borrowed.removeAll()
     }
