@@ -321,7 +321,8 @@ public final class InputController {
         return keysym
     }
 
-    /// Where to press for `keysym`: in the keymap, or on the spare keycode ``bindMissing(_:)`` bound to it.
+    /// Where to press for `keysym`: in the keymap, or on the spare keycode ``bindMissing(_:)`` bound to it
+    /// (whose keystroke, about to be sent, starts its `remapSettle` again).
     private func placement(for keysym: Keys.KeySym) throws(DesktopError) -> KeyPlacement {
         if let place = keymap.placement(of: keysym) { return place }
         guard let entry = borrowed.first(where: { $0.keysym == keysym }) else {
