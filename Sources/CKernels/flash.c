@@ -3,6 +3,7 @@
 #include "CKernels.h"
 #include "pool.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include <immintrin.h>
 
 #define AVX512 __attribute__((target("avx512f,avx512bw")))
+#define AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
 
 /// Queries per task and keys per tile. The query tile is held transposed (one row per head dimension,
 /// 16 queries per vector), so the running maxima, sums and rescaling of the output are whole vectors.
@@ -30,10 +32,24 @@ struct flash_job {
     float *out;
     long out_stride;
     long query_blocks;
+    /// Integer products: scores from int8 queries and keys (`vpdpbusd`), weighted sums of the values from
+    /// 12-bit probabilities and 14-bit values (`vpdpwssd`), instead of float32 FMAs.
+    int integer;
     /// The current KV head, its keys and values packed contiguously (float32, `key_count` rows and 8
     /// zero rows after them), and the tasks of its query heads: `group · query_blocks`, claimed in order.
     long kv_head;
     float *packed_keys, *packed_values;
+    /// With integer products: the current KV head's keys less their mean (which shifts every score of a
+    /// query alike, so softmax does not see it) in int8, one scale per key and the sum of its int8
+    /// values; its values in 16 bits, one scale per head dimension, held dimension by dimension
+    /// (`rows` keys each), so two keys' values of one dimension are 32 bits.
+    int8_t *keys8;
+    float *key_scales;
+    int32_t *key_sums;
+    float key_mean[MAX_HEAD_DIM];
+    int16_t *values16;
+    float value_scales[MAX_HEAD_DIM];
+    long rows;
     _Atomic long next;
     /// Per part: the queries, output and scores of one task.
     float **buffers;
@@ -108,6 +124,138 @@ AVX512 static void pack_part(void *context, int part, int parts) {
     }
 }
 
+/// The mean of the current KV head's packed keys, one float per head dimension.
+AVX512 static void mean_of_keys(struct flash_job *job) {
+    const long hd = job->head_dim;
+    for (long d = 0; d < hd; d += 16) {
+        __m512 sum = _mm512_setzero_ps();
+        for (long r = 0; r < job->key_count; r++) sum = _mm512_add_ps(sum, _mm512_loadu_ps(job->packed_keys + r * hd + d));
+        _mm512_storeu_ps(job->key_mean + d, _mm512_mul_ps(sum, _mm512_set1_ps(1.0f / (float)job->key_count)));
+    }
+}
+
+/// Part of the current KV head's packed keys, less their mean, to int8: one scale per key (its largest
+/// magnitude is ±127) and the sum of its int8 values.
+AVX512 static void quantize_keys_part(void *context, int part, int parts) {
+    struct flash_job *job = context;
+    const long hd = job->head_dim;
+    long first, last;
+    pool_slice(job->key_count, 8, part, parts, &first, &last);
+    for (long r = first; r < last; r++) {
+        const float *row = job->packed_keys + r * hd;
+        __m512 largest = _mm512_setzero_ps();
+        for (long d = 0; d < hd; d += 16)
+            largest = _mm512_max_ps(largest, _mm512_abs_ps(_mm512_sub_ps(_mm512_loadu_ps(row + d), _mm512_loadu_ps(job->key_mean + d))));
+        const float top = _mm512_reduce_max_ps(largest), inverse = top > 0 ? 127 / top : 0;
+        __m512i sum = _mm512_setzero_si512();
+        for (long d = 0; d < hd; d += 16) {
+            const __m512 centred = _mm512_sub_ps(_mm512_loadu_ps(row + d), _mm512_loadu_ps(job->key_mean + d));
+            const __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(centred, _mm512_set1_ps(inverse)));
+            _mm_storeu_si128((__m128i *)(job->keys8 + r * hd + d), _mm512_cvtsepi32_epi8(q));
+            sum = _mm512_add_epi32(sum, q);
+        }
+        job->key_scales[r] = top / 127;
+        job->key_sums[r] = _mm512_reduce_add_epi32(sum);
+    }
+}
+
+/// The current KV head's value scales: each head dimension's largest magnitude over the keys is ±8191.
+AVX512 static void scale_values(struct flash_job *job) {
+    const long hd = job->head_dim;
+    for (long d = 0; d < hd; d += 16) {
+        __m512 largest = _mm512_setzero_ps();
+        for (long r = 0; r < job->key_count; r++) largest = _mm512_max_ps(largest, _mm512_abs_ps(_mm512_loadu_ps(job->packed_values + r * hd + d)));
+        _mm512_storeu_ps(job->value_scales + d, _mm512_div_ps(largest, _mm512_set1_ps(8191)));
+    }
+}
+
+/// Part of the current KV head's packed values to 16 bits, dimension by dimension.
+AVX512 static void quantize_values_part(void *context, int part, int parts) {
+    struct flash_job *job = context;
+    const long hd = job->head_dim;
+    long first, last;
+    pool_slice(job->key_count, 8, part, parts, &first, &last);
+    for (long d = 0; d < hd; d++) {
+        const float inverse = job->value_scales[d] > 0 ? 1 / job->value_scales[d] : 0;
+        int16_t *column = job->values16 + d * job->rows;
+        for (long r = first; r < last; r++) column[r] = (int16_t)lrintf(job->packed_values[r * hd + d] * inverse);
+    }
+}
+
+/// The integer scores of one task's tile: `scores[j][i] = q_i · (k_j − mean)` for `padded` keys from `start`,
+/// from queries held as unsigned bytes with +128 (`q8`: four head dimensions of one query in 32 bits,
+/// QUERY_TILE queries per group of four) and keys as signed bytes. Eight keys × 32 queries per
+/// register block, 16 `vpdpbusd` per four dimensions; 128 · Σ k_j comes back out, then both scales.
+AVX512_VNNI static void integer_scores_tile(const struct flash_job *job, const uint8_t *q8, const float *query_scales, long start, long padded,
+                                         float *scores) {
+    const long hd = job->head_dim;
+    for (long j = 0; j < padded; j += 8) {
+        const int8_t *keys = job->keys8 + (start + j) * hd;
+        for (long i = 0; i < QUERY_TILE; i += 32) {
+            __m512i s[8][2];
+            for (int a = 0; a < 8; a++) s[a][0] = s[a][1] = _mm512_setzero_si512();
+            for (long t = 0; t < hd / 4; t++) {
+                const uint8_t *x = q8 + (t * QUERY_TILE + i) * 4;
+                const __m512i x0 = _mm512_loadu_si512(x), x1 = _mm512_loadu_si512(x + 64);
+                for (int a = 0; a < 8; a++) {
+                    int32_t four;
+                    __builtin_memcpy(&four, keys + a * hd + t * 4, 4);
+                    const __m512i b = _mm512_set1_epi32(four);
+                    s[a][0] = _mm512_dpbusd_epi32(s[a][0], x0, b);
+                    s[a][1] = _mm512_dpbusd_epi32(s[a][1], x1, b);
+                }
+            }
+            const __m512 q0 = _mm512_load_ps(query_scales + i), q1 = _mm512_load_ps(query_scales + i + 16);
+            for (int a = 0; a < 8; a++) {
+                const __m512i offset = _mm512_set1_epi32(128 * job->key_sums[start + j + a]);
+                const __m512 k = _mm512_set1_ps(job->key_scales[start + j + a]);
+                float *c = scores + (j + a) * QUERY_TILE + i;
+                _mm512_storeu_ps(c, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(s[a][0], offset)), _mm512_mul_ps(q0, k)));
+                _mm512_storeu_ps(c + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(s[a][1], offset)), _mm512_mul_ps(q1, k)));
+            }
+        }
+    }
+}
+
+/// `acc += a.lo · b.lo + a.hi · b.hi` per 32 bits (`vpdpwssd`), written out because clang splits the
+/// intrinsic into `vpmaddwd` and `vpaddd` for a generic CPU, two instructions that here took a third
+/// longer than the float32 FMAs they replace.
+AVX512_VNNI static inline __m512i dot_pairs(__m512i acc, __m512i a, __m512i b) {
+    __asm__("vpdpwssd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+    return acc;
+}
+
+/// `output[d][i] += probability_scales[i] · value_scales[d] · Σ_j p[j][i] · v16[d][start + j]` over the
+/// tile's keys, with the probabilities as 12-bit integers two keys to 32 bits (`p16`, QUERY_TILE queries
+/// per pair of keys): eight dimensions × 32 queries per register block, one `vpdpwssd` per pair. A
+/// tile's 64 products of at most 4095 · 8191 stay within int32.
+AVX512_VNNI static void integer_values_tile(const struct flash_job *job, const uint32_t *p16, const float *probability_scales, long start,
+                                            long padded, float *output) {
+    const long hd = job->head_dim;
+    for (long d = 0; d < hd; d += 8)
+        for (long i = 0; i < QUERY_TILE; i += 32) {
+            __m512i s[8][2];
+            for (int a = 0; a < 8; a++) s[a][0] = s[a][1] = _mm512_setzero_si512();
+            for (long pair = 0; pair < padded / 2; pair++) {
+                const __m512i x0 = _mm512_loadu_si512(p16 + pair * QUERY_TILE + i), x1 = _mm512_loadu_si512(p16 + pair * QUERY_TILE + i + 16);
+                for (int a = 0; a < 8; a++) {
+                    int32_t two;
+                    __builtin_memcpy(&two, job->values16 + (d + a) * job->rows + start + 2 * pair, 4);
+                    const __m512i b = _mm512_set1_epi32(two);
+                    s[a][0] = dot_pairs(s[a][0], x0, b);
+                    s[a][1] = dot_pairs(s[a][1], x1, b);
+                }
+            }
+            const __m512 p0 = _mm512_load_ps(probability_scales + i), p1 = _mm512_load_ps(probability_scales + i + 16);
+            for (int a = 0; a < 8; a++) {
+                const __m512 v = _mm512_set1_ps(job->value_scales[d + a]);
+                float *c = output + (d + a) * QUERY_TILE + i;
+                _mm512_storeu_ps(c, _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[a][0]), _mm512_mul_ps(p0, v), _mm512_loadu_ps(c)));
+                _mm512_storeu_ps(c + 16, _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[a][1]), _mm512_mul_ps(p1, v), _mm512_loadu_ps(c + 16)));
+            }
+        }
+}
+
 /// One task: QUERY_TILE queries of one head against every key they see.
 AVX512 static void flash_task(const struct flash_job *job, long task, float *buffer) {
     // The longest (causal) blocks first.
@@ -117,13 +265,28 @@ AVX512 static void flash_task(const struct flash_job *job, long task, float *buf
     const int causal = job->causal_past >= 0;
     const long visible = causal ? job->causal_past + first + rows : job->key_count; // keys the block's last query sees
     float *queries = buffer, *output = queries + hd * QUERY_TILE, *scores = output + hd * QUERY_TILE;
-    __attribute__((aligned(64))) float peak[QUERY_TILE], total[QUERY_TILE];
+    uint32_t *p16 = (uint32_t *)(scores + KEY_TILE * QUERY_TILE);
+    __attribute__((aligned(64))) float peak[QUERY_TILE], total[QUERY_TILE], probability_scales[QUERY_TILE];
 
     // Queries transposed and scaled by 1/√hd; rows past the end are zeros (their results are dropped).
     const float scale = 1 / sqrtf((float)hd);
-    for (long d = 0; d < hd; d++)
-        for (long i = 0; i < QUERY_TILE; i++)
-            queries[d * QUERY_TILE + i] = i < rows ? job->q[(first + i) * job->q_stride + head * hd + d] * scale : 0;
+    __attribute__((aligned(64))) float query_scales[QUERY_TILE];
+    uint8_t *q8 = (uint8_t *)queries; // integer products: the same queries as unsigned bytes, four dimensions per 32 bits
+    if (job->integer) {
+        for (long i = 0; i < QUERY_TILE; i++) {
+            const float *row = job->q + (first + i) * job->q_stride + head * hd;
+            float top = 0;
+            for (long d = 0; i < rows && d < hd; d++) top = fmaxf(top, fabsf(row[d]));
+            const float inverse = top > 0 ? 127 / top : 0;
+            query_scales[i] = top / 127 * scale;
+            for (long d = 0; d < hd; d++)
+                q8[((d / 4) * QUERY_TILE + i) * 4 + d % 4] = (uint8_t)(128 + (i < rows ? (int)lrintf(row[d] * inverse) : 0));
+        }
+    } else {
+        for (long d = 0; d < hd; d++)
+            for (long i = 0; i < QUERY_TILE; i++)
+                queries[d * QUERY_TILE + i] = i < rows ? job->q[(first + i) * job->q_stride + head * hd + d] * scale : 0;
+    }
     for (long i = 0; i < hd * QUERY_TILE; i++) output[i] = 0;
     for (long i = 0; i < QUERY_TILE; i++) peak[i] = -INFINITY, total[i] = 0;
 
@@ -131,9 +294,12 @@ AVX512 static void flash_task(const struct flash_job *job, long task, float *buf
         const long count = visible - start < KEY_TILE ? visible - start : KEY_TILE, padded = (count + 7) & ~7L;
         const float *keys = job->packed_keys + start * hd, *values = job->packed_values + start * hd;
         // scores[j][i] = q_i · k_j
-        for (long j = 0; j < padded; j += 8)
-            for (long i = 0; i < QUERY_TILE; i += 32)
-                block_8x32(queries + i, keys + j * hd, hd, 1, hd, scores + j * QUERY_TILE + i, 0);
+        if (job->integer)
+            integer_scores_tile(job, q8, query_scales, start, padded, scores);
+        else
+            for (long j = 0; j < padded; j += 8)
+                for (long i = 0; i < QUERY_TILE; i += 32)
+                    block_8x32(queries + i, keys + j * hd, hd, 1, hd, scores + j * QUERY_TILE + i, 0);
         // Keys past the tile's end, and (causal) keys after a query's own position, get −∞.
         const long diagonal = causal ? job->causal_past + first - start : 0; // query i sees tile keys j ≤ diagonal + i
         for (long j = 0; j < padded; j++) {
@@ -142,16 +308,37 @@ AVX512 static void flash_task(const struct flash_job *job, long task, float *buf
             for (long i = 0; i < QUERY_TILE; i++)
                 if (beyond_end || j > diagonal + i) scores[j * QUERY_TILE + i] = -INFINITY;
         }
-        // Running softmax: new maxima, rescale what was summed so far, probabilities in place.
+        // Running softmax: new maxima, rescale what was summed so far, probabilities in place. Integer
+        // products take them as 12-bit integers of the tile's largest (exp(s − the tile's largest
+        // score) · 4095) with one scale per query, exp(the tile's largest − the running maximum) / 4095,
+        // and divide the output by the sum of what they multiplied.
         for (long i = 0; i < QUERY_TILE; i += 16) {
-            __m512 top = _mm512_load_ps(peak + i);
-            for (long j = 0; j < count; j++) top = _mm512_max_ps(top, _mm512_loadu_ps(scores + j * QUERY_TILE + i));
+            __m512 tile_top = _mm512_set1_ps(-INFINITY);
+            for (long j = 0; j < count; j++) tile_top = _mm512_max_ps(tile_top, _mm512_loadu_ps(scores + j * QUERY_TILE + i));
+            const __m512 top = _mm512_max_ps(_mm512_load_ps(peak + i), tile_top);
             const __m512 rescale = exp16(_mm512_sub_ps(_mm512_load_ps(peak + i), top));
             __m512 sum = _mm512_mul_ps(_mm512_load_ps(total + i), rescale);
-            for (long j = 0; j < padded; j++) {
-                const __m512 p = exp16(_mm512_sub_ps(_mm512_loadu_ps(scores + j * QUERY_TILE + i), top));
-                _mm512_storeu_ps(scores + j * QUERY_TILE + i, p);
-                sum = _mm512_add_ps(sum, p);
+            if (job->integer) {
+                // A query that sees none of the tile's keys: every exp(−∞ − (−FLT_MAX)) is 0, not NaN.
+                tile_top = _mm512_max_ps(tile_top, _mm512_set1_ps(-FLT_MAX));
+                __m512i integers = _mm512_setzero_si512();
+                for (long j = 0; j < padded; j += 2) {
+                    const __m512 even = exp16(_mm512_sub_ps(_mm512_loadu_ps(scores + j * QUERY_TILE + i), tile_top));
+                    const __m512 odd = exp16(_mm512_sub_ps(_mm512_loadu_ps(scores + (j + 1) * QUERY_TILE + i), tile_top));
+                    const __m512i e = _mm512_cvtps_epi32(_mm512_mul_ps(even, _mm512_set1_ps(4095)));
+                    const __m512i o = _mm512_cvtps_epi32(_mm512_mul_ps(odd, _mm512_set1_ps(4095)));
+                    _mm512_storeu_si512(p16 + j / 2 * QUERY_TILE + i, _mm512_or_si512(e, _mm512_slli_epi32(o, 16)));
+                    integers = _mm512_add_epi32(integers, _mm512_add_epi32(e, o));
+                }
+                const __m512 scale = _mm512_mul_ps(exp16(_mm512_sub_ps(tile_top, top)), _mm512_set1_ps(1.0f / 4095));
+                _mm512_store_ps(probability_scales + i, scale);
+                sum = _mm512_fmadd_ps(_mm512_cvtepi32_ps(integers), scale, sum);
+            } else {
+                for (long j = 0; j < padded; j++) {
+                    const __m512 p = exp16(_mm512_sub_ps(_mm512_loadu_ps(scores + j * QUERY_TILE + i), top));
+                    _mm512_storeu_ps(scores + j * QUERY_TILE + i, p);
+                    sum = _mm512_add_ps(sum, p);
+                }
             }
             _mm512_store_ps(peak + i, top);
             _mm512_store_ps(total + i, sum);
@@ -159,9 +346,12 @@ AVX512 static void flash_task(const struct flash_job *job, long task, float *buf
                 _mm512_storeu_ps(output + d * QUERY_TILE + i, _mm512_mul_ps(_mm512_loadu_ps(output + d * QUERY_TILE + i), rescale));
         }
         // output[d][i] += Σ_j p[j][i] · v_j[d]
-        for (long d = 0; d < hd; d += 8)
-            for (long i = 0; i < QUERY_TILE; i += 32)
-                block_8x32(scores + i, values + d, 1, hd, padded, output + d * QUERY_TILE + i, 1);
+        if (job->integer)
+            integer_values_tile(job, p16, probability_scales, start, padded, output);
+        else
+            for (long d = 0; d < hd; d += 8)
+                for (long i = 0; i < QUERY_TILE; i += 32)
+                    block_8x32(scores + i, values + d, 1, hd, padded, output + d * QUERY_TILE + i, 1);
     }
     for (long i = 0; i < rows; i++) {
         const float inverse = 1 / total[i];
@@ -180,27 +370,46 @@ AVX512 static void flash_part(void *context, int part, int parts) {
 
 int ckernels_attention(const float *q, long q_stride, long queries, long heads, long kv_heads, long head_dim,
                        const void *keys, const void *values, int kv_format, long kv_stride, long kv_head_stride, long key_count,
-                       long causal_past, float *out, long out_stride) {
+                       long causal_past, float *out, long out_stride, int integer) {
     static int known = -1;
     if (known < 0) known = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
     if (!known || head_dim % 16 != 0 || head_dim > MAX_HEAD_DIM || heads % kv_heads != 0 || queries < 1
         || (kv_format != CKERNELS_F32 && kv_format != CKERNELS_BF16))
         return 0;
     const int threads = pool_threads();
-    const long rows = key_count + 8, tile = 2 * head_dim * QUERY_TILE + KEY_TILE * QUERY_TILE;
-    float *memory = aligned_alloc(64, (size_t)(2 * rows * head_dim + threads * tile) * sizeof(float));
+    // Packed keys and values (float32), then each thread's tiles (queries, output, scores, 16-bit
+    // probabilities), then the integer keys' scales and sums, the 16-bit values and the int8 keys.
+    const long rows = key_count + 8, tile = 2 * head_dim * QUERY_TILE + KEY_TILE * QUERY_TILE + KEY_TILE * QUERY_TILE / 2;
+    const long floats = 2 * rows * head_dim + threads * tile + 2 * rows;
+    float *memory = aligned_alloc(64, ((size_t)floats * 4 + (size_t)(rows * head_dim) * 3 + 63) & ~(size_t)63);
     float *buffers[threads];
     for (int t = 0; t < threads; t++) buffers[t] = memory + 2 * rows * head_dim + t * tile;
-    struct flash_job job = {q, q_stride, queries, heads, kv_heads, head_dim, keys, values, kv_format, kv_stride, kv_head_stride, key_count,
-                            causal_past, out, out_stride, (queries + QUERY_TILE - 1) / QUERY_TILE, 0, memory, memory + rows * head_dim, 0,
-                            buffers};
+    float *integer_part = memory + 2 * rows * head_dim + threads * tile;
+    struct flash_job job = {
+        .q = q, .q_stride = q_stride, .queries = queries, .heads = heads, .kv_heads = kv_heads, .head_dim = head_dim,
+        .keys = keys, .values = values, .kv_format = kv_format, .kv_stride = kv_stride, .kv_head_stride = kv_head_stride,
+        .key_count = key_count, .causal_past = causal_past, .out = out, .out_stride = out_stride,
+        .query_blocks = (queries + QUERY_TILE - 1) / QUERY_TILE, .integer = integer && ckernels_has_int8_dot(),
+        .packed_keys = memory, .packed_values = memory + rows * head_dim, .buffers = buffers, .rows = rows,
+        .key_scales = integer_part, .key_sums = (int32_t *)(integer_part + rows),
+        .values16 = (int16_t *)(memory + floats), .keys8 = (int8_t *)(memory + floats) + 2 * rows * head_dim};
     // Rows past the last key: finite (zero) values, since a masked score's probability 0 multiplies them.
-    for (long i = key_count * head_dim; i < rows * head_dim; i++) job.packed_keys[i] = job.packed_values[i] = 0;
+    for (long i = key_count * head_dim; i < rows * head_dim; i++) job.packed_keys[i] = job.packed_values[i] = 0, job.keys8[i] = 0;
+    for (long r = key_count; r < rows; r++) {
+        job.key_scales[r] = 0, job.key_sums[r] = 0;
+        for (long d = 0; d < head_dim; d++) job.values16[d * rows + r] = 0;
+    }
     const long tasks = heads / kv_heads * job.query_blocks;
     for (long g = 0; g < kv_heads; g++) {
         job.kv_head = g;
         atomic_store_explicit(&job.next, 0, memory_order_relaxed);
         pool_run(pack_part, &job, key_count >= 256);
+        if (job.integer) {
+            mean_of_keys(&job);
+            scale_values(&job);
+            pool_run(quantize_keys_part, &job, key_count >= 256);
+            pool_run(quantize_values_part, &job, key_count >= 256);
+        }
         pool_run(flash_part, &job, tasks > 1);
     }
     free(memory);
@@ -209,8 +418,8 @@ int ckernels_attention(const float *q, long q_stride, long queries, long heads, 
 #else
 int ckernels_attention(const float *q, long q_stride, long queries, long heads, long kv_heads, long head_dim,
                        const void *keys, const void *values, int kv_format, long kv_stride, long kv_head_stride, long key_count,
-                       long causal_past, float *out, long out_stride) {
-    (void)q, (void)q_stride, (void)queries, (void)heads, (void)kv_heads, (void)head_dim, (void)keys, (void)values;
+                       long causal_past, float *out, long out_stride, int integer) {
+    (void)integer, (void)q, (void)q_stride, (void)queries, (void)heads, (void)kv_heads, (void)head_dim, (void)keys, (void)values;
     (void)kv_format, (void)kv_stride, (void)kv_head_stride, (void)key_count, (void)causal_past, (void)out, (void)out_stride;
     return 0;
 }

@@ -14,13 +14,14 @@ extension Qwen3VL {
         /// Every head of `count` query rows through the fused kernel (tiles of queries against tiles of
         /// keys, a running softmax, no score matrix; `ckernels_attention`), against float32 or BF16 keys
         /// and values. Query row r of head h is at `queries + r·queryStride + h·headDim`; key j of KV head
-        /// g at `g·keyHeadStride + j·keyStride`. Returns false without touching `out` where the kernel does not
-        /// run (no AVX-512): the caller then takes ``head(queries:queryStride:count:keys:values:keyStride:keyCount:causalPast:headDim:out:outStride:scores:)``.
+        /// g at `g·keyHeadStride + j·keyStride`. With `integer` the products are integer (int8 scores,
+        /// 16-bit weighted sums; ``Precision/integerAttention``). Returns false without touching `out` where
+        /// the kernel does not run (no AVX-512): the caller then takes ``head(queries:queryStride:count:keys:values:keyStride:keyCount:causalPast:headDim:out:outStride:scores:)``.
         static func fused(queries: UnsafePointer<Float>, queryStride: Int, count: Int, heads: Int, keyValueHeads: Int, headDim: Int,
-                          keys: UnsafeRawPointer, values: UnsafeRawPointer, bf16: Bool, keyStride: Int, keyHeadStride: Int, keyCount: Int,
-                          causalPast: Int?, out: UnsafeMutablePointer<Float>, outStride: Int) -> Bool {
+                          keys: UnsafeRawPointer, values: UnsafeRawPointer, bf16: Bool, integer: Bool, keyStride: Int, keyHeadStride: Int,
+                          keyCount: Int, causalPast: Int?, out: UnsafeMutablePointer<Float>, outStride: Int) -> Bool {
             ckernels_attention(queries, queryStride, count, heads, keyValueHeads, headDim, keys, values, bf16 ? CKERNELS_BF16 : CKERNELS_F32,
-                               keyStride, keyHeadStride, keyCount, causalPast ?? -1, out, outStride) != 0
+                               keyStride, keyHeadStride, keyCount, causalPast ?? -1, out, outStride, integer ? 1 : 0) != 0
         }
 
         /// One new token's query heads (`heads · headDim` floats) against `keyCount` positions of a BF16

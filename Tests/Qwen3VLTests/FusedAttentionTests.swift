@@ -17,9 +17,11 @@ struct FusedAttentionTests {
         let causal, bf16: Bool
         /// Keys stored head by head, as in the decoder's cache (otherwise all heads of a key side by side).
         var headMajor = false
+        /// Integer products (bf16 precision's attention).
+        var integer = false
         var description: String {
             "\(queries) queries\(causal ? " after \(past) cached, causal" : ", full"), \(heads)/\(keyValueHeads) heads of \(headDim)"
-                + (bf16 ? ", BF16" : "") + (headMajor ? ", head by head" : "")
+                + (bf16 ? ", BF16" : "") + (headMajor ? ", head by head" : "") + (integer ? ", integer" : "")
         }
     }
 
@@ -29,7 +31,15 @@ struct FusedAttentionTests {
         Case(queries: 100, past: 37, heads: 4, keyValueHeads: 2, headDim: 128, causal: true, bf16: false),
         Case(queries: 100, past: 37, heads: 4, keyValueHeads: 2, headDim: 128, causal: true, bf16: false, headMajor: true),
         Case(queries: 70, past: 130, heads: 4, keyValueHeads: 2, headDim: 128, causal: true, bf16: true, headMajor: true),
+        Case(queries: 150, past: 0, heads: 4, keyValueHeads: 4, headDim: 64, causal: false, bf16: false, integer: true),
+        Case(queries: 100, past: 37, heads: 4, keyValueHeads: 2, headDim: 128, causal: true, bf16: false, headMajor: true, integer: true),
+        Case(queries: 70, past: 130, heads: 4, keyValueHeads: 2, headDim: 128, causal: true, bf16: true, headMajor: true, integer: true),
     ]
+
+    /// How far the fused kernel may be from the per-head float32 path: float32 sums in another order,
+    /// or (integer products) scores from queries and keys rounded to 255 levels each. The values lie in
+    /// [−1, 1] and the scores spread over several units, so an output is a sharp average of values.
+    static func bound(_ c: Case) -> Float { c.integer && Qwen3VL.Precision.bf16.integerAttention ? 0.03 : 1e-5 }
 
     /// Seeded random queries, keys and values for a case, and what the per-head path gives for them.
     struct Inputs {
@@ -82,7 +92,7 @@ struct FusedAttentionTests {
                 func run(_ k: UnsafeRawPointer, _ v: UnsafeRawPointer) -> Bool {
                     Qwen3VL.Attention.fused(queries: q.baseAddress!, queryStride: inputs.queryStride, count: c.queries, heads: c.heads,
                                             keyValueHeads: c.keyValueHeads, headDim: c.headDim, keys: k, values: v, bf16: c.bf16,
-                                            keyStride: inputs.keyStride, keyHeadStride: inputs.headStride, keyCount: inputs.keyCount,
+                                            integer: c.integer, keyStride: inputs.keyStride, keyHeadStride: inputs.headStride, keyCount: inputs.keyCount,
                                             causalPast: c.causal ? c.past : nil, out: out.baseAddress!, outStride: inputs.queryStride)
                 }
                 return c.bf16
@@ -94,8 +104,8 @@ struct FusedAttentionTests {
         #expect(ran || !Qwen3VL.Precision.bf16.isSupported, "the fused kernel declined on a CPU with AVX-512")
         guard ran else { return }
         let largest = zip(fused, inputs.reference).map { abs($0 - $1) }.max() ?? .nan
-        print("fused attention, \(c): max |Δ| = \(largest) (bound 1e-5)")
-        #expect(largest <= 1e-5, "\(c)")
+        print("fused attention, \(c): max |Δ| = \(largest) (bound \(Self.bound(c)))")
+        #expect(largest <= Self.bound(c), "\(c)")
     }
 
     /// Decode: one token's query heads against a BF16 cache, stored head by head as the decoder keeps it

@@ -111,10 +111,14 @@ void ckernels_attend_bf16(const float *q, long heads, long kv_heads, long head_d
 /// head h is at `q + i·q_stride + h·head_dim`, its output at `out + i·out_stride + h·head_dim`; key and
 /// value j of KV head g at `g·kv_head_stride + j·kv_stride` elements, float32 or BF16 (`kv_format`). With
 /// `causal_past` ≥ 0, query i sees keys [0, causal_past + i]; with −1, all `key_count`. Returns 0 without
-/// touching `out` on a CPU without AVX-512, or a head_dim that is not a multiple of 16 up to 256.
+/// touching `out` on a CPU without AVX-512, or a head_dim that is not a multiple of 16 up to 256. With
+/// `integer` and AVX512_VNNI, the products are integer: scores from queries and keys rounded to int8
+/// (each query and each key, less the keys' mean, with its own scale; `vpdpbusd`), weighted sums from
+/// probabilities as 12-bit integers of each tile's largest and values rounded to 14 bits per head
+/// dimension (`vpdpwssd`); the softmax stays float32.
 int ckernels_attention(const float *q, long q_stride, long queries, long heads, long kv_heads, long head_dim,
                        const void *keys, const void *values, int kv_format, long kv_stride, long kv_head_stride, long key_count,
-                       long causal_past, float *out, long out_stride);
+                       long causal_past, float *out, long out_stride, int integer);
 
 /// Float32 to BF16, rounding to nearest even.
 void ckernels_narrow_bf16(const float *source, unsigned short *destination, long n);

@@ -219,7 +219,7 @@ extension Qwen3VL {
         }
 
         /// The batch's queries against the layer's cache (which holds the batch too) through
-        /// ``Attention/fused(queries:queryStride:count:heads:keyValueHeads:headDim:keys:values:bf16:keyStride:keyHeadStride:keyCount:causalPast:out:outStride:)``.
+        /// ``Attention/fused(queries:queryStride:count:heads:keyValueHeads:headDim:keys:values:bf16:integer:keyStride:keyHeadStride:keyCount:causalPast:out:outStride:)``.
         private func prefillFused(cache: KVCache, layer index: Int, workspace w: Workspace, rows n: Int) -> Bool {
             let c = config, hd = c.headDim, heads = c.numAttentionHeads, kvHeads = c.numKeyValueHeads
             let layerStart = cache.offset(layer: index, head: 0)
@@ -227,7 +227,8 @@ extension Qwen3VL {
                 w.q.withUnsafeBufferPointer { q in
                     w.attended.withUnsafeMutableBufferPointer { out in
                         Attention.fused(queries: q.baseAddress!, queryStride: heads * hd, count: n, heads: heads, keyValueHeads: kvHeads,
-                                        headDim: hd, keys: keys, values: values, bf16: cache.precision == .bf16, keyStride: hd,
+                                        headDim: hd, keys: keys, values: values, bf16: cache.precision == .bf16,
+                                        integer: precision.integerAttention, keyStride: hd,
                                         keyHeadStride: cache.headStride, keyCount: cache.count + n, causalPast: cache.count, out: out.baseAddress!, outStride: heads * hd)
                     }
                 }
