@@ -175,11 +175,14 @@ AVX512 static void quantize_values_part(void *context, int part, int parts) {
     const long hd = job->head_dim;
     long first, last;
     pool_slice(job->key_count, 8, part, parts, &first, &last);
-    for (long d = 0; d < hd; d++) {
-        const float inverse = job->value_scales[d] > 0 ? 1 / job->value_scales[d] : 0;
-        int16_t *column = job->values16 + d * job->rows;
-        for (long r = first; r < last; r++) column[r] = (int16_t)lrintf(job->packed_values[r * hd + d] * inverse);
-    }
+    __attribute__((aligned(64))) float inverse[MAX_HEAD_DIM];
+    for (long d = 0; d < hd; d++) inverse[d] = job->value_scales[d] > 0 ? 1 / job->value_scales[d] : 0;
+    for (long r = first; r < last; r++)
+        for (long d = 0; d < hd; d += 16) {
+            __attribute__((aligned(64))) int32_t lanes[16];
+            _mm512_store_si512(lanes, _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(job->packed_values + r * hd + d), _mm512_load_ps(inverse + d))));
+            for (int k = 0; k < 16; k++) job->values16[(d + k) * job->rows + r] = (int16_t)lanes[k];
+        }
 }
 
 /// The integer scores of one task's tile: `scores[j][i] = q_i · (k_j − mean)` for `padded` keys from `start`,
@@ -275,12 +278,16 @@ AVX512 static void flash_task(const struct flash_job *job, long task, float *buf
     if (job->integer) {
         for (long i = 0; i < QUERY_TILE; i++) {
             const float *row = job->q + (first + i) * job->q_stride + head * hd;
-            float top = 0;
-            for (long d = 0; i < rows && d < hd; d++) top = fmaxf(top, fabsf(row[d]));
-            const float inverse = top > 0 ? 127 / top : 0;
+            __m512 largest = _mm512_setzero_ps();
+            for (long d = 0; i < rows && d < hd; d += 16) largest = _mm512_max_ps(largest, _mm512_abs_ps(_mm512_loadu_ps(row + d)));
+            const float top = _mm512_reduce_max_ps(largest), inverse = top > 0 ? 127 / top : 0;
             query_scales[i] = top / 127 * scale;
-            for (long d = 0; d < hd; d++)
-                q8[((d / 4) * QUERY_TILE + i) * 4 + d % 4] = (uint8_t)(128 + (i < rows ? (int)lrintf(row[d] * inverse) : 0));
+            for (long d = 0; d < hd; d += 16) {
+                const __m512 x = i < rows ? _mm512_mul_ps(_mm512_loadu_ps(row + d), _mm512_set1_ps(inverse)) : _mm512_setzero_ps();
+                __attribute__((aligned(16))) uint32_t words[4]; // dimensions d + 4g … d + 4g + 3, one byte each
+                _mm_store_si128((__m128i *)words, _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(x), _mm512_set1_epi32(128))));
+                for (int g = 0; g < 4; g++) __builtin_memcpy(q8 + ((d / 4 + g) * QUERY_TILE + i) * 4, &words[g], 4);
+            }
         }
     } else {
         for (long d = 0; d < hd; d++)

@@ -38,8 +38,12 @@ struct FusedAttentionTests {
 
     /// How far the fused kernel may be from the per-head float32 path: float32 sums in another order,
     /// or (integer products) scores from queries and keys rounded to 255 levels each. The values lie in
-    /// [−1, 1] and the scores spread over several units, so an output is a sharp average of values.
-    static func bound(_ c: Case) -> Float { c.integer && Qwen3VL.Precision.bf16.integerAttention ? 0.03 : 1e-5 }
+    /// [−1, 1] and the scores spread over several units, so an output is a sharp average of values, and
+    /// an integer output's error has a long tail (largest 0.031 over 75 seeds); a wrong layout or scale
+    /// is off by tenths everywhere, which the mean catches (largest mean 0.0023 over the same seeds).
+    static func bounds(_ c: Case) -> (largest: Float, mean: Float) {
+        c.integer && Qwen3VL.Precision.bf16.integerAttention ? (0.06, 0.005) : (1e-5, 1e-6)
+    }
 
     /// Seeded random queries, keys and values for a case, and what the per-head path gives for them.
     struct Inputs {
@@ -103,9 +107,10 @@ struct FusedAttentionTests {
         // The kernel needs AVX-512, which every CPU with AVX512_BF16 has; elsewhere the per-head path runs alone.
         #expect(ran || !Qwen3VL.Precision.bf16.isSupported, "the fused kernel declined on a CPU with AVX-512")
         guard ran else { return }
-        let largest = zip(fused, inputs.reference).map { abs($0 - $1) }.max() ?? .nan
-        print("fused attention, \(c): max |Δ| = \(largest) (bound \(Self.bound(c)))")
-        #expect(largest <= Self.bound(c), "\(c)")
+        let errors = zip(fused, inputs.reference).map { abs($0 - $1) }
+        let largest = errors.max() ?? .nan, mean = errors.reduce(0, +) / Float(errors.count), bounds = Self.bounds(c)
+        print("fused attention, \(c): max |Δ| = \(largest), mean |Δ| = \(mean) (bounds \(bounds.largest), \(bounds.mean))")
+        #expect(largest <= bounds.largest && mean <= bounds.mean, "\(c)")
     }
 
     /// Decode: one token's query heads against a BF16 cache, stored head by head as the decoder keeps it
