@@ -1,7 +1,7 @@
 // One layer's attention, three ways, on the same random inputs: the fused kernel (ckernels_attention, on
-// the engine's own threads) in float32 and with integer products (bf16 precision's, where the CPU has
-// AVX512_VNNI), and the per-head path it replaced in the engine (blocks of 256 queries: sgemm for the
-// scores, ckernels_softmax_rows, sgemm for scores · V). Prints the CPU seconds of each (process CPU
+// the engine's own threads) in float32 and with integer products (bf16 precision's vision tower, where
+// the CPU has AVX512_VNNI), and the per-head path it replaced in the engine (blocks of 256 queries:
+// sgemm for the scores, ckernels_softmax_rows, sgemm for scores · V). Prints the CPU seconds of each (process CPU
 // time, which other work on the machine does not inflate), median of --repeats, and the largest
 // difference of each fused output from the per-head one. Built and run by scripts/benchmark-attention.
 #include "CKernels.h"

@@ -1,5 +1,6 @@
 // Fused attention for many queries at once (prefill, the vision tower): tiles of queries against tiles
-// of keys with a running softmax, so no score matrix larger than one tile is ever written.
+// of keys with a running softmax, so no score matrix larger than one tile is ever written. The products
+// are float32 FMAs, or (bf16 precision, AVX512_VNNI) integer dot products.
 #include "CKernels.h"
 #include "pool.h"
 
@@ -164,7 +165,8 @@ AVX512 static void scale_values(struct flash_job *job) {
     const long hd = job->head_dim;
     for (long d = 0; d < hd; d += 16) {
         __m512 largest = _mm512_setzero_ps();
-        for (long r = 0; r < job->key_count; r++) largest = _mm512_max_ps(largest, _mm512_abs_ps(_mm512_loadu_ps(job->packed_values + r * hd + d)));
+        for (long r = 0; r < job->key_count; r++)
+            largest = _mm512_max_ps(largest, _mm512_abs_ps(_mm512_loadu_ps(job->packed_values + r * hd + d)));
         _mm512_storeu_ps(job->value_scales + d, _mm512_div_ps(largest, _mm512_set1_ps(8191)));
     }
 }
@@ -180,7 +182,8 @@ AVX512 static void quantize_values_part(void *context, int part, int parts) {
     for (long r = first; r < last; r++)
         for (long d = 0; d < hd; d += 16) {
             __attribute__((aligned(64))) int32_t lanes[16];
-            _mm512_store_si512(lanes, _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(job->packed_values + r * hd + d), _mm512_load_ps(inverse + d))));
+            const __m512 scaled = _mm512_mul_ps(_mm512_loadu_ps(job->packed_values + r * hd + d), _mm512_load_ps(inverse + d));
+            _mm512_store_si512(lanes, _mm512_cvtps_epi32(scaled));
             for (int k = 0; k < 16; k++) job->values16[(d + k) * job->rows + r] = (int16_t)lanes[k];
         }
 }
@@ -189,8 +192,8 @@ AVX512 static void quantize_values_part(void *context, int part, int parts) {
 /// from queries held as unsigned bytes with +128 (`q8`: four head dimensions of one query in 32 bits,
 /// QUERY_TILE queries per group of four) and keys as signed bytes. Eight keys × 32 queries per
 /// register block, 16 `vpdpbusd` per four dimensions; 128 · Σ k_j comes back out, then both scales.
-AVX512_VNNI static void integer_scores_tile(const struct flash_job *job, const uint8_t *q8, const float *query_scales, long start, long padded,
-                                         float *scores) {
+AVX512_VNNI static void integer_scores_tile(const struct flash_job *job, const uint8_t *q8, const float *query_scales, long start,
+                                            long padded, float *scores) {
     const long hd = job->head_dim;
     for (long j = 0; j < padded; j += 8) {
         const int8_t *keys = job->keys8 + (start + j) * hd;

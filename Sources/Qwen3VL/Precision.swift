@@ -7,8 +7,8 @@ extension Qwen3VL {
     /// `f32` multiplies in float32 (the weights widened exactly) and matches transformers in float32 to
     /// 1e-4 of the logits. `bf16` rounds activations to BF16 per block and multiplies with `vdpbf16ps`
     /// into float32 sums, as PyTorch's bfloat16 matmuls do, and keeps the KV cache in BF16; it needs
-    /// AVX512_BF16. Where the CPU also has AVX512_VNNI, `bf16` multiplies inside the attention of the
-    /// vision tower and of prefill in integers (``integerAttention``).
+    /// AVX512_BF16. Where the CPU also has AVX512_VNNI, `bf16` multiplies inside the vision tower's
+    /// attention in integers (``integerAttention``).
     public enum Precision: String, Sendable, CaseIterable {
         case f32
         case bf16
@@ -26,12 +26,13 @@ extension Qwen3VL {
             guard isSupported else { throw WeightsError(.unsupportedPrecision, "\(rawValue) precision needs AVX512_BF16, which this CPU lacks") }
         }
 
-        /// Whether the many-query attention (the vision tower, prefill) multiplies in integers: scores
-        /// from queries and keys rounded to int8, each query and each key with its own scale after the
-        /// keys' mean is taken out (a shift of every score of a query, which softmax ignores; `vpdpbusd`,
-        /// four times float32's products per instruction), and weighted sums from probabilities as 12-bit
-        /// integers of each tile's largest and values rounded to 14 bits per head dimension (`vpdpwssd`,
-        /// twice float32's). The softmax stays float32; decode's one query per head stays float32.
+        /// Whether the vision tower's attention (every patch against every patch of its frame) multiplies
+        /// in integers: scores from queries and keys rounded to int8, each query and each key with its own
+        /// scale after the keys' mean is taken out (a shift of every score of a query, which softmax
+        /// ignores; `vpdpbusd`, four times float32's products per instruction), and weighted sums from
+        /// probabilities as 12-bit integers of each tile's largest and values rounded to 14 bits per head
+        /// dimension (`vpdpwssd`, twice float32's). The softmax stays float32. The decoder keeps float32
+        /// attention, so that the prompt cache gives a prompt the same logits however it splits it.
         var integerAttention: Bool { self == .bf16 && ckernels_has_int8_dot() != 0 }
 
         /// The fastest mode this CPU supports: `bf16` with AVX512_BF16, else `f32`.

@@ -219,7 +219,10 @@ extension Qwen3VL {
         }
 
         /// The batch's queries against the layer's cache (which holds the batch too) through
-        /// ``Attention/fused(queries:queryStride:count:heads:keyValueHeads:headDim:keys:values:bf16:integer:keyStride:keyHeadStride:keyCount:causalPast:out:outStride:)``.
+        /// ``Attention/fused(queries:queryStride:count:heads:keyValueHeads:headDim:keys:values:bf16:integer:keyStride:keyHeadStride:keyCount:causalPast:out:outStride:)``,
+        /// in float32 products in every precision: integer products quantize the keys and values of the
+        /// whole call together, so a prompt would get other logits when the prompt cache splits it
+        /// differently (and its last token, alone, goes through float32 decode attention).
         private func prefillFused(cache: KVCache, layer index: Int, workspace w: Workspace, rows n: Int) -> Bool {
             let c = config, hd = c.headDim, heads = c.numAttentionHeads, kvHeads = c.numKeyValueHeads
             let layerStart = cache.offset(layer: index, head: 0)
@@ -228,7 +231,7 @@ extension Qwen3VL {
                     w.attended.withUnsafeMutableBufferPointer { out in
                         Attention.fused(queries: q.baseAddress!, queryStride: heads * hd, count: n, heads: heads, keyValueHeads: kvHeads,
                                         headDim: hd, keys: keys, values: values, bf16: cache.precision == .bf16,
-                                        integer: precision.integerAttention, keyStride: hd,
+                                        integer: false, keyStride: hd,
                                         keyHeadStride: cache.headStride, keyCount: cache.count + n, causalPast: cache.count, out: out.baseAddress!, outStride: heads * hd)
                     }
                 }

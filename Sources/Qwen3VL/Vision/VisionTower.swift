@@ -138,8 +138,9 @@ extension Qwen3VL {
             let (cos, sin) = rotaryTables(rows: rows, cols: cols)
 
             var deepstack: [[Float]] = []
+            var buffers = BlockBuffers(patches: n, hidden: hidden, intermediate: c.intermediateSize)
             for (index, block) in blocks.enumerated() {
-                forward(block, &x, patches: n, frameLength: grid.h * grid.w, cos: cos, sin: sin, scratch: &scratch)
+                forward(block, &x, patches: n, frameLength: grid.h * grid.w, cos: cos, sin: sin, buffers: &buffers, scratch: &scratch)
                 if let tap = c.deepstackVisualIndexes.firstIndex(of: index) {
                     deepstack.append(merge(x, patches: n, deepstackMergers[tap], scratch: &scratch))
                 }
@@ -222,44 +223,58 @@ extension Qwen3VL {
             return (cos, sin)
         }
 
-        private func forward(_ b: Block, _ x: inout [Float], patches n: Int, frameLength: Int, cos: [Float], sin: [Float], scratch: inout [Float]) {
+        /// One block's intermediate arrays, made once per image and used by every block: arrays made
+        /// afresh in each block (about 150 MB at 1280×720) were new pages for the kernel to clear every time.
+        private struct BlockBuffers {
+            var normed, qkv, attended, projected, inner: [Float]
+
+            init(patches n: Int, hidden: Int, intermediate: Int) {
+                normed = [Float](repeating: 0, count: n * hidden)
+                qkv = [Float](repeating: 0, count: n * 3 * hidden) // per row: [q heads | k heads | v heads]
+                attended = normed
+                projected = normed
+                inner = [Float](repeating: 0, count: n * intermediate)
+            }
+        }
+
+        private func forward(_ b: Block, _ x: inout [Float], patches n: Int, frameLength: Int, cos: [Float], sin: [Float],
+                             buffers: inout BlockBuffers, scratch: inout [Float]) {
             let c = config, hidden = c.hiddenSize, heads = c.numHeads, headDim = hidden / heads
-            var normed = [Float](repeating: 0, count: n * hidden)
-            layerNorm(x, b.norm1Weight, b.norm1Bias, rows: n, width: hidden, into: &normed)
-            var qkv = [Float](repeating: 0, count: n * 3 * hidden) // per row: [q heads | k heads | v heads]
-            linear(normed, b.qkvWeight, b.qkvBias, rows: n, into: &qkv, scratch: &scratch)
+            layerNorm(x, b.norm1Weight, b.norm1Bias, rows: n, width: hidden, into: &buffers.normed)
+            linear(buffers.normed, b.qkvWeight, b.qkvBias, rows: n, into: &buffers.qkv, scratch: &scratch)
             // Rotary on q and k (rotate_half over the whole head).
             let half = headDim / 2
-            for p in 0..<n {
-                for part in 0..<2 {
-                    for h in 0..<heads {
-                        let base = p * 3 * hidden + part * hidden + h * headDim
-                        for i in 0..<half {
-                            let a = qkv[base + i], bb = qkv[base + half + i]
-                            let ci = p * headDim + i, cj = ci + half
-                            qkv[base + i] = a * cos[ci] - bb * sin[ci]
-                            qkv[base + half + i] = bb * cos[cj] + a * sin[cj]
+            buffers.qkv.withUnsafeMutableBufferPointer { qkv in
+                for p in 0..<n {
+                    for part in 0..<2 {
+                        for h in 0..<heads {
+                            let base = p * 3 * hidden + part * hidden + h * headDim
+                            for i in 0..<half {
+                                let a = qkv[base + i], bb = qkv[base + half + i]
+                                let ci = p * headDim + i, cj = ci + half
+                                qkv[base + i] = a * cos[ci] - bb * sin[ci]
+                                qkv[base + half + i] = bb * cos[cj] + a * sin[cj]
+                            }
                         }
                     }
                 }
             }
             // Full attention inside each frame: every patch sees every patch of its frame.
-            var attended = [Float](repeating: 0, count: n * hidden)
-            let fused = qkv.withUnsafeBufferPointer { qkv in
-                attended.withUnsafeMutableBufferPointer { out in
+            let fused = buffers.qkv.withUnsafeBufferPointer { qkv in
+                buffers.attended.withUnsafeMutableBufferPointer { out in
                     stride(from: 0, to: n, by: frameLength).allSatisfy { frame in
                         let queries = qkv.baseAddress! + frame * 3 * hidden
                         return Attention.fused(queries: queries, queryStride: 3 * hidden, count: frameLength, heads: heads, keyValueHeads: heads,
                                                headDim: headDim, keys: queries + hidden, values: queries + 2 * hidden, bf16: false,
-                                               integer: precision.integerAttention, keyStride: 3 * hidden, keyHeadStride: headDim, keyCount: frameLength, causalPast: nil,
-                                               out: out.baseAddress! + frame * hidden, outStride: hidden)
+                                               integer: precision.integerAttention, keyStride: 3 * hidden, keyHeadStride: headDim,
+                                               keyCount: frameLength, causalPast: nil, out: out.baseAddress! + frame * hidden, outStride: hidden)
                     }
                 }
             }
             if !fused { // no AVX-512: one head at a time through BLAS
                 var scores = [Float](repeating: 0, count: Attention.queryBlock * frameLength)
-                qkv.withUnsafeBufferPointer { qkv in
-                    attended.withUnsafeMutableBufferPointer { out in
+                buffers.qkv.withUnsafeBufferPointer { qkv in
+                    buffers.attended.withUnsafeMutableBufferPointer { out in
                         scores.withUnsafeMutableBufferPointer { scores in
                             for frame in stride(from: 0, to: n, by: frameLength) {
                                 for h in 0..<heads {
@@ -275,16 +290,14 @@ extension Qwen3VL {
                     }
                 }
             }
-            var projected = [Float](repeating: 0, count: n * hidden)
-            linear(attended, b.projWeight, b.projBias, rows: n, into: &projected, scratch: &scratch)
-            for i in x.indices { x[i] += projected[i] }
+            linear(buffers.attended, b.projWeight, b.projBias, rows: n, into: &buffers.projected, scratch: &scratch)
+            for i in x.indices { x[i] += buffers.projected[i] }
 
-            layerNorm(x, b.norm2Weight, b.norm2Bias, rows: n, width: hidden, into: &normed)
-            var inner = [Float](repeating: 0, count: n * c.intermediateSize)
-            linear(normed, b.fc1Weight, b.fc1Bias, rows: n, into: &inner, scratch: &scratch)
-            activate(&inner, c.hiddenAct)
-            linear(inner, b.fc2Weight, b.fc2Bias, rows: n, into: &projected, scratch: &scratch)
-            for i in x.indices { x[i] += projected[i] }
+            layerNorm(x, b.norm2Weight, b.norm2Bias, rows: n, width: hidden, into: &buffers.normed)
+            linear(buffers.normed, b.fc1Weight, b.fc1Bias, rows: n, into: &buffers.inner, scratch: &scratch)
+            activate(&buffers.inner, c.hiddenAct)
+            linear(buffers.inner, b.fc2Weight, b.fc2Bias, rows: n, into: &buffers.projected, scratch: &scratch)
+            for i in x.indices { x[i] += buffers.projected[i] }
         }
 
         /// `Qwen3VLVisionPatchMerger`: groups of `spatialMergeSize²` consecutive patches become one
