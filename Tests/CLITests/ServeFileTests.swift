@@ -13,7 +13,7 @@ struct ServeFileTests {
         var generator = SeededGenerator(seed: 15)
         try Data((0..<(3 << 19)).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(to: tooLarge)
         let client = try runClient("openai_files.py", [server.base, "tiny-tied", ServeOpenAITests.image, "What is in the picture?", "10", tooLarge.path])
-        #expect(client.status == 0, "\(client.stderr)")
+        #expect(client.status == 0, "\(client.stderr)\nthe server's log:\n\(server.stderr)")
         let result = try #require(try JSONSerialization.jsonObject(with: Data(client.stdout.utf8)) as? [String: Any], "\(client.stdout)")
         let uploaded = try #require(result["uploaded"] as? [String: Any])
         let id = try #require(uploaded["id"] as? String)

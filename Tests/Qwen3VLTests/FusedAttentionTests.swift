@@ -17,7 +17,7 @@ struct FusedAttentionTests {
         let causal, bf16: Bool
         /// Keys stored head by head, as in the decoder's cache (otherwise all heads of a key side by side).
         var headMajor = false
-        /// Integer products (bf16 precision's attention).
+        /// Integer products (what bf16 precision runs in the vision tower).
         var integer = false
         var description: String {
             "\(queries) queries\(causal ? " after \(past) cached, causal" : ", full"), \(heads)/\(keyValueHeads) heads of \(headDim)"
