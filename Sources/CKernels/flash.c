@@ -244,6 +244,7 @@ AVX512_VNNI static void integer_values_tile(const struct flash_job *job, const u
             for (int a = 0; a < 8; a++) s[a][0] = s[a][1] = _mm512_setzero_si512();
             for (long pair = 0; pair < padded / 2; pair++) {
                 const __m512i x0 = _mm512_loadu_si512(p16 + pair * QUERY_TILE + i), x1 = _mm512_loadu_si512(p16 + pair * QUERY_TILE + i + 16);
+#pragma clang loop unroll(full)
                 for (int a = 0; a < 8; a++) {
                     int32_t two;
                     __builtin_memcpy(&two, job->values16 + (d + a) * job->rows + start + 2 * pair, 4);
