@@ -141,7 +141,7 @@ let package = Package(
             dependencies: ["Agent", "AgentCore", "Desktop", "EmbeddedModel", "Imaging", "Keys", "Models", "Qwen3VLPrompt", "TestSupport", "TestSupportCore", "Units",
                            "qwen-agent-fixture"],
             swiftSettings: strictSettings),
-        .testTarget(name: "Qwen3VLTests", dependencies: ["Qwen3VL", "Qwen3VLPrompt", "TestSupportCore"], swiftSettings: strictSettings),
+        .testTarget(name: "Qwen3VLTests", dependencies: ["CKernels", "Qwen3VL", "Qwen3VLPrompt", "TestSupportCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "ModelsTests",
             dependencies: ["EmbeddedModel", "Models", "Imaging", "Qwen3VL", "Qwen3VLPrompt", "TestSupport", "TestSupportCore", "Units",

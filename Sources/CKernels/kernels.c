@@ -114,6 +114,20 @@ AVX2 static void silu_mul_avx2(float *gate, const float *up, long n) {
     for (; i < n; i++) gate[i] = silu_one(gate[i]) * up[i];
 }
 
+/// Σ x (second = 0) or Σ (x − mean)² (second = 1) of one row, eight partial sums at a time.
+AVX2 static float moment_avx2(const float *x, long n, float mean, int second) {
+    __m256 a = _mm256_setzero_ps();
+    const __m256 m = _mm256_set1_ps(mean);
+    long j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const __m256 v = _mm256_loadu_ps(x + j), d = _mm256_sub_ps(v, m);
+        a = second ? _mm256_fmadd_ps(d, d, a) : _mm256_add_ps(a, v);
+    }
+    float s = sum8(a);
+    for (; j < n; j++) s += second ? (x[j] - mean) * (x[j] - mean) : x[j];
+    return s;
+}
+
 AVX2 static void widen_bf16_avx2(const unsigned short *source, float *destination, long n) {
     long i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -172,8 +186,11 @@ static int has_avx2(void) {
         vector(__VA_ARGS__);  \
         return;               \
     }
+#define DISPATCH_RETURN(vector, ...) \
+    if (has_avx2()) return vector(__VA_ARGS__);
 #else
 #define DISPATCH(vector, ...)
+#define DISPATCH_RETURN(vector, ...)
 #endif
 
 // MARK: Entry points
@@ -206,9 +223,26 @@ void ckernels_softmax_rows(float *scores, long rows, long width, int causal) {
     pool_run(softmax_rows_part, &job, rows > 1 && rows * width >= (1L << 15));
 }
 
-void ckernels_gelu_tanh(float *x, long n) {
+static void gelu_tanh_slice(float *x, long n) {
     DISPATCH(gelu_tanh_avx2, x, n)
     for (long i = 0; i < n; i++) x[i] = gelu_tanh_one(x[i]);
+}
+
+struct gelu_job {
+    float *x;
+    long n;
+};
+
+static void gelu_tanh_part(void *context, int part, int parts) {
+    const struct gelu_job *job = context;
+    long first, last;
+    pool_slice(job->n, 8, part, parts, &first, &last);
+    gelu_tanh_slice(job->x + first, last - first);
+}
+
+void ckernels_gelu_tanh(float *x, long n) {
+    struct gelu_job job = {x, n};
+    pool_run(gelu_tanh_part, &job, n >= (1L << 15));
 }
 
 void ckernels_silu_mul(float *gate, const float *up, long n) {
@@ -251,4 +285,96 @@ int ckernels_gemv_bf16(const unsigned short *w, const float *x, float *y, long r
 void ckernels_widen_bf16(const unsigned short *source, float *destination, long n) {
     DISPATCH(widen_bf16_avx2, source, destination, n)
     for (long i = 0; i < n; i++) destination[i] = widen_one(source[i]);
+}
+
+// MARK: Row-wise kernels of the vision tower
+
+// LayerNorm, a bias added to every row, a residual sum and the rotary embedding, each split over the
+// cores by rows (a row is always one thread's, so the result does not depend on the split).
+
+/// Below this many floats, waking a helper costs more than it saves.
+#define ROWS_PARALLEL_MINIMUM (1L << 15)
+
+/// Σ x (second = 0) or Σ (x − mean)² (second = 1) of one row.
+static float moment(const float *x, long n, float mean, int second) {
+    DISPATCH_RETURN(moment_avx2, x, n, mean, second)
+    float s = 0;
+    for (long j = 0; j < n; j++) s += second ? (x[j] - mean) * (x[j] - mean) : x[j];
+    return s;
+}
+
+struct rows_job {
+    const float *x, *weight, *bias, *cos, *sin;
+    float *out;
+    long rows, width, stride, heads, head_dim;
+    float eps;
+};
+
+static void layer_norm_part(void *context, int part, int parts) {
+    const struct rows_job *job = context;
+    const long n = job->width;
+    long first, last;
+    pool_slice(job->rows, 1, part, parts, &first, &last);
+    for (long r = first; r < last; r++) {
+        const float *x = job->x + r * n;
+        float *out = job->out + r * n;
+        const float mean = moment(x, n, 0, 0) / (float)n;
+        const float scale = 1 / sqrtf(moment(x, n, mean, 1) / (float)n + job->eps);
+        for (long j = 0; j < n; j++) out[j] = (x[j] - mean) * scale * job->weight[j] + job->bias[j];
+    }
+}
+
+void ckernels_layer_norm(const float *x, const float *weight, const float *bias, long rows, long width, float eps, float *out) {
+    struct rows_job job = {.x = x, .weight = weight, .bias = bias, .out = out, .rows = rows, .width = width, .eps = eps};
+    pool_run(layer_norm_part, &job, rows > 1 && rows * width >= ROWS_PARALLEL_MINIMUM);
+}
+
+static void add_bias_part(void *context, int part, int parts) {
+    const struct rows_job *job = context;
+    long first, last;
+    pool_slice(job->rows, 1, part, parts, &first, &last);
+    for (long r = first; r < last; r++) {
+        float *row = job->out + r * job->width;
+        for (long j = 0; j < job->width; j++) row[j] += job->bias[j];
+    }
+}
+
+void ckernels_add_bias(float *x, const float *bias, long rows, long width) {
+    struct rows_job job = {.bias = bias, .out = x, .rows = rows, .width = width};
+    pool_run(add_bias_part, &job, rows > 1 && rows * width >= ROWS_PARALLEL_MINIMUM);
+}
+
+static void add_part(void *context, int part, int parts) {
+    const struct rows_job *job = context;
+    long first, last;
+    pool_slice(job->rows, 16, part, parts, &first, &last);
+    for (long i = first; i < last; i++) job->out[i] += job->x[i];
+}
+
+void ckernels_add(float *x, const float *y, long n) {
+    struct rows_job job = {.x = y, .out = x, .rows = n};
+    pool_run(add_part, &job, n >= ROWS_PARALLEL_MINIMUM);
+}
+
+static void rotate_half_part(void *context, int part, int parts) {
+    const struct rows_job *job = context;
+    const long hd = job->head_dim, half = hd / 2;
+    long first, last;
+    pool_slice(job->rows, 1, part, parts, &first, &last);
+    for (long r = first; r < last; r++) {
+        const float *cos = job->cos + r * hd, *sin = job->sin + r * hd;
+        for (long h = 0; h < job->heads; h++) {
+            float *x = job->out + r * job->stride + h * hd;
+            for (long i = 0; i < half; i++) {
+                const float a = x[i], b = x[half + i];
+                x[i] = a * cos[i] - b * sin[i];
+                x[half + i] = b * cos[half + i] + a * sin[half + i];
+            }
+        }
+    }
+}
+
+void ckernels_rotate_half(float *x, long rows, long stride, long heads, long head_dim, const float *cos, const float *sin) {
+    struct rows_job job = {.cos = cos, .sin = sin, .out = x, .rows = rows, .stride = stride, .heads = heads, .head_dim = head_dim};
+    pool_run(rotate_half_part, &job, rows > 1 && rows * heads * head_dim >= ROWS_PARALLEL_MINIMUM);
 }

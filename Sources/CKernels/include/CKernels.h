@@ -14,8 +14,25 @@ void ckernels_softmax(float *row, long n);
 void ckernels_softmax_rows(float *scores, long rows, long width, int causal);
 
 /// GELU, tanh form (`gelu_pytorch_tanh`): x · sigmoid(2·√(2/π)·(x + 0.044715·x³)), which equals
-/// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) without its cancellation for negative x.
+/// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) without its cancellation for negative x. On every core.
 void ckernels_gelu_tanh(float *x, long n);
+
+// MARK: Row-wise kernels (the vision tower's blocks), each on every core, a row always on one thread
+
+/// LayerNorm of each of `rows` rows of `width`: `out = (x − mean) / √(variance + eps) · weight + bias`.
+void ckernels_layer_norm(const float *x, const float *weight, const float *bias, long rows, long width, float eps, float *out);
+
+/// `x[r·width + j] += bias[j]` for every row r.
+void ckernels_add_bias(float *x, const float *bias, long rows, long width);
+
+/// `x[i] += y[i]` for i < n.
+void ckernels_add(float *x, const float *y, long n);
+
+/// Rotary embedding, rotate-half form, of `heads` consecutive heads of `head_dim` in each of `rows` rows
+/// (row r's first head at `x + r·stride`): with half = head_dim / 2, element i < half becomes
+/// `x[i]·cos[i] − x[half + i]·sin[i]` and element half + i becomes `x[half + i]·cos[half + i] + x[i]·sin[half + i]`,
+/// where cos and sin are row r's `head_dim` values (`cos + r·head_dim`).
+void ckernels_rotate_half(float *x, long rows, long stride, long heads, long head_dim, const float *cos, const float *sin);
 
 /// SwiGLU's gate: `gate[i] = silu(gate[i]) · up[i]` with silu(g) = g / (1 + exp(−g)).
 void ckernels_silu_mul(float *gate, const float *up, long n);

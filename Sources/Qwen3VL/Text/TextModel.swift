@@ -122,7 +122,7 @@ extension Qwen3VL {
                 rmsNorm(w.h, layer.inputNorm, rows: n, into: &w.x)
                 attention(layer, layer: index, cache: cache, workspace: w, rows: n)
                 layer.output.multiply(w.attended, rows: n, into: &w.projected, precision: precision, scratch: &w.widened)
-                for i in 0..<n * d { w.h[i] += w.projected[i] }
+                ckernels_add(&w.h, w.projected, n * d)
                 rmsNorm(w.h, layer.postAttentionNorm, rows: n, into: &w.x)
                 let fused = n == 1 && w.gate.withUnsafeMutableBufferPointer { gate in
                     w.up.withUnsafeMutableBufferPointer { up in
@@ -135,7 +135,7 @@ extension Qwen3VL {
                 }
                 ckernels_silu_mul(&w.gate, w.up, n * config.intermediateSize) // SiLU(gate) ⊙ up
                 layer.down.multiply(w.gate, rows: n, into: &w.projected, precision: precision, scratch: &w.widened)
-                for i in 0..<n * d { w.h[i] += w.projected[i] }
+                ckernels_add(&w.h, w.projected, n * d)
                 // DeepStack: the vision tower's intermediate features join after the first layers.
                 if let visual, index < visual.deepstack.count {
                     for (k, row) in imageRows.enumerated() {

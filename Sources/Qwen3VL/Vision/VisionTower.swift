@@ -242,23 +242,8 @@ extension Qwen3VL {
             let c = config, hidden = c.hiddenSize, heads = c.numHeads, headDim = hidden / heads
             layerNorm(x, b.norm1Weight, b.norm1Bias, rows: n, width: hidden, into: &buffers.normed)
             linear(buffers.normed, b.qkvWeight, b.qkvBias, rows: n, into: &buffers.qkv, scratch: &scratch)
-            // Rotary on q and k (rotate_half over the whole head).
-            let half = headDim / 2
-            buffers.qkv.withUnsafeMutableBufferPointer { qkv in
-                for p in 0..<n {
-                    for part in 0..<2 {
-                        for h in 0..<heads {
-                            let base = p * 3 * hidden + part * hidden + h * headDim
-                            for i in 0..<half {
-                                let a = qkv[base + i], bb = qkv[base + half + i]
-                                let ci = p * headDim + i, cj = ci + half
-                                qkv[base + i] = a * cos[ci] - bb * sin[ci]
-                                qkv[base + half + i] = bb * cos[cj] + a * sin[cj]
-                            }
-                        }
-                    }
-                }
-            }
+            // Rotary on q and k (rotate_half over the whole head): the row's 2·heads heads from its start.
+            ckernels_rotate_half(&buffers.qkv, n, 3 * hidden, 2 * heads, headDim, cos, sin)
             // Full attention inside each frame: every patch sees every patch of its frame.
             let fused = buffers.qkv.withUnsafeBufferPointer { qkv in
                 buffers.attended.withUnsafeMutableBufferPointer { out in
@@ -291,13 +276,13 @@ extension Qwen3VL {
                 }
             }
             linear(buffers.attended, b.projWeight, b.projBias, rows: n, into: &buffers.projected, scratch: &scratch)
-            for i in x.indices { x[i] += buffers.projected[i] }
+            ckernels_add(&x, buffers.projected, x.count)
 
             layerNorm(x, b.norm2Weight, b.norm2Bias, rows: n, width: hidden, into: &buffers.normed)
             linear(buffers.normed, b.fc1Weight, b.fc1Bias, rows: n, into: &buffers.inner, scratch: &scratch)
             activate(&buffers.inner, c.hiddenAct)
             linear(buffers.inner, b.fc2Weight, b.fc2Bias, rows: n, into: &buffers.projected, scratch: &scratch)
-            for i in x.indices { x[i] += buffers.projected[i] }
+            ckernels_add(&x, buffers.projected, x.count)
         }
 
         /// `Qwen3VLVisionPatchMerger`: groups of `spatialMergeSize²` consecutive patches become one
@@ -322,16 +307,7 @@ extension Qwen3VL {
         // MARK: Kernels
 
         private func layerNorm(_ x: [Float], _ weight: [Float], _ bias: [Float], rows: Int, width: Int, into out: inout [Float]) {
-            for r in 0..<rows {
-                let base = r * width
-                var mean: Float = 0
-                for j in 0..<width { mean += x[base + j] }
-                mean /= Float(width)
-                var variance: Float = 0
-                for j in 0..<width { let d = x[base + j] - mean; variance += d * d }
-                let scale = 1 / (variance / Float(width) + Self.layerNormEps).squareRoot()
-                for j in 0..<width { out[base + j] = (x[base + j] - mean) * scale * weight[j] + bias[j] }
-            }
+            ckernels_layer_norm(x, weight, bias, rows, width, Self.layerNormEps, &out)
         }
 
         private func activate(_ x: inout [Float], _ activation: Activation) {
@@ -347,9 +323,8 @@ extension Qwen3VL {
 
         /// `y = x · Wᵀ + b` for `x` [rows, in] and `W` [out, in].
         private func linear(_ x: [Float], _ w: Weight, _ b: [Float], rows: Int, into y: inout [Float], scratch: inout [Float]) {
-            let out = w.rows
-            for r in 0..<rows { for j in 0..<out { y[r * out + j] = b[j] } }
-            w.multiply(x, rows: rows, into: &y, accumulate: true, precision: precision, scratch: &scratch)
+            w.multiply(x, rows: rows, into: &y, precision: precision, scratch: &scratch)
+            ckernels_add_bias(&y, b, rows, w.rows)
         }
     }
 }
