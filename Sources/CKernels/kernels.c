@@ -245,9 +245,27 @@ void ckernels_gelu_tanh(float *x, long n) {
     pool_run(gelu_tanh_part, &job, n >= (1L << 15));
 }
 
-void ckernels_silu_mul(float *gate, const float *up, long n) {
+static void silu_mul_slice(float *gate, const float *up, long n) {
     DISPATCH(silu_mul_avx2, gate, up, n)
     for (long i = 0; i < n; i++) gate[i] = silu_one(gate[i]) * up[i];
+}
+
+struct silu_mul_job {
+    float *gate;
+    const float *up;
+    long n;
+};
+
+static void silu_mul_part(void *context, int part, int parts) {
+    const struct silu_mul_job *job = context;
+    long first, last;
+    pool_slice(job->n, 8, part, parts, &first, &last);
+    silu_mul_slice(job->gate + first, job->up + first, last - first);
+}
+
+void ckernels_silu_mul(float *gate, const float *up, long n) {
+    struct silu_mul_job job = {gate, up, n};
+    pool_run(silu_mul_part, &job, n >= (1L << 15));
 }
 
 #if defined(__x86_64__)
@@ -287,9 +305,9 @@ void ckernels_widen_bf16(const unsigned short *source, float *destination, long 
     for (long i = 0; i < n; i++) destination[i] = widen_one(source[i]);
 }
 
-// MARK: Row-wise kernels of the vision tower
+// MARK: Row-wise kernels
 
-// LayerNorm, a bias added to every row, a residual sum and the rotary embedding, each split over the
+// LayerNorm and RMSNorm, a bias added to every row, a residual sum and the rotary embedding, each split over the
 // cores by rows (a row is always one thread's, so the result does not depend on the split).
 
 /// Below this many floats, waking a helper costs more than it saves.
@@ -327,6 +345,24 @@ static void layer_norm_part(void *context, int part, int parts) {
 void ckernels_layer_norm(const float *x, const float *weight, const float *bias, long rows, long width, float eps, float *out) {
     struct rows_job job = {.x = x, .weight = weight, .bias = bias, .out = out, .rows = rows, .width = width, .eps = eps};
     pool_run(layer_norm_part, &job, rows > 1 && rows * width >= ROWS_PARALLEL_MINIMUM);
+}
+
+static void rms_norm_part(void *context, int part, int parts) {
+    const struct rows_job *job = context;
+    const long n = job->width;
+    long first, last;
+    pool_slice(job->rows, 1, part, parts, &first, &last);
+    for (long r = first; r < last; r++) {
+        const float *x = job->x + r * n;
+        float *out = job->out + r * n;
+        const float scale = 1 / sqrtf(moment(x, n, 0, 1) / (float)n + job->eps);
+        for (long j = 0; j < n; j++) out[j] = job->weight[j] * (x[j] * scale);
+    }
+}
+
+void ckernels_rms_norm(const float *x, const float *weight, long rows, long width, float eps, float *out) {
+    struct rows_job job = {.x = x, .weight = weight, .out = out, .rows = rows, .width = width, .eps = eps};
+    pool_run(rms_norm_part, &job, rows > 1 && rows * width >= ROWS_PARALLEL_MINIMUM);
 }
 
 static void add_bias_part(void *context, int part, int parts) {

@@ -4,7 +4,7 @@ import TestSupportCore
 
 import CKernels
 
-/// The vision tower's row-wise C kernels (LayerNorm, bias, residual, rotary) against plain Swift on
+/// The row-wise C kernels (LayerNorm, RMSNorm, bias, residual, rotary) against plain Swift on
 /// seeded random rows: enough rows that the work is split over the cores, and widths with a tail
 /// past the last whole vector.
 @Suite("Row-wise kernels equal plain loops")
@@ -40,6 +40,24 @@ struct RowKernelsTests {
         ckernels_layer_norm(x, weight, bias, rows, width, eps, &out)
         let error = Self.difference(out, expected)
         #expect(error <= 1e-5, "max relative |Δ| \(error), \(generator)")
+    }
+
+    @Test(arguments: [(rows: 300, width: 128), (rows: 40, width: 2051)])
+    func rmsNormInPlaceAndNot(rows: Int, width: Int) {
+        var generator = SeededGenerator()
+        let x = Self.random(rows * width, &generator), weight = Self.random(width, &generator), eps: Float = 1e-6
+        var expected = [Float](repeating: 0, count: rows * width)
+        for r in 0..<rows {
+            let squares = x[r * width..<(r + 1) * width].map { Double($0) * Double($0) }.reduce(0, +)
+            let scale = 1 / (squares / Double(width) + Double(eps)).squareRoot()
+            for j in 0..<width { expected[r * width + j] = weight[j] * Float(Double(x[r * width + j]) * scale) }
+        }
+        var out = [Float](repeating: .nan, count: rows * width), inPlace = x
+        ckernels_rms_norm(x, weight, rows, width, eps, &out)
+        inPlace.withUnsafeMutableBufferPointer { ckernels_rms_norm($0.baseAddress!, weight, rows, width, eps, $0.baseAddress!) }
+        let error = Self.difference(out, expected)
+        #expect(error <= 1e-5, "max relative |Δ| \(error), \(generator)")
+        #expect(inPlace == out, "in place as out of place")
     }
 
     @Test func biasAndResidualAreExactSums() {

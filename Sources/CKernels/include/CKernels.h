@@ -17,10 +17,13 @@ void ckernels_softmax_rows(float *scores, long rows, long width, int causal);
 /// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) without its cancellation for negative x. On every core.
 void ckernels_gelu_tanh(float *x, long n);
 
-// MARK: Row-wise kernels (the vision tower's blocks), each on every core, a row always on one thread
+// MARK: Row-wise kernels (the vision tower's blocks, the decoder's norms), each on every core, a row always on one thread
 
 /// LayerNorm of each of `rows` rows of `width`: `out = (x − mean) / √(variance + eps) · weight + bias`.
 void ckernels_layer_norm(const float *x, const float *weight, const float *bias, long rows, long width, float eps, float *out);
+
+/// RMSNorm of each of `rows` rows of `width`: `out = weight · (x / √(mean(x²) + eps))`; `out` may be `x`.
+void ckernels_rms_norm(const float *x, const float *weight, long rows, long width, float eps, float *out);
 
 /// `x[r·width + j] += bias[j]` for every row r.
 void ckernels_add_bias(float *x, const float *bias, long rows, long width);
@@ -34,7 +37,7 @@ void ckernels_add(float *x, const float *y, long n);
 /// where cos and sin are row r's `head_dim` values (`cos + r·head_dim`).
 void ckernels_rotate_half(float *x, long rows, long stride, long heads, long head_dim, const float *cos, const float *sin);
 
-/// SwiGLU's gate: `gate[i] = silu(gate[i]) · up[i]` with silu(g) = g / (1 + exp(−g)).
+/// SwiGLU's gate: `gate[i] = silu(gate[i]) · up[i]` with silu(g) = g / (1 + exp(−g)). On every core.
 void ckernels_silu_mul(float *gate, const float *up, long n);
 
 /// BF16 (the top half of an IEEE float32) to float32.

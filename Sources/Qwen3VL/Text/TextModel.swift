@@ -300,17 +300,9 @@ extension Qwen3VL {
             x.withUnsafeMutableBufferPointer { x in rmsNorm(x.baseAddress!, weight, rows: rows, into: x.baseAddress!) }
         }
 
-        /// `out` may be `x`: each value is read before it is written.
+        /// `out` may be `x`: each row's values are read before it is written.
         private func rmsNorm(_ x: UnsafePointer<Float>, _ weight: [Float], rows: Int, into out: UnsafeMutablePointer<Float>) {
-            let width = weight.count
-            weight.withUnsafeBufferPointer { weight in
-                for r in 0..<rows {
-                    var sum: Float = 0
-                    for j in 0..<width { sum += x[r * width + j] * x[r * width + j] }
-                    let scale = 1 / (sum / Float(width) + Float(config.rmsNormEps)).squareRoot()
-                    for j in 0..<width { out[r * width + j] = weight[j] * (x[r * width + j] * scale) }
-                }
-            }
+            ckernels_rms_norm(x, weight, rows, weight.count, Float(config.rmsNormEps), out)
         }
     }
 
