@@ -195,6 +195,10 @@ static int has_avx2(void) {
 
 // MARK: Entry points
 
+/// Below this many floats, an element-wise or row-wise job runs on the calling thread alone: waking a
+/// helper costs more than it saves.
+#define SPLIT_MINIMUM (1L << 15)
+
 void ckernels_softmax(float *row, long n) {
     DISPATCH(softmax_avx2, row, n)
     softmax_scalar(row, n);
@@ -220,7 +224,7 @@ static void softmax_rows_part(void *context, int part, int parts) {
 
 void ckernels_softmax_rows(float *scores, long rows, long width, int causal) {
     struct softmax_rows_job job = {scores, rows, width, causal};
-    pool_run(softmax_rows_part, &job, rows > 1 && rows * width >= (1L << 15));
+    pool_run(softmax_rows_part, &job, rows > 1 && rows * width >= SPLIT_MINIMUM);
 }
 
 static void gelu_tanh_slice(float *x, long n) {
@@ -242,7 +246,7 @@ static void gelu_tanh_part(void *context, int part, int parts) {
 
 void ckernels_gelu_tanh(float *x, long n) {
     struct gelu_job job = {x, n};
-    pool_run(gelu_tanh_part, &job, n >= (1L << 15));
+    pool_run(gelu_tanh_part, &job, n >= SPLIT_MINIMUM);
 }
 
 static void silu_mul_slice(float *gate, const float *up, long n) {
@@ -265,7 +269,7 @@ static void silu_mul_part(void *context, int part, int parts) {
 
 void ckernels_silu_mul(float *gate, const float *up, long n) {
     struct silu_mul_job job = {gate, up, n};
-    pool_run(silu_mul_part, &job, n >= (1L << 15));
+    pool_run(silu_mul_part, &job, n >= SPLIT_MINIMUM);
 }
 
 #if defined(__x86_64__)
@@ -307,11 +311,8 @@ void ckernels_widen_bf16(const unsigned short *source, float *destination, long 
 
 // MARK: Row-wise kernels
 
-// LayerNorm and RMSNorm, a bias added to every row, a residual sum and the rotary embedding, each split over the
-// cores by rows (a row is always one thread's, so the result does not depend on the split).
-
-/// Below this many floats, waking a helper costs more than it saves.
-#define ROWS_PARALLEL_MINIMUM (1L << 15)
+// LayerNorm and RMSNorm, a bias added to every row, a residual sum and the rotary embedding, each
+// split over the cores by rows (a row is always one thread's, so the result does not depend on the split).
 
 /// Σ x (second = 0) or Σ (x − mean)² (second = 1) of one row.
 static float moment(const float *x, long n, float mean, int second) {
@@ -326,9 +327,11 @@ struct rows_job {
     float *out;
     long rows, width, stride, heads, head_dim;
     float eps;
+    int centred;
 };
 
-static void layer_norm_part(void *context, int part, int parts) {
+/// LayerNorm (`centred`: less the mean, then weight and bias) or RMSNorm (weight only) of the part's rows.
+static void norm_part(void *context, int part, int parts) {
     const struct rows_job *job = context;
     const long n = job->width;
     long first, last;
@@ -336,33 +339,23 @@ static void layer_norm_part(void *context, int part, int parts) {
     for (long r = first; r < last; r++) {
         const float *x = job->x + r * n;
         float *out = job->out + r * n;
-        const float mean = moment(x, n, 0, 0) / (float)n;
+        const float mean = job->centred ? moment(x, n, 0, 0) / (float)n : 0;
         const float scale = 1 / sqrtf(moment(x, n, mean, 1) / (float)n + job->eps);
-        for (long j = 0; j < n; j++) out[j] = (x[j] - mean) * scale * job->weight[j] + job->bias[j];
+        if (job->centred)
+            for (long j = 0; j < n; j++) out[j] = (x[j] - mean) * scale * job->weight[j] + job->bias[j];
+        else
+            for (long j = 0; j < n; j++) out[j] = job->weight[j] * (x[j] * scale);
     }
 }
 
 void ckernels_layer_norm(const float *x, const float *weight, const float *bias, long rows, long width, float eps, float *out) {
-    struct rows_job job = {.x = x, .weight = weight, .bias = bias, .out = out, .rows = rows, .width = width, .eps = eps};
-    pool_run(layer_norm_part, &job, rows > 1 && rows * width >= ROWS_PARALLEL_MINIMUM);
-}
-
-static void rms_norm_part(void *context, int part, int parts) {
-    const struct rows_job *job = context;
-    const long n = job->width;
-    long first, last;
-    pool_slice(job->rows, 1, part, parts, &first, &last);
-    for (long r = first; r < last; r++) {
-        const float *x = job->x + r * n;
-        float *out = job->out + r * n;
-        const float scale = 1 / sqrtf(moment(x, n, 0, 1) / (float)n + job->eps);
-        for (long j = 0; j < n; j++) out[j] = job->weight[j] * (x[j] * scale);
-    }
+    struct rows_job job = {.x = x, .weight = weight, .bias = bias, .out = out, .rows = rows, .width = width, .eps = eps, .centred = 1};
+    pool_run(norm_part, &job, rows > 1 && rows * width >= SPLIT_MINIMUM);
 }
 
 void ckernels_rms_norm(const float *x, const float *weight, long rows, long width, float eps, float *out) {
     struct rows_job job = {.x = x, .weight = weight, .out = out, .rows = rows, .width = width, .eps = eps};
-    pool_run(rms_norm_part, &job, rows > 1 && rows * width >= ROWS_PARALLEL_MINIMUM);
+    pool_run(norm_part, &job, rows > 1 && rows * width >= SPLIT_MINIMUM);
 }
 
 static void add_bias_part(void *context, int part, int parts) {
@@ -377,7 +370,7 @@ static void add_bias_part(void *context, int part, int parts) {
 
 void ckernels_add_bias(float *x, const float *bias, long rows, long width) {
     struct rows_job job = {.bias = bias, .out = x, .rows = rows, .width = width};
-    pool_run(add_bias_part, &job, rows > 1 && rows * width >= ROWS_PARALLEL_MINIMUM);
+    pool_run(add_bias_part, &job, rows > 1 && rows * width >= SPLIT_MINIMUM);
 }
 
 static void add_part(void *context, int part, int parts) {
@@ -389,7 +382,7 @@ static void add_part(void *context, int part, int parts) {
 
 void ckernels_add(float *x, const float *y, long n) {
     struct rows_job job = {.x = y, .out = x, .rows = n};
-    pool_run(add_part, &job, n >= ROWS_PARALLEL_MINIMUM);
+    pool_run(add_part, &job, n >= SPLIT_MINIMUM);
 }
 
 static void rotate_half_part(void *context, int part, int parts) {
@@ -412,5 +405,5 @@ static void rotate_half_part(void *context, int part, int parts) {
 
 void ckernels_rotate_half(float *x, long rows, long stride, long heads, long head_dim, const float *cos, const float *sin) {
     struct rows_job job = {.cos = cos, .sin = sin, .out = x, .rows = rows, .stride = stride, .heads = heads, .head_dim = head_dim};
-    pool_run(rotate_half_part, &job, rows > 1 && rows * heads * head_dim >= ROWS_PARALLEL_MINIMUM);
+    pool_run(rotate_half_part, &job, rows > 1 && rows * heads * head_dim >= SPLIT_MINIMUM);
 }
