@@ -17,7 +17,7 @@ void ckernels_softmax_rows(float *scores, long rows, long width, int causal);
 /// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) without its cancellation for negative x. On every core.
 void ckernels_gelu_tanh(float *x, long n);
 
-// MARK: Row-wise kernels (the vision tower's blocks, the decoder's norms), each on every core, a row always on one thread
+// MARK: Row-wise kernels (the vision tower's blocks, the decoder's norms): on every core, a row on one thread
 
 /// LayerNorm of each of `rows` rows of `width`: `out = (x − mean) / √(variance + eps) · weight + bias`.
 void ckernels_layer_norm(const float *x, const float *weight, const float *bias, long rows, long width, float eps, float *out);
