@@ -227,50 +227,47 @@ void ckernels_softmax_rows(float *scores, long rows, long width, int causal) {
     pool_run(softmax_rows_part, &job, rows > 1 && rows * width >= SPLIT_MINIMUM);
 }
 
-static void gelu_tanh_slice(float *x, long n) {
+/// An element-wise job split over the cores: `slice(x + first, y + first, count)` on each part's
+/// items (`y` unused by one-operand slices).
+struct elements_job {
+    void (*slice)(float *x, const float *y, long n);
+    float *x;
+    const float *y;
+    long n;
+};
+
+static void elements_part(void *context, int part, int parts) {
+    const struct elements_job *job = context;
+    long first, last;
+    pool_slice(job->n, 16, part, parts, &first, &last);
+    job->slice(job->x + first, job->y ? job->y + first : 0, last - first);
+}
+
+static void run_elements(void (*slice)(float *, const float *, long), float *x, const float *y, long n) {
+    struct elements_job job = {slice, x, y, n};
+    pool_run(elements_part, &job, n >= SPLIT_MINIMUM);
+}
+
+static void gelu_tanh_slice(float *x, const float *unused, long n) {
+    (void)unused;
     DISPATCH(gelu_tanh_avx2, x, n)
     for (long i = 0; i < n; i++) x[i] = gelu_tanh_one(x[i]);
 }
 
-struct gelu_job {
-    float *x;
-    long n;
-};
-
-static void gelu_tanh_part(void *context, int part, int parts) {
-    const struct gelu_job *job = context;
-    long first, last;
-    pool_slice(job->n, 8, part, parts, &first, &last);
-    gelu_tanh_slice(job->x + first, last - first);
-}
-
-void ckernels_gelu_tanh(float *x, long n) {
-    struct gelu_job job = {x, n};
-    pool_run(gelu_tanh_part, &job, n >= SPLIT_MINIMUM);
-}
+void ckernels_gelu_tanh(float *x, long n) { run_elements(gelu_tanh_slice, x, 0, n); }
 
 static void silu_mul_slice(float *gate, const float *up, long n) {
     DISPATCH(silu_mul_avx2, gate, up, n)
     for (long i = 0; i < n; i++) gate[i] = silu_one(gate[i]) * up[i];
 }
 
-struct silu_mul_job {
-    float *gate;
-    const float *up;
-    long n;
-};
+void ckernels_silu_mul(float *gate, const float *up, long n) { run_elements(silu_mul_slice, gate, up, n); }
 
-static void silu_mul_part(void *context, int part, int parts) {
-    const struct silu_mul_job *job = context;
-    long first, last;
-    pool_slice(job->n, 8, part, parts, &first, &last);
-    silu_mul_slice(job->gate + first, job->up + first, last - first);
+static void add_slice(float *x, const float *y, long n) {
+    for (long i = 0; i < n; i++) x[i] += y[i];
 }
 
-void ckernels_silu_mul(float *gate, const float *up, long n) {
-    struct silu_mul_job job = {gate, up, n};
-    pool_run(silu_mul_part, &job, n >= SPLIT_MINIMUM);
-}
+void ckernels_add(float *x, const float *y, long n) { run_elements(add_slice, x, y, n); }
 
 #if defined(__x86_64__)
 struct gemv_bf16_job {
@@ -311,8 +308,8 @@ void ckernels_widen_bf16(const unsigned short *source, float *destination, long 
 
 // MARK: Row-wise kernels
 
-// LayerNorm and RMSNorm, a bias added to every row, a residual sum and the rotary embedding, each
-// split over the cores by rows (a row is always one thread's, so the result does not depend on the split).
+// LayerNorm and RMSNorm, a bias added to every row and the rotary embedding, each split over the
+// cores by rows (a row is always one thread's, so the result does not depend on the split).
 
 /// Σ x (second = 0) or Σ (x − mean)² (second = 1) of one row.
 static float moment(const float *x, long n, float mean, int second) {
@@ -371,18 +368,6 @@ static void add_bias_part(void *context, int part, int parts) {
 void ckernels_add_bias(float *x, const float *bias, long rows, long width) {
     struct rows_job job = {.bias = bias, .out = x, .rows = rows, .width = width};
     pool_run(add_bias_part, &job, rows > 1 && rows * width >= SPLIT_MINIMUM);
-}
-
-static void add_part(void *context, int part, int parts) {
-    const struct rows_job *job = context;
-    long first, last;
-    pool_slice(job->rows, 16, part, parts, &first, &last);
-    for (long i = first; i < last; i++) job->out[i] += job->x[i];
-}
-
-void ckernels_add(float *x, const float *y, long n) {
-    struct rows_job job = {.x = y, .out = x, .rows = n};
-    pool_run(add_part, &job, n >= SPLIT_MINIMUM);
 }
 
 static void rotate_half_part(void *context, int part, int parts) {
