@@ -1,5 +1,6 @@
 // Decode attention against a BF16 KV cache: one new token's query heads, every cached position.
 #include "CKernels.h"
+#include "flash.h"
 #include "pool.h"
 
 #include <math.h>
@@ -17,6 +18,8 @@ struct attend_job {
     const unsigned short *keys, *values;
     long stride, head_stride, count;
     float *out;
+    /// Round as the fused kernel's BF16 products do (CKERNELS_PRODUCTS_BF16).
+    int bf16_products;
 };
 
 #if defined(__x86_64__)
@@ -59,10 +62,17 @@ AVX512 static inline __attribute__((always_inline)) void weigh_values(const stru
 }
 
 /// KV head `g` against its `group` query heads: each cached key and value is widened once for all of
-/// them, and the next ones are requested ahead.
-AVX512 static void attend_head_avx512(const struct attend_job *job, long g, long group, float scale, float *scores) {
+/// them, and the next ones are requested ahead. `rounded` has room for the group's queries.
+AVX512 static void attend_head_avx512(const struct attend_job *job, long g, long group, float scale, float *scores, float *rounded) {
     const long hd = job->head_dim, count = job->count, stride = job->stride;
     const float *q = job->q + g * group * hd;
+    if (job->bf16_products) {
+        for (long i = 0; i < group * hd; i++) {
+            const uint32_t bits = (uint32_t)flash_bf16_bits(q[i]) << 16;
+            memcpy(rounded + i, &bits, sizeof bits);
+        }
+        q = rounded;
+    }
     for (long t = 0; t < count; t++) {
         const unsigned short *k = job->keys + g * job->head_stride + t * stride;
         if (t + AHEAD < count) prefetch_row(k + AHEAD * stride, hd);
@@ -74,7 +84,10 @@ AVX512 static void attend_head_avx512(const struct attend_job *job, long g, long
         }
         for (long i = 0; i < group; i++) scores[i * count + t] = _mm512_reduce_add_ps(acc[i]) * scale;
     }
-    for (long i = 0; i < group; i++) ckernels_softmax(scores + i * count, count);
+    for (long i = 0; i < group; i++) {
+        if (job->bf16_products) flash_bf16_probabilities(scores + i * count, count);
+        else ckernels_softmax(scores + i * count, count);
+    }
     // The head dimension in chunks whose sums fit in 16 registers; the common shapes get their own
     // copy with the loops unrolled.
     const unsigned short *values = job->values + g * job->head_stride;
@@ -114,14 +127,15 @@ static void axpy(float p, const unsigned short *v, float *out, long n) {
 static void attend_part(void *context, int part, int parts) {
     const struct attend_job *job = context;
     const long group = job->heads / job->kv_heads, hd = job->head_dim, count = job->count;
-    const float scale = 1 / sqrtf((float)hd);
+    // BF16 products: scores in powers of 2, as the fused kernel's (flash_bf16_probabilities).
+    const float scale = job->bf16_products ? 1 / sqrtf((float)hd) * (float)M_LOG2E : 1 / sqrtf((float)hd);
     long first, last;
     pool_slice(job->kv_heads, 1, part, parts, &first, &last);
-    float *scores = malloc((size_t)(group * count) * sizeof(float));
+    float *scores = malloc((size_t)(group * (count + hd)) * sizeof(float)), *rounded = scores + group * count;
     for (long g = first; g < last; g++) {
 #if defined(__x86_64__)
         if (use_avx512(hd) && group <= MAX_GROUP) {
-            attend_head_avx512(job, g, group, scale, scores);
+            attend_head_avx512(job, g, group, scale, scores, rounded);
             continue;
         }
 #endif
@@ -143,7 +157,8 @@ static void attend_part(void *context, int part, int parts) {
 }
 
 void ckernels_attend_bf16(const float *q, long heads, long kv_heads, long head_dim, const unsigned short *keys,
-                          const unsigned short *values, long stride, long head_stride, long count, float *out) {
-    struct attend_job job = {q, heads, kv_heads, head_dim, keys, values, stride, head_stride, count, out};
+                          const unsigned short *values, long stride, long head_stride, long count, float *out, int products) {
+    struct attend_job job = {q, heads, kv_heads, head_dim, keys, values, stride, head_stride, count, out,
+                             products == CKERNELS_PRODUCTS_BF16 && ckernels_has_bf16_dot()};
     pool_run(attend_part, &job, kv_heads > 1 && count * kv_heads * head_dim >= (1L << 15));
 }

@@ -1,7 +1,9 @@
 // Fused attention for many queries at once (prefill, the vision tower): tiles of queries against tiles
 // of keys with a running softmax, so no score matrix larger than one tile is ever written. The products
-// are float32 FMAs, or (bf16 precision, AVX512_VNNI) integer dot products.
+// are float32 FMAs, integer dot products (the vision tower in bf16 precision, AVX512_VNNI) or BF16 dot
+// products (the decoder in bf16 precision, AVX512_BF16).
 #include "CKernels.h"
+#include "flash.h"
 #include "pool.h"
 
 #include <float.h>
@@ -15,6 +17,7 @@
 
 #define AVX512 __attribute__((target("avx512f,avx512bw")))
 #define AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+#define AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512bf16")))
 
 /// Queries per task and keys per tile. The query tile is held transposed (one row per head dimension,
 /// 16 queries per vector), so the running maxima, sums and rescaling of the output are whole vectors.
@@ -33,17 +36,21 @@ struct flash_job {
     float *out;
     long out_stride;
     long query_blocks;
-    /// Integer products: scores from int8 queries and keys (`vpdpbusd`), weighted sums of the values from
-    /// 12-bit probabilities and 14-bit values (`vpdpwssd`), instead of float32 FMAs.
-    int integer;
+    /// CKERNELS_PRODUCTS_*, as this CPU and the keys' format allow. Integer: scores from int8 queries and
+    /// keys (`vpdpbusd`), weighted sums of the values from 12-bit probabilities and 14-bit values
+    /// (`vpdpwssd`). BF16: queries and probabilities rounded to BF16 against the keys and values as
+    /// stored (`vdpbf16ps`).
+    int products;
     /// The current KV head, its keys and values packed contiguously (float32, `key_count` rows and 8
-    /// zero rows after them), and the tasks of its query heads: `group · query_blocks`, claimed in order.
+    /// zero rows after them; with BF16 products the keys stay BF16 and the values are held as `values16`
+    /// is), and the tasks of its query heads: `group · query_blocks`, claimed in order.
     long kv_head;
     float *packed_keys, *packed_values;
     /// With integer products: the current KV head's keys less their mean (which shifts every score of a
     /// query alike, so softmax does not see it) in int8, one scale per key and the sum of its int8
-    /// values; its values in 16 bits, one scale per head dimension, held dimension by dimension
-    /// (`rows` keys each), so two keys' values of one dimension are 32 bits.
+    /// values; its values in 16 bits, one scale per head dimension (BF16 products: the BF16 values as
+    /// they are), held dimension by dimension (`rows` keys each), so two keys' values of one dimension
+    /// are 32 bits.
     int8_t *keys8;
     float *key_scales;
     int32_t *key_sums;
@@ -73,6 +80,19 @@ AVX512 static inline __m512 exp16(__m512 x) {
     y = _mm512_fmadd_ps(y, _mm512_mul_ps(x, x), _mm512_add_ps(x, _mm512_set1_ps(1)));
     __m512i power = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
     return _mm512_mul_ps(y, _mm512_castsi512_ps(power));
+}
+
+/// k · 2^x for x ≤ 0 (−∞ included) to 9e-5 relative, which neither 12-bit nor BF16 probabilities can tell
+/// from exact: 2^⌊x⌋ by `vscalefps` times a cubic in the fraction (fitted with 2^0 exact, so 0 gives k).
+/// Half exp16's instructions; the integer and BF16 products take their scores in powers of 2 for it.
+AVX512 static inline __m512 exp2_times(__m512 x, float k) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-126));
+    const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), f = _mm512_sub_ps(x, n);
+    __m512 y = _mm512_set1_ps(k * 0.07706618f);
+    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(k * 0.22764593f));
+    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(k * 0.69511657f));
+    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(k));
+    return _mm512_scalef_ps(y, n);
 }
 
 /// `c[a·QUERY_TILE + i] (+)= Σ_t x[t·QUERY_TILE + i] · y[a·ya + t·yt]` for 8 rows a and 32 columns i: the
@@ -106,6 +126,17 @@ AVX512 static void pack_part(void *context, int part, int parts) {
     const long hd = job->head_dim, size = job->kv_format == CKERNELS_BF16 ? 2 : 4;
     long first, last;
     pool_slice(job->key_count, 8, part, parts, &first, &last);
+    if (job->products == CKERNELS_PRODUCTS_BF16) {
+        const unsigned short *keys = (const unsigned short *)job->keys + job->kv_head * job->kv_head_stride;
+        const unsigned short *values = (const unsigned short *)job->values + job->kv_head * job->kv_head_stride;
+        unsigned short *packed = (unsigned short *)job->packed_keys;
+        for (long r = first; r < last; r++) {
+            for (long d = 0; d < hd; d += 16)
+                _mm256_storeu_si256((__m256i *)(packed + r * hd + d), _mm256_loadu_si256((const __m256i *)(keys + r * job->kv_stride + d)));
+            for (long d = 0; d < hd; d++) job->values16[d * job->rows + r] = (int16_t)values[r * job->kv_stride + d];
+        }
+        return;
+    }
     for (int kind = 0; kind < 2; kind++) {
         const char *source = (const char *)(kind == 0 ? job->keys : job->values) + job->kv_head * job->kv_head_stride * size;
         float *packed = kind == 0 ? job->packed_keys : job->packed_values;
@@ -231,12 +262,12 @@ AVX512_VNNI static inline __m512i dot_pairs(__m512i acc, __m512i a, __m512i b) {
     return acc;
 }
 
-/// `output[d][i] += probability_scales[i] · value_scales[d] · Σ_j p[j][i] · v16[d][start + j]` over the
-/// tile's keys, with the probabilities as 12-bit integers two keys to 32 bits (`p16`, QUERY_TILE queries
-/// per pair of keys): eight dimensions × 32 queries per register block, one `vpdpwssd` per pair. A
-/// tile's 64 products of at most 4095 · 8191 stay within int32.
-AVX512_VNNI static void integer_values_tile(const struct flash_job *job, const uint32_t *p16, const float *probability_scales, long start,
-                                            long padded, float *output) {
+/// `output[d][i] = rescales[i] · output[d][i] + probability_scales[i] · value_scales[d] · Σ_j p[j][i] ·
+/// v16[d][start + j]` over the tile's keys, with the probabilities as 12-bit integers two keys to 32 bits
+/// (`p16`, QUERY_TILE queries per pair of keys): eight dimensions × 32 queries per register block, one
+/// `vpdpwssd` per pair. A tile's 64 products of at most 4095 · 8191 stay within int32.
+AVX512_VNNI static void integer_values_tile(const struct flash_job *job, const uint32_t *p16, const float *probability_scales,
+                                            const float *rescales, long start, long padded, float *output) {
     const long hd = job->head_dim;
     for (long d = 0; d < hd; d += 8)
         for (long i = 0; i < QUERY_TILE; i += 32) {
@@ -254,13 +285,121 @@ AVX512_VNNI static void integer_values_tile(const struct flash_job *job, const u
                 }
             }
             const __m512 p0 = _mm512_load_ps(probability_scales + i), p1 = _mm512_load_ps(probability_scales + i + 16);
+            const __m512 r0 = _mm512_load_ps(rescales + i), r1 = _mm512_load_ps(rescales + i + 16);
             for (int a = 0; a < 8; a++) {
                 const __m512 v = _mm512_set1_ps(job->value_scales[d + a]);
                 float *c = output + (d + a) * QUERY_TILE + i;
-                _mm512_storeu_ps(c, _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[a][0]), _mm512_mul_ps(p0, v), _mm512_loadu_ps(c)));
-                _mm512_storeu_ps(c + 16, _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[a][1]), _mm512_mul_ps(p1, v), _mm512_loadu_ps(c + 16)));
+                _mm512_storeu_ps(c, _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[a][0]), _mm512_mul_ps(p0, v), _mm512_mul_ps(_mm512_loadu_ps(c), r0)));
+                _mm512_storeu_ps(c + 16,
+                                 _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[a][1]), _mm512_mul_ps(p1, v), _mm512_mul_ps(_mm512_loadu_ps(c + 16), r1)));
             }
         }
+}
+
+/// `x` rounded to the nearest BF16 (ties to even) and widened back: what `vdpbf16ps` multiplies
+/// (flash_bf16_bits, 16 at a time).
+AVX512 static inline __m512 round_bf16(__m512 x) {
+    const __m512i bits = _mm512_castps_si512(x);
+    const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
+    const __m512i rounded = _mm512_add_epi32(bits, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7FFF)));
+    return _mm512_castsi512_ps(_mm512_and_si512(rounded, _mm512_set1_epi32((int)0xFFFF0000u)));
+}
+
+/// BF16 scores of one task's tile: `scores[j][i] = scale · q_i · k_j` for `padded` keys from `start`,
+/// from queries as BF16 pairs (`q16`: two head dimensions of one query in 32 bits, QUERY_TILE queries
+/// per pair) and the packed BF16 keys: eight keys × 32 queries per register block, one `vdpbf16ps`
+/// per pair of dimensions.
+AVX512_BF16 static void bf16_scores_tile(const struct flash_job *job, const uint32_t *q16, float scale, long start, long padded,
+                                         float *scores) {
+    const long hd = job->head_dim;
+    const unsigned short *keys = (const unsigned short *)job->packed_keys + start * hd;
+    for (long j = 0; j < padded; j += 8)
+        for (long i = 0; i < QUERY_TILE; i += 32) {
+            __m512 s[8][2];
+            for (int a = 0; a < 8; a++) s[a][0] = s[a][1] = _mm512_setzero_ps();
+            for (long t = 0; t < hd / 2; t++) {
+                const __m512bh x0 = (__m512bh)_mm512_loadu_si512(q16 + t * QUERY_TILE + i);
+                const __m512bh x1 = (__m512bh)_mm512_loadu_si512(q16 + t * QUERY_TILE + i + 16);
+#pragma clang loop unroll(full)
+                for (int a = 0; a < 8; a++) {
+                    int32_t two;
+                    __builtin_memcpy(&two, keys + (j + a) * hd + 2 * t, 4);
+                    const __m512bh b = (__m512bh)_mm512_set1_epi32(two);
+                    s[a][0] = _mm512_dpbf16_ps(s[a][0], x0, b);
+                    s[a][1] = _mm512_dpbf16_ps(s[a][1], x1, b);
+                }
+            }
+            for (int a = 0; a < 8; a++) {
+                float *c = scores + (j + a) * QUERY_TILE + i;
+                _mm512_storeu_ps(c, _mm512_mul_ps(s[a][0], _mm512_set1_ps(scale)));
+                _mm512_storeu_ps(c + 16, _mm512_mul_ps(s[a][1], _mm512_set1_ps(scale)));
+            }
+        }
+}
+
+/// `output[d][i] = rescales[i] · output[d][i] + Σ_j p[j][i] · v_j[d]` over the tile's keys, with the
+/// probabilities as BF16 two keys to 32 bits (`p16`, QUERY_TILE queries per pair of keys) and the values
+/// as `values16` holds them: eight dimensions × 32 queries per register block, one `vdpbf16ps` per pair
+/// of keys.
+AVX512_BF16 static void bf16_values_tile(const struct flash_job *job, const uint32_t *p16, const float *rescales, long start, long padded,
+                                         float *output) {
+    const long hd = job->head_dim;
+    for (long d = 0; d < hd; d += 8)
+        for (long i = 0; i < QUERY_TILE; i += 32) {
+            const __m512 r0 = _mm512_load_ps(rescales + i), r1 = _mm512_load_ps(rescales + i + 16);
+            __m512 s[8][2];
+            for (int a = 0; a < 8; a++) {
+                s[a][0] = _mm512_mul_ps(_mm512_loadu_ps(output + (d + a) * QUERY_TILE + i), r0);
+                s[a][1] = _mm512_mul_ps(_mm512_loadu_ps(output + (d + a) * QUERY_TILE + i + 16), r1);
+            }
+            for (long pair = 0; pair < padded / 2; pair++) {
+                const __m512bh x0 = (__m512bh)_mm512_loadu_si512(p16 + pair * QUERY_TILE + i);
+                const __m512bh x1 = (__m512bh)_mm512_loadu_si512(p16 + pair * QUERY_TILE + i + 16);
+#pragma clang loop unroll(full)
+                for (int a = 0; a < 8; a++) {
+                    int32_t two;
+                    __builtin_memcpy(&two, job->values16 + (d + a) * job->rows + start + 2 * pair, 4);
+                    const __m512bh b = (__m512bh)_mm512_set1_epi32(two);
+                    s[a][0] = _mm512_dpbf16_ps(s[a][0], x0, b);
+                    s[a][1] = _mm512_dpbf16_ps(s[a][1], x1, b);
+                }
+            }
+            for (int a = 0; a < 8; a++) {
+                _mm512_storeu_ps(output + (d + a) * QUERY_TILE + i, s[a][0]);
+                _mm512_storeu_ps(output + (d + a) * QUERY_TILE + i + 16, s[a][1]);
+            }
+        }
+}
+
+AVX512 void flash_bf16_probabilities(float *scores, long count) {
+    const long tiles = (count + KEY_TILE - 1) / KEY_TILE;
+    float *rescales = malloc(sizeof(float) * (size_t)tiles);
+    float peak = -INFINITY, total = 0;
+    for (long t = 0; t < tiles; t++) {
+        float *tile = scores + t * KEY_TILE;
+        const long n = count - t * KEY_TILE < KEY_TILE ? count - t * KEY_TILE : KEY_TILE;
+        float tile_top = -INFINITY;
+        for (long j = 0; j < n; j++) tile_top = fmaxf(tile_top, tile[j]);
+        const float top = fmaxf(peak, tile_top);
+        // As flash_task does, lane by lane: the sum so far rescaled, then each rounded probability added in order.
+        rescales[t] = _mm512_cvtss_f32(exp16(_mm512_mul_ps(_mm512_set1_ps(peak - top), _mm512_set1_ps((float)M_LN2))));
+        total *= rescales[t];
+        for (long j = 0; j < n; j += 16) {
+            const __mmask16 live = n - j >= 16 ? 0xFFFF : (__mmask16)((1u << (n - j)) - 1);
+            const __m512 p = round_bf16(exp2_times(_mm512_sub_ps(_mm512_maskz_loadu_ps(live, tile + j), _mm512_set1_ps(top)), 1));
+            _mm512_mask_storeu_ps(tile + j, live, p);
+        }
+        for (long j = 0; j < n; j++) total += tile[j];
+        peak = top;
+    }
+    // A tile's probabilities are multiplied by the rescales of every later tile, then divided by the sum.
+    float factor = 1 / total;
+    for (long t = tiles - 1; t >= 0; t--) {
+        const long n = count - t * KEY_TILE < KEY_TILE ? count - t * KEY_TILE : KEY_TILE;
+        for (long j = 0; j < n; j++) scores[t * KEY_TILE + j] *= factor;
+        factor *= rescales[t];
+    }
+    free(rescales);
 }
 
 /// One task: QUERY_TILE queries of one head against every key they see.
@@ -273,19 +412,26 @@ AVX512 static void flash_task(const struct flash_job *job, long task, float *buf
     const long visible = causal ? job->causal_past + first + rows : job->key_count; // keys the block's last query sees
     float *queries = buffer, *output = queries + hd * QUERY_TILE, *scores = output + hd * QUERY_TILE;
     uint32_t *p16 = (uint32_t *)(scores + KEY_TILE * QUERY_TILE);
-    __attribute__((aligned(64))) float peak[QUERY_TILE], total[QUERY_TILE], probability_scales[QUERY_TILE];
+    __attribute__((aligned(64))) float peak[QUERY_TILE], total[QUERY_TILE], probability_scales[QUERY_TILE], rescales[QUERY_TILE];
 
     // Queries transposed and scaled by 1/√hd; rows past the end are zeros (their results are dropped).
     const float scale = 1 / sqrtf((float)hd);
     __attribute__((aligned(64))) float query_scales[QUERY_TILE];
     uint8_t *q8 = (uint8_t *)queries; // integer products: the same queries as unsigned bytes, four dimensions per 32 bits
-    if (job->integer) {
+    uint32_t *q16 = (uint32_t *)queries; // BF16 products: two dimensions per 32 bits, unscaled
+    if (job->products == CKERNELS_PRODUCTS_BF16) {
+        for (long t = 0; t < hd / 2; t++)
+            for (long i = 0; i < QUERY_TILE; i++) {
+                const float *pair = job->q + (first + i) * job->q_stride + head * hd + 2 * t;
+                q16[t * QUERY_TILE + i] = i < rows ? (uint32_t)flash_bf16_bits(pair[0]) | (uint32_t)flash_bf16_bits(pair[1]) << 16 : 0;
+            }
+    } else if (job->products == CKERNELS_PRODUCTS_INTEGER) {
         for (long i = 0; i < QUERY_TILE; i++) {
             const float *row = job->q + (first + i) * job->q_stride + head * hd;
             __m512 largest = _mm512_setzero_ps();
             for (long d = 0; i < rows && d < hd; d += 16) largest = _mm512_max_ps(largest, _mm512_abs_ps(_mm512_loadu_ps(row + d)));
             const float top = _mm512_reduce_max_ps(largest), inverse = top > 0 ? 127 / top : 0;
-            query_scales[i] = top / 127 * scale;
+            query_scales[i] = top / 127 * scale * (float)M_LOG2E; // scores in powers of 2, for exp2_times
             for (long d = 0; d < hd; d += 16) {
                 const __m512 x = i < rows ? _mm512_mul_ps(_mm512_loadu_ps(row + d), _mm512_set1_ps(inverse)) : _mm512_setzero_ps();
                 __attribute__((aligned(16))) uint32_t words[4]; // dimensions d + 4g … d + 4g + 3, one byte each
@@ -305,8 +451,10 @@ AVX512 static void flash_task(const struct flash_job *job, long task, float *buf
         const long count = visible - start < KEY_TILE ? visible - start : KEY_TILE, padded = (count + 7) & ~7L;
         const float *keys = job->packed_keys + start * hd, *values = job->packed_values + start * hd;
         // scores[j][i] = q_i · k_j
-        if (job->integer)
+        if (job->products == CKERNELS_PRODUCTS_INTEGER)
             integer_scores_tile(job, q8, query_scales, start, padded, scores);
+        else if (job->products == CKERNELS_PRODUCTS_BF16)
+            bf16_scores_tile(job, q16, scale * (float)M_LOG2E, start, padded, scores); // in powers of 2, as flash_bf16_probabilities takes them
         else
             for (long j = 0; j < padded; j += 8)
                 for (long i = 0; i < QUERY_TILE; i += 32)
@@ -320,30 +468,39 @@ AVX512 static void flash_task(const struct flash_job *job, long task, float *buf
                 if (beyond_end || j > diagonal + i) scores[j * QUERY_TILE + i] = -INFINITY;
         }
         // Running softmax: new maxima, rescale what was summed so far, probabilities in place. Integer
-        // products take them as 12-bit integers of the tile's largest (exp(s − the tile's largest
-        // score) · 4095) with one scale per query, exp(the tile's largest − the running maximum) / 4095,
-        // and divide the output by the sum of what they multiplied.
+        // and BF16 products take their scores in powers of 2 and rescale the output as they add to it.
+        // Integer products take the probabilities as 12-bit integers of the tile's largest (2^(s − the
+        // tile's largest score) · 4095) with one scale per query, 2^(the tile's largest − the running
+        // maximum) / 4095, and divide the output by the sum of what they multiplied.
+        const __m512 unit = _mm512_set1_ps(job->products == CKERNELS_PRODUCTS_F32 ? 1 : (float)M_LN2); // e^(unit · score)
         for (long i = 0; i < QUERY_TILE; i += 16) {
             __m512 tile_top = _mm512_set1_ps(-INFINITY);
             for (long j = 0; j < count; j++) tile_top = _mm512_max_ps(tile_top, _mm512_loadu_ps(scores + j * QUERY_TILE + i));
             const __m512 top = _mm512_max_ps(_mm512_load_ps(peak + i), tile_top);
-            const __m512 rescale = exp16(_mm512_sub_ps(_mm512_load_ps(peak + i), top));
+            const __m512 rescale = exp16(_mm512_mul_ps(_mm512_sub_ps(_mm512_load_ps(peak + i), top), unit));
             __m512 sum = _mm512_mul_ps(_mm512_load_ps(total + i), rescale);
-            if (job->integer) {
-                // A query that sees none of the tile's keys: every exp(−∞ − (−FLT_MAX)) is 0, not NaN.
+            if (job->products == CKERNELS_PRODUCTS_INTEGER) {
+                // A query that sees none of the tile's keys: every 2^(−∞ − (−FLT_MAX)) is 0, not NaN.
                 tile_top = _mm512_max_ps(tile_top, _mm512_set1_ps(-FLT_MAX));
                 __m512i integers = _mm512_setzero_si512();
                 for (long j = 0; j < padded; j += 2) {
-                    const __m512 even = exp16(_mm512_sub_ps(_mm512_loadu_ps(scores + j * QUERY_TILE + i), tile_top));
-                    const __m512 odd = exp16(_mm512_sub_ps(_mm512_loadu_ps(scores + (j + 1) * QUERY_TILE + i), tile_top));
-                    const __m512i e = _mm512_cvtps_epi32(_mm512_mul_ps(even, _mm512_set1_ps(4095)));
-                    const __m512i o = _mm512_cvtps_epi32(_mm512_mul_ps(odd, _mm512_set1_ps(4095)));
+                    const __m512i e = _mm512_cvtps_epi32(exp2_times(_mm512_sub_ps(_mm512_loadu_ps(scores + j * QUERY_TILE + i), tile_top), 4095));
+                    const __m512i o = _mm512_cvtps_epi32(exp2_times(_mm512_sub_ps(_mm512_loadu_ps(scores + (j + 1) * QUERY_TILE + i), tile_top), 4095));
                     _mm512_storeu_si512(p16 + j / 2 * QUERY_TILE + i, _mm512_or_si512(e, _mm512_slli_epi32(o, 16)));
                     integers = _mm512_add_epi32(integers, _mm512_add_epi32(e, o));
                 }
-                const __m512 scale = _mm512_mul_ps(exp16(_mm512_sub_ps(tile_top, top)), _mm512_set1_ps(1.0f / 4095));
+                const __m512 scale = _mm512_mul_ps(exp16(_mm512_mul_ps(_mm512_sub_ps(tile_top, top), unit)), _mm512_set1_ps(1.0f / 4095));
                 _mm512_store_ps(probability_scales + i, scale);
                 sum = _mm512_fmadd_ps(_mm512_cvtepi32_ps(integers), scale, sum);
+            } else if (job->products == CKERNELS_PRODUCTS_BF16) {
+                // Rounded to BF16 two keys to 32 bits, the sum of what is multiplied (flash_bf16_probabilities).
+                for (long j = 0; j < padded; j += 2) {
+                    const __m512 even = round_bf16(exp2_times(_mm512_sub_ps(_mm512_loadu_ps(scores + j * QUERY_TILE + i), top), 1));
+                    const __m512 odd = round_bf16(exp2_times(_mm512_sub_ps(_mm512_loadu_ps(scores + (j + 1) * QUERY_TILE + i), top), 1));
+                    _mm512_storeu_si512(p16 + j / 2 * QUERY_TILE + i,
+                                        _mm512_or_si512(_mm512_srli_epi32(_mm512_castps_si512(even), 16), _mm512_castps_si512(odd)));
+                    sum = _mm512_add_ps(_mm512_add_ps(sum, even), odd);
+                }
             } else {
                 for (long j = 0; j < padded; j++) {
                     const __m512 p = exp16(_mm512_sub_ps(_mm512_loadu_ps(scores + j * QUERY_TILE + i), top));
@@ -353,12 +510,16 @@ AVX512 static void flash_task(const struct flash_job *job, long task, float *buf
             }
             _mm512_store_ps(peak + i, top);
             _mm512_store_ps(total + i, sum);
-            for (long d = 0; d < hd; d++)
-                _mm512_storeu_ps(output + d * QUERY_TILE + i, _mm512_mul_ps(_mm512_loadu_ps(output + d * QUERY_TILE + i), rescale));
+            _mm512_store_ps(rescales + i, rescale);
+            if (job->products == CKERNELS_PRODUCTS_F32)
+                for (long d = 0; d < hd; d++)
+                    _mm512_storeu_ps(output + d * QUERY_TILE + i, _mm512_mul_ps(_mm512_loadu_ps(output + d * QUERY_TILE + i), rescale));
         }
-        // output[d][i] += Σ_j p[j][i] · v_j[d]
-        if (job->integer)
-            integer_values_tile(job, p16, probability_scales, start, padded, output);
+        // output[d][i] (rescaled) += Σ_j p[j][i] · v_j[d]
+        if (job->products == CKERNELS_PRODUCTS_INTEGER)
+            integer_values_tile(job, p16, probability_scales, rescales, start, padded, output);
+        else if (job->products == CKERNELS_PRODUCTS_BF16)
+            bf16_values_tile(job, p16, rescales, start, padded, output);
         else
             for (long d = 0; d < hd; d += 8)
                 for (long i = 0; i < QUERY_TILE; i += 32)
@@ -381,7 +542,7 @@ AVX512 static void flash_part(void *context, int part, int parts) {
 
 int ckernels_attention(const float *q, long q_stride, long queries, long heads, long kv_heads, long head_dim,
                        const void *keys, const void *values, int kv_format, long kv_stride, long kv_head_stride, long key_count,
-                       long causal_past, float *out, long out_stride, int integer) {
+                       long causal_past, float *out, long out_stride, int products) {
     static int known = -1;
     if (known < 0) known = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
     if (!known || head_dim % 16 != 0 || head_dim > MAX_HEAD_DIM || heads % kv_heads != 0 || queries < 1
@@ -400,12 +561,16 @@ int ckernels_attention(const float *q, long q_stride, long queries, long heads, 
         .q = q, .q_stride = q_stride, .queries = queries, .heads = heads, .kv_heads = kv_heads, .head_dim = head_dim,
         .keys = keys, .values = values, .kv_format = kv_format, .kv_stride = kv_stride, .kv_head_stride = kv_head_stride,
         .key_count = key_count, .causal_past = causal_past, .out = out, .out_stride = out_stride,
-        .query_blocks = (queries + QUERY_TILE - 1) / QUERY_TILE, .integer = integer && ckernels_has_int8_dot(),
+        .query_blocks = (queries + QUERY_TILE - 1) / QUERY_TILE, .products = CKERNELS_PRODUCTS_F32,
         .packed_keys = memory, .packed_values = memory + rows * head_dim, .buffers = buffers, .rows = rows,
         .key_scales = integer_part, .key_sums = (int32_t *)(integer_part + rows),
         .values16 = (int16_t *)(memory + floats), .keys8 = (int8_t *)(memory + floats) + 2 * rows * head_dim};
+    if (products == CKERNELS_PRODUCTS_INTEGER && ckernels_has_int8_dot()) job.products = products;
+    if (products == CKERNELS_PRODUCTS_BF16 && ckernels_has_bf16_dot() && kv_format == CKERNELS_BF16) job.products = products;
     // Rows past the last key: finite (zero) values, since a masked score's probability 0 multiplies them.
     for (long i = key_count * head_dim; i < rows * head_dim; i++) job.packed_keys[i] = job.packed_values[i] = 0, job.keys8[i] = 0;
+    if (job.products == CKERNELS_PRODUCTS_BF16) // their keys stay BF16
+        for (long i = key_count * head_dim; i < rows * head_dim; i++) ((uint16_t *)job.packed_keys)[i] = 0;
     for (long r = key_count; r < rows; r++) {
         job.key_scales[r] = 0, job.key_sums[r] = 0;
         for (long d = 0; d < head_dim; d++) job.values16[d * rows + r] = 0;
@@ -415,7 +580,7 @@ int ckernels_attention(const float *q, long q_stride, long queries, long heads, 
         job.kv_head = g;
         atomic_store_explicit(&job.next, 0, memory_order_relaxed);
         pool_run(pack_part, &job, key_count >= 256);
-        if (job.integer) {
+        if (job.products == CKERNELS_PRODUCTS_INTEGER) {
             mean_of_keys(&job);
             scale_values(&job);
             pool_run(quantize_keys_part, &job, key_count >= 256);
@@ -429,8 +594,8 @@ int ckernels_attention(const float *q, long q_stride, long queries, long heads, 
 #else
 int ckernels_attention(const float *q, long q_stride, long queries, long heads, long kv_heads, long head_dim,
                        const void *keys, const void *values, int kv_format, long kv_stride, long kv_head_stride, long key_count,
-                       long causal_past, float *out, long out_stride, int integer) {
-    (void)integer, (void)q, (void)q_stride, (void)queries, (void)heads, (void)kv_heads, (void)head_dim, (void)keys, (void)values;
+                       long causal_past, float *out, long out_stride, int products) {
+    (void)products, (void)q, (void)q_stride, (void)queries, (void)heads, (void)kv_heads, (void)head_dim, (void)keys, (void)values;
     (void)kv_format, (void)kv_stride, (void)kv_head_stride, (void)key_count, (void)causal_past, (void)out, (void)out_stride;
     return 0;
 }

@@ -11,26 +11,45 @@ extension Qwen3VL {
         /// caller's `scores` buffer holds `queryBlock × keys` floats.
         static let queryBlock = 256
 
+        /// How the fused kernel multiplies (`CKERNELS_PRODUCTS_*`).
+        enum Products {
+            case float32
+            /// int8 scores, 16-bit weighted sums (``Precision/integerAttention``).
+            case integer
+            /// Queries and probabilities rounded to BF16 against BF16 keys and values (``Precision/bf16Attention``).
+            case bf16
+
+            var code: Int32 {
+                switch self {
+                case .float32: CKERNELS_PRODUCTS_F32
+                case .integer: CKERNELS_PRODUCTS_INTEGER
+                case .bf16: CKERNELS_PRODUCTS_BF16
+                }
+            }
+        }
+
         /// Every head of `count` query rows through the fused kernel (tiles of queries against tiles of
         /// keys, a running softmax, no score matrix; `ckernels_attention`), against float32 or BF16 keys
         /// and values. Query row r of head h is at `queries + r·queryStride + h·headDim`; key j of KV head
-        /// g at `g·keyHeadStride + j·keyStride`. With `integer` the products are integer (int8 scores,
-        /// 16-bit weighted sums; ``Precision/integerAttention``). Returns false without touching `out` where
-        /// the kernel does not run (no AVX-512): the caller then takes ``head(queries:queryStride:count:keys:values:keyStride:keyCount:causalPast:headDim:out:outStride:scores:)``.
+        /// g at `g·keyHeadStride + j·keyStride`. `products` says how it multiplies, where the CPU (and, for
+        /// BF16 products, BF16 keys) allow. Returns false without touching `out` where the kernel does
+        /// not run (no AVX-512): the caller then takes ``head(queries:queryStride:count:keys:values:keyStride:keyCount:causalPast:headDim:out:outStride:scores:)``.
         static func fused(queries: UnsafePointer<Float>, queryStride: Int, count: Int, heads: Int, keyValueHeads: Int, headDim: Int,
-                          keys: UnsafeRawPointer, values: UnsafeRawPointer, bf16: Bool, integer: Bool, keyStride: Int, keyHeadStride: Int,
+                          keys: UnsafeRawPointer, values: UnsafeRawPointer, bf16: Bool, products: Products, keyStride: Int, keyHeadStride: Int,
                           keyCount: Int, causalPast: Int?, out: UnsafeMutablePointer<Float>, outStride: Int) -> Bool {
             ckernels_attention(queries, queryStride, count, heads, keyValueHeads, headDim, keys, values, bf16 ? CKERNELS_BF16 : CKERNELS_F32,
-                               keyStride, keyHeadStride, keyCount, causalPast ?? -1, out, outStride, integer ? 1 : 0) != 0
+                               keyStride, keyHeadStride, keyCount, causalPast ?? -1, out, outStride, products.code) != 0
         }
 
         /// One new token's query heads (`heads · headDim` floats) against `keyCount` positions of a BF16
         /// cache, every core, float32 math (`ckernels_attend_bf16`): position t of KV head g at
-        /// `g·keyHeadStride + t·keyStride`; head h reads KV head h / (heads / keyValueHeads).
+        /// `g·keyHeadStride + t·keyStride`; head h reads KV head h / (heads / keyValueHeads). With `products`
+        /// `.bf16` it rounds as ``fused(queries:queryStride:count:heads:keyValueHeads:headDim:keys:values:bf16:products:keyStride:keyHeadStride:keyCount:causalPast:out:outStride:)``
+        /// does, so the token gets the output a prefill would give it.
         static func decode(query: UnsafePointer<Float>, heads: Int, keyValueHeads: Int, headDim: Int,
                            keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>, keyStride: Int, keyHeadStride: Int, keyCount: Int,
-                           out: UnsafeMutablePointer<Float>) {
-            ckernels_attend_bf16(query, heads, keyValueHeads, headDim, keys, values, keyStride, keyHeadStride, keyCount, out)
+                           products: Products, out: UnsafeMutablePointer<Float>) {
+            ckernels_attend_bf16(query, heads, keyValueHeads, headDim, keys, values, keyStride, keyHeadStride, keyCount, out, products.code)
         }
 
         /// `out[r] = softmax(q[r] · Kᵀ / √headDim) · V` for `count` query rows, a block of queries at a

@@ -8,7 +8,8 @@ extension Qwen3VL {
     /// 1e-4 of the logits. `bf16` rounds activations to BF16 per block and multiplies with `vdpbf16ps`
     /// into float32 sums, as PyTorch's bfloat16 matmuls do, and keeps the KV cache in BF16; it needs
     /// AVX512_BF16. Where the CPU also has AVX512_VNNI, `bf16` multiplies inside the vision tower's
-    /// attention in integers (``integerAttention``).
+    /// attention in integers (``integerAttention``), and where `vdpbf16ps` outruns float32 FMA, inside
+    /// the decoder's attention in BF16 (``bf16Attention``).
     public enum Precision: String, Sendable, CaseIterable {
         case f32
         case bf16
@@ -31,9 +32,18 @@ extension Qwen3VL {
         /// scale after the keys' mean is taken out (a shift of every score of a query, which softmax
         /// ignores; `vpdpbusd`, four times float32's products per instruction), and weighted sums from
         /// probabilities as 12-bit integers of each tile's largest and values rounded to 14 bits per head
-        /// dimension (`vpdpwssd`, twice float32's). The softmax stays float32. The decoder keeps float32
-        /// attention, so that the prompt cache gives a prompt the same logits however it splits it.
+        /// dimension (`vpdpwssd`, twice float32's). The softmax stays float32. The decoder does not: the
+        /// keys' mean and the values' scales are taken over the whole call, so the prompt cache would
+        /// give a prompt other logits when it splits it otherwise (``bf16Attention``).
         var integerAttention: Bool { self == .bf16 && ckernels_has_int8_dot() != 0 }
+
+        /// Whether the decoder's attention multiplies in BF16: each query and each tile's probabilities
+        /// rounded to BF16, against the BF16 cache as stored (`vdpbf16ps`, twice float32's products per
+        /// instruction), sums and softmax in float32. A token's output depends only on its own query and
+        /// the cache, and decoding one token rounds the same way, so a prompt gets the same logits
+        /// however the prompt cache splits it. Only where `vdpbf16ps` outruns float32 FMA
+        /// (``Kernels/bf16ProductPays``).
+        var bf16Attention: Bool { self == .bf16 && Kernels.bf16ProductPays }
 
         /// The fastest mode this CPU supports: `bf16` with AVX512_BF16, else `f32`.
         public static var fastest: Precision { Precision.bf16.isSupported ? .bf16 : .f32 }

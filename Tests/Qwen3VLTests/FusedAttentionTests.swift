@@ -17,11 +17,12 @@ struct FusedAttentionTests {
         let causal, bf16: Bool
         /// Keys stored head by head, as in the decoder's cache (otherwise all heads of a key side by side).
         var headMajor = false
-        /// Integer products (what bf16 precision runs in the vision tower).
-        var integer = false
+        /// How the fused kernel multiplies: integer is what bf16 precision runs in the vision tower, BF16
+        /// products what it runs in the decoder.
+        var products = Qwen3VL.Attention.Products.float32
         var description: String {
             "\(queries) queries\(causal ? " after \(past) cached, causal" : ", full"), \(heads)/\(keyValueHeads) heads of \(headDim)"
-                + (bf16 ? ", BF16" : "") + (headMajor ? ", head by head" : "") + (integer ? ", integer" : "")
+                + (bf16 ? ", BF16" : "") + (headMajor ? ", head by head" : "") + (products == .float32 ? "" : ", \(products) products")
         }
     }
 
@@ -31,9 +32,12 @@ struct FusedAttentionTests {
         Case(queries: 100, past: 37, heads: 4, keyValueHeads: 2, headDim: 128, causal: true, bf16: false),
         Case(queries: 100, past: 37, heads: 4, keyValueHeads: 2, headDim: 128, causal: true, bf16: false, headMajor: true),
         Case(queries: 70, past: 130, heads: 4, keyValueHeads: 2, headDim: 128, causal: true, bf16: true, headMajor: true),
-        Case(queries: 150, past: 0, heads: 4, keyValueHeads: 4, headDim: 64, causal: false, bf16: false, integer: true),
-        Case(queries: 100, past: 37, heads: 4, keyValueHeads: 2, headDim: 128, causal: true, bf16: false, headMajor: true, integer: true),
-        Case(queries: 70, past: 130, heads: 4, keyValueHeads: 2, headDim: 128, causal: true, bf16: true, headMajor: true, integer: true),
+        Case(queries: 150, past: 0, heads: 4, keyValueHeads: 4, headDim: 64, causal: false, bf16: false, products: .integer),
+        Case(queries: 100, past: 37, heads: 4, keyValueHeads: 2, headDim: 128, causal: true, bf16: false, headMajor: true, products: .integer),
+        Case(queries: 70, past: 130, heads: 4, keyValueHeads: 2, headDim: 128, causal: true, bf16: true, headMajor: true, products: .integer),
+        Case(queries: 70, past: 130, heads: 4, keyValueHeads: 2, headDim: 128, causal: true, bf16: true, headMajor: true, products: .bf16),
+        Case(queries: 3, past: 0, heads: 2, keyValueHeads: 1, headDim: 16, causal: true, bf16: true, headMajor: true, products: .bf16),
+        Case(queries: 150, past: 0, heads: 4, keyValueHeads: 4, headDim: 48, causal: false, bf16: true, products: .bf16),
     ]
 
     /// How far the fused kernel may be from the per-head float32 path: float32 sums in another order,
@@ -42,7 +46,11 @@ struct FusedAttentionTests {
     /// an integer output's error has a long tail (largest 0.031 over 75 seeds); a wrong layout or scale
     /// is off by tenths everywhere, which the mean catches (largest mean 0.0023 over the same seeds).
     static func bounds(_ c: Case) -> (largest: Float, mean: Float) {
-        c.integer && Qwen3VL.Precision.bf16.integerAttention ? (0.06, 0.005) : (1e-5, 1e-6)
+        switch c.products {
+        case .integer where Qwen3VL.Precision.bf16.integerAttention: (0.06, 0.005)
+        case .bf16 where Qwen3VL.Precision.bf16.isSupported: (0.02, 0.002)
+        default: (1e-5, 1e-6)
+        }
     }
 
     /// Seeded random queries, keys and values for a case, and what the per-head path gives for them.
@@ -96,7 +104,7 @@ struct FusedAttentionTests {
                 func run(_ k: UnsafeRawPointer, _ v: UnsafeRawPointer) -> Bool {
                     Qwen3VL.Attention.fused(queries: q.baseAddress!, queryStride: inputs.queryStride, count: c.queries, heads: c.heads,
                                             keyValueHeads: c.keyValueHeads, headDim: c.headDim, keys: k, values: v, bf16: c.bf16,
-                                            integer: c.integer, keyStride: inputs.keyStride, keyHeadStride: inputs.headStride, keyCount: inputs.keyCount,
+                                            products: c.products, keyStride: inputs.keyStride, keyHeadStride: inputs.headStride, keyCount: inputs.keyCount,
                                             causalPast: c.causal ? c.past : nil, out: out.baseAddress!, outStride: inputs.queryStride)
                 }
                 return c.bf16
@@ -130,11 +138,43 @@ struct FusedAttentionTests {
             inputs.values16.withUnsafeBufferPointer { v in
                 Qwen3VL.Attention.decode(query: inputs.queries, heads: c.heads, keyValueHeads: c.keyValueHeads, headDim: c.headDim,
                                          keys: k.baseAddress!, values: v.baseAddress!, keyStride: inputs.keyStride,
-                                         keyHeadStride: inputs.headStride, keyCount: inputs.keyCount, out: &out)
+                                         keyHeadStride: inputs.headStride, keyCount: inputs.keyCount, products: .float32, out: &out)
             }
         }
         let largest = zip(out, inputs.reference).map { abs($0 - $1) }.max() ?? .nan
         print("decode attention, \(c): max |Δ| = \(largest) (bound 1e-5)")
         #expect(largest <= 1e-5, "\(c)")
+    }
+
+    /// With BF16 products, the last token of a prefill and the same token decoded alone against the same
+    /// cache get the same output but for float32 sums in another order: the prompt cache computes a
+    /// repeated prompt's last token alone. Without the decoder's own rounding they would differ by
+    /// BF16's error, about 1e-2 here.
+    @Test(arguments: [
+        Case(queries: 40, past: 2000, heads: 16, keyValueHeads: 8, headDim: 128, causal: true, bf16: true, headMajor: true, products: .bf16),
+        Case(queries: 5, past: 60, heads: 4, keyValueHeads: 1, headDim: 64, causal: true, bf16: true, headMajor: false, products: .bf16),
+    ])
+    func decodingAloneMatchesThePrefillsLastToken(_ c: Case) throws {
+        try #require(Qwen3VL.Precision.bf16.isSupported, "BF16 products need AVX512_BF16")
+        let inputs = Inputs(c), last = (c.queries - 1) * inputs.queryStride
+        var prefill = [Float](repeating: .nan, count: c.queries * inputs.queryStride), alone = [Float](repeating: .nan, count: inputs.queryStride)
+        inputs.keys16.withUnsafeBufferPointer { k in
+            inputs.values16.withUnsafeBufferPointer { v in
+                inputs.queries.withUnsafeBufferPointer { q in
+                    let ran = Qwen3VL.Attention.fused(queries: q.baseAddress!, queryStride: inputs.queryStride, count: c.queries, heads: c.heads,
+                                                      keyValueHeads: c.keyValueHeads, headDim: c.headDim, keys: k.baseAddress!, values: v.baseAddress!,
+                                                      bf16: true, products: .bf16, keyStride: inputs.keyStride, keyHeadStride: inputs.headStride,
+                                                      keyCount: inputs.keyCount, causalPast: c.past, out: &prefill, outStride: inputs.queryStride)
+                    #expect(ran)
+                    Qwen3VL.Attention.decode(query: q.baseAddress! + last, heads: c.heads, keyValueHeads: c.keyValueHeads, headDim: c.headDim,
+                                             keys: k.baseAddress!, values: v.baseAddress!, keyStride: inputs.keyStride,
+                                             keyHeadStride: inputs.headStride, keyCount: inputs.keyCount, products: .bf16, out: &alone)
+                }
+            }
+        }
+        let apart = zip(alone, prefill[last...]).map { abs($0 - $1) }.max() ?? .nan
+        let fromFloat32 = zip(alone, inputs.reference[last...]).map { abs($0 - $1) }.max() ?? .nan
+        print("BF16 products, \(c): decoded alone vs in the prefill max |Δ| = \(apart) (bound 1e-5); vs float32 \(fromFloat32)")
+        #expect(apart <= 1e-5, "\(c)")
     }
 }

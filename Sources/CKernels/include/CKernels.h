@@ -119,11 +119,18 @@ int ckernels_gemm_bf16(const struct ckernels_matrix *w, const float *x, long n, 
 /// they are packed). Returns 0 without touching `y` for another format or a CPU without AVX512_VNNI.
 int ckernels_gemm_q8(const struct ckernels_matrix *w, const float *x, long n, float *y, int accumulate);
 
+/// How `ckernels_attention` multiplies (and, for BF16, how `ckernels_attend_bf16` rounds).
+#define CKERNELS_PRODUCTS_F32 0
+#define CKERNELS_PRODUCTS_INTEGER 1
+#define CKERNELS_PRODUCTS_BF16 2
+
 /// Attention of one new token: `out[h] = softmax(q[h] · Kᵀ / √head_dim) · V` for each of `heads` query
 /// heads, head h reading KV head h / (heads / kv_heads), against `count` BF16 keys and values: position t
-/// of KV head g at `g·head_stride + t·stride` elements; float32 math, on every core.
+/// of KV head g at `g·head_stride + t·stride` elements; float32 math, on every core. With `products`
+/// CKERNELS_PRODUCTS_BF16 (and AVX-512) it rounds as `ckernels_attention`'s BF16 products do, so a token
+/// gets the same output alone as in a prefill: the query and each tile's probabilities to BF16.
 void ckernels_attend_bf16(const float *q, long heads, long kv_heads, long head_dim, const unsigned short *keys,
-                          const unsigned short *values, long stride, long head_stride, long count, float *out);
+                          const unsigned short *values, long stride, long head_stride, long count, float *out, int products);
 
 /// Attention of `queries` query rows at once, fused: `out[i, h] = softmax(q[i, h] · Kᵀ / √head_dim) · V` for
 /// each of `heads` heads, head h reading KV head h / (heads / kv_heads), through tiles of queries against
@@ -131,14 +138,17 @@ void ckernels_attend_bf16(const float *q, long heads, long kv_heads, long head_d
 /// head h is at `q + i·q_stride + h·head_dim`, its output at `out + i·out_stride + h·head_dim`; key and
 /// value j of KV head g at `g·kv_head_stride + j·kv_stride` elements, float32 or BF16 (`kv_format`). With
 /// `causal_past` ≥ 0, query i sees keys [0, causal_past + i]; with −1, all `key_count`. Returns 0 without
-/// touching `out` on a CPU without AVX-512, or a head_dim that is not a multiple of 16 up to 256. With
-/// `integer` and AVX512_VNNI, the products are integer: scores from queries and keys rounded to int8
-/// (each query and each key, less the keys' mean, with its own scale; `vpdpbusd`), weighted sums from
-/// probabilities as 12-bit integers of each tile's largest and values rounded to 14 bits per head
-/// dimension (`vpdpwssd`); the softmax stays float32.
+/// touching `out` on a CPU without AVX-512, or a head_dim that is not a multiple of 16 up to 256.
+/// `products`: CKERNELS_PRODUCTS_F32 multiplies in float32. CKERNELS_PRODUCTS_INTEGER (with AVX512_VNNI)
+/// takes scores from queries and keys rounded to int8 (each query and each key, less the keys' mean,
+/// with its own scale; `vpdpbusd`) and weighted sums from probabilities as 12-bit integers of each
+/// tile's largest and values rounded to 14 bits per head dimension (`vpdpwssd`). CKERNELS_PRODUCTS_BF16
+/// (with AVX512_BF16 and BF16 keys and values) rounds each query and each tile's probabilities to BF16
+/// and multiplies with `vdpbf16ps`; every query's output depends only on its own row and the keys it
+/// sees, never on the other queries of the call. Otherwise the products are float32. The softmax stays float32.
 int ckernels_attention(const float *q, long q_stride, long queries, long heads, long kv_heads, long head_dim,
                        const void *keys, const void *values, int kv_format, long kv_stride, long kv_head_stride, long key_count,
-                       long causal_past, float *out, long out_stride, int integer);
+                       long causal_past, float *out, long out_stride, int products);
 
 /// Float32 to BF16, rounding to nearest even.
 void ckernels_narrow_bf16(const float *source, unsigned short *destination, long n);

@@ -22,7 +22,7 @@ extension Qwen3VL {
         public var capacity: Int { cache.capacity }
         /// The logits of the last token the model ran (after a prefill: the prompt's last position).
         public var logits: [Float] { workspace.logits }
-        /// Bytes of keys and values it holds room for.
+        /// Bytes of the keys and values it holds (room for more takes no memory).
         public var kvCacheBytes: Int { cache.byteCount }
 
         /// A cached position: its token and, for an `<|image_pad|>`, which image it belongs to.
@@ -31,7 +31,7 @@ extension Qwen3VL {
             let image: Int?
         }
 
-        public init(model: TextModel, growth: Int = 512) {
+        public init(model: TextModel, growth: Int = 4096) {
             precondition(growth > 0, "the cache must grow by at least one token")
             self.model = model
             self.growth = growth
@@ -39,9 +39,9 @@ extension Qwen3VL {
             workspace = Workspace(config: model.config)
         }
 
-        /// Tokens of room added when the cache grows: it grows with the reply instead of reserving the
-        /// whole token budget up front (8,192 tokens of a Thinking profile would be 1.8 GB of float32
-        /// keys and values for the 2B model, mostly never used).
+        /// Tokens of room added when the cache grows. Room takes address space but no memory until a
+        /// token is stored (``ZeroPages``), and growing copies the whole cache, so the default leaves room
+        /// for a reply and the next agent step's screenshot (about 1,000 tokens at 1280×720).
         public let growth: Int
 
         /// Makes the cache hold the longest reusable prefix of `prompt` with room for the prompt and

@@ -177,14 +177,10 @@ extension Qwen3VL {
             let group = heads / kvHeads, queryStride = heads * hd, keyCount = cache.count + n
             if cache.precision == .bf16 && n == 1 {
                 let layerStart = cache.offset(layer: index, head: 0)
-                cache.keys16.withUnsafeBufferPointer { keys in
-                    cache.values16.withUnsafeBufferPointer { values in
-                        w.attended.withUnsafeMutableBufferPointer { out in
-                            Attention.decode(query: w.q, heads: heads, keyValueHeads: kvHeads, headDim: hd, keys: keys.baseAddress! + layerStart,
-                                             values: values.baseAddress! + layerStart, keyStride: hd, keyHeadStride: cache.headStride,
-                                             keyCount: keyCount, out: out.baseAddress!)
-                        }
-                    }
+                w.attended.withUnsafeMutableBufferPointer { out in
+                    Attention.decode(query: w.q, heads: heads, keyValueHeads: kvHeads, headDim: hd, keys: cache.keys16.base + layerStart,
+                                     values: cache.values16.base + layerStart, keyStride: hd, keyHeadStride: cache.headStride,
+                                     keyCount: keyCount, products: precision.bf16Attention ? .bf16 : .float32, out: out.baseAddress!)
                 }
                 return
             }
@@ -193,20 +189,21 @@ extension Qwen3VL {
             for kvHead in 0..<kvHeads {
                 let kvOffset = cache.offset(layer: index, head: kvHead)
                 // A BF16 cache's head is widened once for the batch's queries (prefill).
-                let (keys, values) = cache.precision == .f32
-                    ? (cache.keys, cache.values)
-                    : (cache.widened(\.keys16, from: kvOffset, count: keyCount, into: &w.wideKeys),
-                       cache.widened(\.values16, from: kvOffset, count: keyCount, into: &w.wideValues))
-                let start = cache.precision == .f32 ? kvOffset : 0
-                keys.withUnsafeBufferPointer { keys in
-                    values.withUnsafeBufferPointer { values in
+                if cache.precision == .bf16 {
+                    cache.widen(cache.keys16, from: kvOffset, count: keyCount, into: &w.wideKeys)
+                    cache.widen(cache.values16, from: kvOffset, count: keyCount, into: &w.wideValues)
+                }
+                w.wideKeys.withUnsafeBufferPointer { wideKeys in
+                    w.wideValues.withUnsafeBufferPointer { wideValues in
+                        let (keys, values) = cache.precision == .f32
+                            ? (UnsafePointer(cache.keys.base + kvOffset), UnsafePointer(cache.values.base + kvOffset))
+                            : (wideKeys.baseAddress!, wideValues.baseAddress!)
                         w.q.withUnsafeBufferPointer { queries in
                             w.attended.withUnsafeMutableBufferPointer { out in
                                 w.scores.withUnsafeMutableBufferPointer { scores in
                                     for head in kvHead * group..<(kvHead + 1) * group {
                                         Attention.head(queries: queries.baseAddress! + head * hd, queryStride: queryStride, count: n,
-                                                       keys: keys.baseAddress! + start, values: values.baseAddress! + start,
-                                                       keyStride: hd, keyCount: keyCount, causalPast: cache.count,
+                                                       keys: keys, values: values, keyStride: hd, keyCount: keyCount, causalPast: cache.count,
                                                        headDim: hd, out: out.baseAddress! + head * hd, outStride: queryStride,
                                                        scores: scores.baseAddress!)
                                     }
@@ -219,10 +216,11 @@ extension Qwen3VL {
         }
 
         /// The batch's queries against the layer's cache (which holds the batch too) through
-        /// ``Attention/fused(queries:queryStride:count:heads:keyValueHeads:headDim:keys:values:bf16:integer:keyStride:keyHeadStride:keyCount:causalPast:out:outStride:)``,
-        /// in float32 products in every precision: integer products quantize the keys and values of the
-        /// whole call together, so a prompt would get other logits when the prompt cache splits it
-        /// differently (and its last token, alone, goes through float32 decode attention).
+        /// ``Attention/fused(queries:queryStride:count:heads:keyValueHeads:headDim:keys:values:bf16:products:keyStride:keyHeadStride:keyCount:causalPast:out:outStride:)``,
+        /// in BF16 products where ``Precision/bf16Attention`` and otherwise float32, never integer:
+        /// integer products quantize the keys and values of the whole call together, so a prompt would
+        /// get other logits when the prompt cache splits it differently (and its last token, alone, goes
+        /// through decode attention).
         private func prefillFused(cache: KVCache, layer index: Int, workspace w: Workspace, rows n: Int) -> Bool {
             let c = config, hd = c.headDim, heads = c.numAttentionHeads, kvHeads = c.numKeyValueHeads
             let layerStart = cache.offset(layer: index, head: 0)
@@ -231,20 +229,14 @@ extension Qwen3VL {
                     w.attended.withUnsafeMutableBufferPointer { out in
                         Attention.fused(queries: q.baseAddress!, queryStride: heads * hd, count: n, heads: heads, keyValueHeads: kvHeads,
                                         headDim: hd, keys: keys, values: values, bf16: cache.precision == .bf16,
-                                        integer: false, keyStride: hd,
+                                        products: cache.precision == .bf16 && precision.bf16Attention ? .bf16 : .float32, keyStride: hd,
                                         keyHeadStride: cache.headStride, keyCount: cache.count + n, causalPast: cache.count, out: out.baseAddress!, outStride: heads * hd)
                     }
                 }
             }
             switch cache.precision {
-            case .f32:
-                return cache.keys.withUnsafeBufferPointer { keys in
-                    cache.values.withUnsafeBufferPointer { values in run(keys.baseAddress! + layerStart, values.baseAddress! + layerStart) }
-                }
-            case .bf16:
-                return cache.keys16.withUnsafeBufferPointer { keys in
-                    cache.values16.withUnsafeBufferPointer { values in run(keys.baseAddress! + layerStart, values.baseAddress! + layerStart) }
-                }
+            case .f32: return run(cache.keys.base + layerStart, cache.values.base + layerStart)
+            case .bf16: return run(cache.keys16.base + layerStart, cache.values16.base + layerStart)
             }
         }
 
@@ -354,14 +346,15 @@ extension Qwen3VL {
     /// Keys and values of every layer for the tokens seen so far, in one contiguous buffer per kind:
     /// float32 (`keys`, `values`) in `f32` precision, BF16 (`keys16`, `values16`: half the memory and
     /// half the bytes decode attention reads) in `bf16`. Within a layer the cache is stored KV head by KV
-    /// head, each head's positions one after another, so attention reads a head as one stream.
+    /// head, each head's positions one after another, so attention reads a head as one stream. Room for
+    /// positions not yet stored takes no memory (``ZeroPages``).
     public final class KVCache {
         public let capacity: Int
         public let precision: Precision
         /// Tokens stored.
         public internal(set) var count = 0
-        var keys: [Float] = [], values: [Float] = []
-        var keys16: [UInt16] = [], values16: [UInt16] = []
+        let keys: ZeroPages<Float>, values: ZeroPages<Float>
+        let keys16: ZeroPages<UInt16>, values16: ZeroPages<UInt16>
         /// Elements from one KV head's positions to the next head's (`capacity · headDim`).
         let headStride: Int
         private let config: Configuration.Text
@@ -375,18 +368,17 @@ extension Qwen3VL {
             headDim = config.headDim
             headStride = capacity * config.headDim
             layerStride = config.numKeyValueHeads * headStride
-            switch precision {
-            case .f32:
-                keys = .zerosOnHugePages(count: config.numHiddenLayers * layerStride)
-                values = .zerosOnHugePages(count: config.numHiddenLayers * layerStride)
-            case .bf16:
-                keys16 = .zerosOnHugePages(count: config.numHiddenLayers * layerStride)
-                values16 = .zerosOnHugePages(count: config.numHiddenLayers * layerStride)
-            }
+            let elements = config.numHiddenLayers * layerStride
+            keys = ZeroPages(count: precision == .f32 ? elements : 0)
+            values = ZeroPages(count: precision == .f32 ? elements : 0)
+            keys16 = ZeroPages(count: precision == .bf16 ? elements : 0)
+            values16 = ZeroPages(count: precision == .bf16 ? elements : 0)
         }
 
-        /// Bytes the cache holds.
-        public var byteCount: Int { keys.count * 8 + keys16.count * 4 }
+        /// Bytes of the keys and values stored.
+        public var byteCount: Int {
+            count * config.numHiddenLayers * config.numKeyValueHeads * headDim * 2 * (precision == .f32 ? 4 : 2)
+        }
 
         /// Where position 0 of a layer's KV head is.
         func offset(layer: Int, head: Int) -> Int { layer * layerStride + head * headStride }
@@ -401,11 +393,11 @@ extension Qwen3VL {
                     let from = offset(layer: layer, head: head), to = copy.offset(layer: layer, head: head)
                     switch precision {
                     case .f32:
-                        copy.keys[to..<to + kept] = keys[from..<from + kept]
-                        copy.values[to..<to + kept] = values[from..<from + kept]
+                        (copy.keys.base + to).update(from: keys.base + from, count: kept)
+                        (copy.values.base + to).update(from: values.base + from, count: kept)
                     case .bf16:
-                        copy.keys16[to..<to + kept] = keys16[from..<from + kept]
-                        copy.values16[to..<to + kept] = values16[from..<from + kept]
+                        (copy.keys16.base + to).update(from: keys16.base + from, count: kept)
+                        (copy.values16.base + to).update(from: values16.base + from, count: kept)
                     }
                 }
             }
@@ -416,34 +408,29 @@ extension Qwen3VL {
         /// them) into positions `start...` of a layer.
         func store(layer: Int, keys k: [Float], values v: [Float], at start: Int, rows: Int) {
             let heads = config.numKeyValueHeads
-            func scatter<Element>(_ source: [Float], into cache: inout [Element], _ copy: (UnsafePointer<Float>, UnsafeMutablePointer<Element>, Int) -> Void) {
+            func scatter<Element>(_ source: [Float], into cache: ZeroPages<Element>, _ copy: (UnsafePointer<Float>, UnsafeMutablePointer<Element>, Int) -> Void) {
                 source.withUnsafeBufferPointer { source in
-                    cache.withUnsafeMutableBufferPointer { cache in
-                        for head in 0..<heads {
-                            let to = cache.baseAddress! + offset(layer: layer, head: head) + start * headDim
-                            for row in 0..<rows { copy(source.baseAddress! + (row * heads + head) * headDim, to + row * headDim, headDim) }
-                        }
+                    for head in 0..<heads {
+                        let to = cache.base + offset(layer: layer, head: head) + start * headDim
+                        for row in 0..<rows { copy(source.baseAddress! + (row * heads + head) * headDim, to + row * headDim, headDim) }
                     }
                 }
             }
             switch precision {
             case .f32:
-                scatter(k, into: &keys) { $1.update(from: $0, count: $2) }
-                scatter(v, into: &values) { $1.update(from: $0, count: $2) }
+                scatter(k, into: keys) { $1.update(from: $0, count: $2) }
+                scatter(v, into: values) { $1.update(from: $0, count: $2) }
             case .bf16:
-                scatter(k, into: &keys16) { ckernels_narrow_bf16($0, $1, $2) }
-                scatter(v, into: &values16) { ckernels_narrow_bf16($0, $1, $2) }
+                scatter(k, into: keys16) { ckernels_narrow_bf16($0, $1, $2) }
+                scatter(v, into: values16) { ckernels_narrow_bf16($0, $1, $2) }
             }
         }
 
-        /// `count` positions of one KV head of a BF16 cache (starting at `offset`) widened into
+        /// `count` positions of one KV head of a BF16 cache (`half`, starting at `offset`) widened into
         /// `buffer`, `headDim` floats per position.
-        func widened(_ half: KeyPath<KVCache, [UInt16]>, from offset: Int, count: Int, into buffer: inout [Float]) -> [Float] {
+        func widen(_ half: ZeroPages<UInt16>, from offset: Int, count: Int, into buffer: inout [Float]) {
             if buffer.count < count * headDim { buffer = [Float](repeating: 0, count: count * headDim) }
-            self[keyPath: half].withUnsafeBufferPointer { source in
-                buffer.withUnsafeMutableBufferPointer { ckernels_widen_bf16(source.baseAddress! + offset, $0.baseAddress!, count * headDim) }
-            }
-            return buffer
+            buffer.withUnsafeMutableBufferPointer { ckernels_widen_bf16(half.base + offset, $0.baseAddress!, count * headDim) }
         }
     }
 }

@@ -251,7 +251,7 @@ extension Qwen3VL {
                         let queries = qkv.baseAddress! + frame * 3 * hidden
                         return Attention.fused(queries: queries, queryStride: 3 * hidden, count: frameLength, heads: heads, keyValueHeads: heads,
                                                headDim: headDim, keys: queries + hidden, values: queries + 2 * hidden, bf16: false,
-                                               integer: precision.integerAttention, keyStride: 3 * hidden, keyHeadStride: headDim,
+                                               products: precision.integerAttention ? .integer : .float32, keyStride: 3 * hidden, keyHeadStride: headDim,
                                                keyCount: frameLength, causalPast: nil, out: out.baseAddress! + frame * hidden, outStride: hidden)
                     }
                 }
