@@ -37,7 +37,7 @@ struct ModelOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp(
         "Longest the model may take for one step, in seconds (default: the profile's step_timeout_seconds). "
-            + "On 2 cores the embedded engine needs about a second per 150 prompt tokens and per 11 reply tokens (int8 weights; 16 with int4).", valueName: "seconds"))
+            + "On 2 cores the embedded engine needs about a second per 170 prompt tokens and per 12 reply tokens (int8 weights; 16 with int4).", valueName: "seconds"))
     var stepTimeout: Double?
 
     @Option(help: ArgumentHelp("With --agent auto: the Thinking model (a folder, or a name on the server); --model is then the Instruct one. "
