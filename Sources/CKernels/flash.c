@@ -305,6 +305,24 @@ AVX512 static inline __m512 round_bf16(__m512 x) {
     return _mm512_castsi512_ps(_mm512_and_si512(rounded, _mm512_set1_epi32((int)0xFFFF0000u)));
 }
 
+/// `s[a][·] += Σ_t x[t·QUERY_TILE + (0…31)] · (y[a·ya + 2t], y[a·ya + 2t + 1])` for 8 rows a and 32
+/// columns, all BF16 pairs (`vdpbf16ps`): the register block both BF16 products use (scores: x the
+/// queries, y the keys; output: x the probabilities, y the values dimension by dimension).
+AVX512_BF16 static inline __attribute__((always_inline)) void bf16_block_8x32(const uint32_t *x, const unsigned short *y, long ya, long steps,
+                                                                             __m512 s[8][2]) {
+    for (long t = 0; t < steps; t++) {
+        const __m512bh x0 = (__m512bh)_mm512_loadu_si512(x + t * QUERY_TILE), x1 = (__m512bh)_mm512_loadu_si512(x + t * QUERY_TILE + 16);
+#pragma clang loop unroll(full)
+        for (int a = 0; a < 8; a++) {
+            int32_t two;
+            __builtin_memcpy(&two, y + a * ya + 2 * t, 4);
+            const __m512bh b = (__m512bh)_mm512_set1_epi32(two);
+            s[a][0] = _mm512_dpbf16_ps(s[a][0], x0, b);
+            s[a][1] = _mm512_dpbf16_ps(s[a][1], x1, b);
+        }
+    }
+}
+
 /// BF16 scores of one task's tile: `scores[j][i] = scale · q_i · k_j` for `padded` keys from `start`,
 /// from queries as BF16 pairs (`q16`: two head dimensions of one query in 32 bits, QUERY_TILE queries
 /// per pair) and the packed BF16 keys: eight keys × 32 queries per register block, one `vdpbf16ps`
@@ -317,18 +335,7 @@ AVX512_BF16 static void bf16_scores_tile(const struct flash_job *job, const uint
         for (long i = 0; i < QUERY_TILE; i += 32) {
             __m512 s[8][2];
             for (int a = 0; a < 8; a++) s[a][0] = s[a][1] = _mm512_setzero_ps();
-            for (long t = 0; t < hd / 2; t++) {
-                const __m512bh x0 = (__m512bh)_mm512_loadu_si512(q16 + t * QUERY_TILE + i);
-                const __m512bh x1 = (__m512bh)_mm512_loadu_si512(q16 + t * QUERY_TILE + i + 16);
-#pragma clang loop unroll(full)
-                for (int a = 0; a < 8; a++) {
-                    int32_t two;
-                    __builtin_memcpy(&two, keys + (j + a) * hd + 2 * t, 4);
-                    const __m512bh b = (__m512bh)_mm512_set1_epi32(two);
-                    s[a][0] = _mm512_dpbf16_ps(s[a][0], x0, b);
-                    s[a][1] = _mm512_dpbf16_ps(s[a][1], x1, b);
-                }
-            }
+            bf16_block_8x32(q16 + i, keys + j * hd, hd, hd / 2, s);
             for (int a = 0; a < 8; a++) {
                 float *c = scores + (j + a) * QUERY_TILE + i;
                 _mm512_storeu_ps(c, _mm512_mul_ps(s[a][0], _mm512_set1_ps(scale)));
@@ -352,18 +359,7 @@ AVX512_BF16 static void bf16_values_tile(const struct flash_job *job, const uint
                 s[a][0] = _mm512_mul_ps(_mm512_loadu_ps(output + (d + a) * QUERY_TILE + i), r0);
                 s[a][1] = _mm512_mul_ps(_mm512_loadu_ps(output + (d + a) * QUERY_TILE + i + 16), r1);
             }
-            for (long pair = 0; pair < padded / 2; pair++) {
-                const __m512bh x0 = (__m512bh)_mm512_loadu_si512(p16 + pair * QUERY_TILE + i);
-                const __m512bh x1 = (__m512bh)_mm512_loadu_si512(p16 + pair * QUERY_TILE + i + 16);
-#pragma clang loop unroll(full)
-                for (int a = 0; a < 8; a++) {
-                    int32_t two;
-                    __builtin_memcpy(&two, job->values16 + (d + a) * job->rows + start + 2 * pair, 4);
-                    const __m512bh b = (__m512bh)_mm512_set1_epi32(two);
-                    s[a][0] = _mm512_dpbf16_ps(s[a][0], x0, b);
-                    s[a][1] = _mm512_dpbf16_ps(s[a][1], x1, b);
-                }
-            }
+            bf16_block_8x32(p16 + i, (const unsigned short *)job->values16 + d * job->rows + start, job->rows, padded / 2, s);
             for (int a = 0; a < 8; a++) {
                 _mm512_storeu_ps(output + (d + a) * QUERY_TILE + i, s[a][0]);
                 _mm512_storeu_ps(output + (d + a) * QUERY_TILE + i + 16, s[a][1]);

@@ -56,6 +56,8 @@ struct FusedAttentionTests {
     /// Seeded random queries, keys and values for a case, and what the per-head path gives for them.
     struct Inputs {
         let keyCount, queryStride, keyStride, headStride: Int
+        /// The seed of the inputs (`QWEN_AGENT_TEST_SEED` gives them again).
+        let seed: UInt64
         let queries, keys, values: [Float]
         /// The same keys and values as BF16: `keys` and `values` are these widened.
         let keys16, values16: [UInt16]
@@ -90,7 +92,7 @@ struct FusedAttentionTests {
                     }
                 }
             }
-            (self.keyCount, self.queryStride, self.keyStride, self.headStride) = (keyCount, queryStride, keyStride, headStride)
+            (self.keyCount, self.queryStride, self.keyStride, self.headStride, seed) = (keyCount, queryStride, keyStride, headStride, generator.seed)
             (self.queries, self.keys, self.values, self.keys16, self.values16, self.reference) = (queries, keys, values, keys16, values16, reference)
         }
     }
@@ -117,8 +119,8 @@ struct FusedAttentionTests {
         guard ran else { return }
         let errors = zip(fused, inputs.reference).map { abs($0 - $1) }
         let largest = errors.max() ?? .nan, mean = errors.reduce(0, +) / Float(errors.count), bounds = Self.bounds(c)
-        print("fused attention, \(c): max |Δ| = \(largest), mean |Δ| = \(mean) (bounds \(bounds.largest), \(bounds.mean))")
-        #expect(largest <= bounds.largest && mean <= bounds.mean, "\(c)")
+        print("fused attention, \(c), seed \(inputs.seed): max |Δ| = \(largest), mean |Δ| = \(mean) (bounds \(bounds.largest), \(bounds.mean))")
+        #expect(largest <= bounds.largest && mean <= bounds.mean, "\(c), seed \(inputs.seed)")
     }
 
     /// Decode: one token's query heads against a BF16 cache, stored head by head as the decoder keeps it
@@ -148,8 +150,10 @@ struct FusedAttentionTests {
 
     /// With BF16 products, the last token of a prefill and the same token decoded alone against the same
     /// cache get the same output but for float32 sums in another order: the prompt cache computes a
-    /// repeated prompt's last token alone. Without the decoder's own rounding they would differ by
-    /// BF16's error, about 1e-2 here.
+    /// repeated prompt's last token alone. Such a sum can land a probability on the other side of a BF16
+    /// rounding now and then, which moves the outputs of that head (up to 8e-5 over 45 seeds), so the
+    /// median difference is what is bounded: at most 1.1e-7 over 30 seeds, against at least 2.6e-4
+    /// between either and float32, which is where a decoder that did not round as the prefill does would be.
     @Test(arguments: [
         Case(queries: 40, past: 2000, heads: 16, keyValueHeads: 8, headDim: 128, causal: true, bf16: true, headMajor: true, products: .bf16),
         Case(queries: 5, past: 60, heads: 4, keyValueHeads: 1, headDim: 64, causal: true, bf16: true, headMajor: false, products: .bf16),
@@ -172,9 +176,10 @@ struct FusedAttentionTests {
                 }
             }
         }
-        let apart = zip(alone, prefill[last...]).map { abs($0 - $1) }.max() ?? .nan
-        let fromFloat32 = zip(alone, inputs.reference[last...]).map { abs($0 - $1) }.max() ?? .nan
-        print("BF16 products, \(c): decoded alone vs in the prefill max |Δ| = \(apart) (bound 1e-5); vs float32 \(fromFloat32)")
-        #expect(apart <= 1e-5, "\(c)")
+        func median(_ a: [Float], _ b: ArraySlice<Float>) -> Float { zip(a, b).map { abs($0 - $1) }.sorted()[a.count / 2] }
+        let apart = median(alone, prefill[last...]), fromFloat32 = median(alone, inputs.reference[last...])
+        let largest = zip(alone, prefill[last...]).map { abs($0 - $1) }.max() ?? .nan
+        print("BF16 products, \(c), seed \(inputs.seed): decoded alone vs in the prefill median |Δ| = \(apart) (bound 1e-6), max \(largest); vs float32 median \(fromFloat32)")
+        #expect(apart <= 1e-6, "\(c), seed \(inputs.seed)")
     }
 }
