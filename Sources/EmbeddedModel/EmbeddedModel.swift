@@ -54,7 +54,7 @@ public final class EmbeddedModel: VisionLanguageModel {
             throw ModelError(.badResponse, "cannot load the model folder \(folder.path): \(error)")
         }
         reuse = Mutex(Reuse(promptCache: Qwen3VL.PromptCache(model: text)))
-        identity = ModelIdentity(kind: .embedded, name: folder.path)
+        identity = ModelIdentity(kind: .embedded, name: folder.path, mode: "\(precision.rawValue) arithmetic, \(weights.rawValue) weights")
         self.logger = logger
         logger.info("embedded Qwen3-VL ready", metadata: ["folder": "\(folder.path)", "template": "\(template.variant.rawValue)",
                                                           "precision": "\(precision.rawValue)", "weights": "\(weights.rawValue)",

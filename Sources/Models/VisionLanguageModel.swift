@@ -62,13 +62,16 @@ public struct ModelIdentity: Sendable, Equatable, Codable, CustomStringConvertib
     public let kind: Kind
     /// The model name, endpoint or transcript path.
     public let name: String
+    /// How it runs, when that is ours to choose: the embedded engine's arithmetic and weight format.
+    public let mode: String?
 
-    public init(kind: Kind, name: String) {
+    public init(kind: Kind, name: String, mode: String? = nil) {
         self.kind = kind
         self.name = name
+        self.mode = mode
     }
 
-    public var description: String { "\(kind.rawValue): \(name)" }
+    public var description: String { "\(kind.rawValue): \(name)" + (mode.map { " (\($0))" } ?? "") }
 }
 
 /// What a model's reply stream carries, in order.

@@ -61,6 +61,7 @@ struct Generate: ParsableCommand {
         let tokenizerURL = try tokenizer.map { name throws(Failure) in try ModelLocation.resolve(name) }
         for path in images { try FileChecks.requireReadableFile(path, "--image") }
         chooseBLASKernels()
+        if !json { announceQuantizing(folderURL, weights, withVision: !images.isEmpty) }
         let loaded: (model: Qwen3VL.TextModel, tokenizer: Qwen3VL.Tokenizer, template: Qwen3VL.ChatTemplate?)
         var visual: Qwen3VL.VisualInput?
         var grids: [Qwen3VL.Grid] = []
@@ -140,6 +141,17 @@ struct Generate: ParsableCommand {
     private func status(_ text: String) {
         if !json { FileHandle.standardError.write(Data("[\(text)…]\n".utf8)) }
     }
+}
+
+/// Says on stderr, before a load that quantizes the checkpoint in `folder` (the first in a weight
+/// format), why it takes longer than the loads after it, which map the saved result.
+func announceQuantizing(_ folder: URL, _ weights: Qwen3VL.WeightFormat, withVision: Bool = true) {
+    let files = weights.filesToMake(in: folder, withVision: withVision)
+    guard !files.isEmpty else { return }
+    let kept = FileManager.default.isWritableFile(atPath: folder.path)
+        ? "saved there as \(files.map(\.lastPathComponent).joined(separator: " and ")), so later loads skip this"
+        : "not saved, as \(folder.path) is read-only, so every load does this (--weights bf16 does not quantize)"
+    FileHandle.standardError.write(Data("qwen-agent: quantizing \(folder.path) to \(weights.rawValue) weights; \(kept)\n".utf8))
 }
 
 /// Re-executes the CLI with the OpenBLAS kernels this CPU deserves (see `Qwen3VL.BLAS`).

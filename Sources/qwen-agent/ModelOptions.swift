@@ -76,6 +76,7 @@ struct ModelOptions: ParsableArguments {
         {
             let folderURL = try ModelLocation.resolve(folder)
             chooseBLASKernels()
+            announceQuantizing(folderURL, weights ?? .fastest)
             do {
                 let embedded = try EmbeddedModel(folder: folderURL, tokenizerFolder: tokenizer.map { URL(fileURLWithPath: $0) },
                                                  minPixels: profile?.image.minPixels, maxPixels: profile?.image.embeddedMaxPixels,

@@ -55,17 +55,29 @@ struct EmbeddedEngineTests {
     }
 
     /// `--precision` and `--weights` reach the embedded engine of the agent's commands (int4 weights are
-    /// quantized at load and multiplied in int8); with a served or scripted model they are an error.
+    /// quantized at load and multiplied in int8), and the model line says which run; the first load in a
+    /// format says it quantizes, and saves the result next to the model, so the second load maps it
+    /// without a word. With a served or scripted model the options are an error.
     @Test func planRunsWithInt4WeightsAndTheOptionsNeedTheEmbeddedEngine() throws {
         let profile = try Self.tinyProfile()
-        defer { try? FileManager.default.removeItem(at: profile) }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tiny-int4-\(UUID().uuidString)")
+        defer { for url in [profile, folder] { try? FileManager.default.removeItem(at: url) } }
+        try FileManager.default.copyItem(at: Repository.fixtures.appendingPathComponent("Golden/tiny-tied"), to: folder)
+        let saved = ["qwen-agent-int4-text.bin", "qwen-agent-int8-vision.bin"]
+        for name in saved { try? FileManager.default.removeItem(at: folder.appendingPathComponent(name)) }
         try withVirtualDisplay(size: Size(width: 1280, height: 720)) { virtual in
             let app = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
             defer { withExtendedLifetime(app) {} }  // on the screen for the whole test
-            let run = try qwenAgent(["plan", "log out of the app", "--agent", profile.path, "--weights", "int4", "--precision", "f32"]
-                                        + Self.modelArguments, display: virtual.name)
-            #expect([0, 65].contains(run.status), "\(run.stdout)\(run.stderr)")
-            #expect(run.stdout.contains("model: embedded: "), "\(run.stdout)")
+            let arguments = ["plan", "log out of the app", "--agent", profile.path, "--weights", "int4", "--precision", "f32",
+                             "--model", folder.path, "--tokenizer", Repository.fixtures.appendingPathComponent("QwenTokenizer").path]
+            let first = try qwenAgent(arguments, display: virtual.name)
+            #expect([0, 65].contains(first.status), "\(first.stdout)\(first.stderr)")
+            #expect(first.stdout.contains("model: embedded: \(folder.path) (f32 arithmetic, int4 weights)"), "\(first.stdout)")
+            #expect(first.stderr.contains("quantizing \(folder.path) to int4 weights; saved there as \(saved.joined(separator: " and "))"), "\(first.stderr)")
+            #expect(saved.allSatisfy { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) })
+            let second = try qwenAgent(arguments, display: virtual.name)
+            #expect([0, 65].contains(second.status), "\(second.stdout)\(second.stderr)")
+            #expect(second.stdout.contains("(f32 arithmetic, int4 weights)") && !second.stderr.contains("quantizing"), "\(second.stderr)")
         }
         let scripted = try qwenAgent(["plan", "log out of the app", "--transcript", "/dev/null", "--weights", "int8"], display: nil)
         #expect(scripted.status == 64 && scripted.stderr.contains("--precision and --weights choose the embedded engine"), "\(scripted.stderr)")
@@ -90,6 +102,10 @@ struct EmbeddedEngineTests {
             #expect(run.stdout.contains(" screenshot…]") && run.stdout.contains("[reading a prompt of "), "\(run.stdout)")
             let log = try SessionLog.read(session)
             #expect(log.header.model.kind == "embedded")
+            // The session keeps the arithmetic and weights the model line named, and its report shows them.
+            let mode = try #require(log.header.model.mode)
+            #expect(mode.hasSuffix(" weights") && run.stdout.contains("(\(mode))  profile: tiny-test"), "\(mode) \(run.stdout)")
+            #expect(SessionReport(log).html.contains("(embedded, \(mode)) · profile tiny-test"))
             #expect(!log.steps.isEmpty)
             // What each reply cost is printed and recorded; from the second step on, the system prompt and task come from the cache.
             let calls = log.steps.compactMap(\.modelCall)

@@ -42,14 +42,18 @@ public struct RecordedModel: Codable, Sendable, Equatable {
     /// `embedded`, `served`, `scripted` (see ``ModelIdentity/Kind``) or `human`.
     public var kind: String
     public var name: String
+    /// The embedded engine's arithmetic and weight format (``ModelIdentity/mode``); absent otherwise,
+    /// and in sessions recorded before it was kept.
+    public var mode: String?
 
-    public init(kind: String, name: String) {
+    public init(kind: String, name: String, mode: String? = nil) {
         self.kind = kind
         self.name = name
+        self.mode = mode
     }
 
     public init(_ identity: ModelIdentity) {
-        self.init(kind: identity.kind.rawValue, name: identity.name)
+        self.init(kind: identity.kind.rawValue, name: identity.name, mode: identity.mode)
     }
 
     public static let human = RecordedModel(kind: "human", name: "demonstration")

@@ -88,7 +88,7 @@ public struct SessionReport {
         let who = switch header.model.kind {
         case RecordedModel.human.kind: "<span class=\"badge human\">demonstration</span> recorded from a person's input"
         case "scripted": "<span class=\"badge scripted\">scripted</span> replies from \(escape(header.model.name)) · profile \(escape(header.profile))"
-        default: "model \(escape(header.model.name)) (\(escape(header.model.kind))) · profile \(escape(header.profile))"
+        default: "model \(escape(header.model.name)) (\(escape(([header.model.kind] + (header.model.mode.map { [$0] } ?? [])).joined(separator: ", ")))) · profile \(escape(header.profile))"
         }
         var facts = ["\(session.steps.count) step(s)"]
         if let seconds = session.outcome?.seconds { facts.append("\(ModelPoint.format(seconds)) s") }

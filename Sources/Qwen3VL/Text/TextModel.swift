@@ -34,7 +34,7 @@ extension Qwen3VL {
         /// first such load).
         public convenience init(folder: ModelFolder, precision: Precision = .fastest, weights: WeightFormat = .bf16) throws {
             let tied = folder.configuration.tieWordEmbeddings && !folder.contains("lm_head.weight")
-            let store = weights == .bf16 ? nil : QuantizedStore(folder: folder.url, part: "text", weights: weights)
+            let store = QuantizedStore.text(folder: folder.url, weights: weights)
             try self.init(config: folder.configuration.text, imagePad: Int32(folder.configuration.imageTokenID), tiedOutput: tied,
                           precision: precision, weights: weights, store: store) { name, shape in
                 Weight(try folder.expect(name, shape: shape))

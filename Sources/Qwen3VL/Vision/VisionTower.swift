@@ -51,7 +51,7 @@ extension Qwen3VL {
         /// weights: mapped from the file ``QuantizedStore`` saves next to the checkpoint at the first such
         /// load; the tower is int8 for int4 weights too, and shares int8's file).
         public convenience init(folder: ModelFolder, precision: Precision = .fastest, weights: WeightFormat = .bf16) throws {
-            let store = weights.others == nil ? nil : QuantizedStore(folder: folder.url, part: "vision", weights: weights.vision)
+            let store = QuantizedStore.vision(folder: folder.url, weights: weights)
             try self.init(config: folder.configuration.vision, precision: precision, weights: weights, store: store) { name, shape in
                 Weight(try folder.expect(name, shape: shape))
             }

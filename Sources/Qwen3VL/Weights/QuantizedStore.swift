@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import Glibc
-import Qwen3VLPrompt
+public import Qwen3VLPrompt
 internal import CKernels
 
 extension Qwen3VL {
@@ -43,11 +43,24 @@ extension Qwen3VL {
         private(set) var quantizedAny = false
 
         /// The store of `part` ("text", "vision") of the checkpoint in `folder` in the format `weights`.
-        init(folder: URL, part: String, weights: WeightFormat) {
+        private init(folder: URL, part: String, weights: WeightFormat) {
             url = folder.appendingPathComponent("qwen-agent-\(weights.rawValue)-\(part).bin")
             sources = Self.sources(in: folder)
             saved = Self.open(url, sources: sources)
         }
+
+        /// The decoder's store for `weights`; nil for `bf16`, whose matrices stay as stored.
+        static func text(folder: URL, weights: WeightFormat) -> QuantizedStore? {
+            weights.layers == nil ? nil : QuantizedStore(folder: folder, part: "text", weights: weights)
+        }
+
+        /// The vision tower's store for `weights` (int8's for `int4` too); nil for `bf16`.
+        static func vision(folder: URL, weights: WeightFormat) -> QuantizedStore? {
+            weights.others == nil ? nil : QuantizedStore(folder: folder, part: "vision", weights: weights.vision)
+        }
+
+        /// Whether a file made from this checkpoint in this format is there to map.
+        var isSaved: Bool { saved != nil }
 
         /// The matrix `name` (whose BF16 or float32 form is `weight`) in `quantization`: mapped from the
         /// saved file when it holds it so, with that shape, else quantized now.
@@ -153,5 +166,16 @@ extension Qwen3VL {
             }
             return (file, header.matrices, start)
         }
+    }
+}
+
+extension Qwen3VL.WeightFormat {
+    /// The files a load of the checkpoint in `folder` in this format has to make, because they are
+    /// missing or were made from other files or in an older layout: such a load quantizes every matrix
+    /// before the model is ready, then saves them there. Empty for `bf16`, and once they are saved.
+    /// `withVision`: whether the load includes the vision tower.
+    public func filesToMake(in folder: URL, withVision: Bool = true) -> [URL] {
+        [Qwen3VL.QuantizedStore.text(folder: folder, weights: self), withVision ? Qwen3VL.QuantizedStore.vision(folder: folder, weights: self) : nil]
+            .compactMap { store in store.flatMap { $0.isSaved ? nil : $0.url } }
     }
 }
