@@ -65,7 +65,11 @@ final class ChatEndpoint: Sendable {
         return await complete(body) { whole in
             // Nothing is written until the reply is whole, so only the closing connection tells that the client left.
             do {
-                return try await request.body.consumeWithCancellationOnInboundClose { _ in await whole() }
+                var response = try await request.body.consumeWithCancellationOnInboundClose { _ in await whole() }
+                // Watching the connection this way ends it after the response (Hummingbird's rule): said in the
+                // response, so a client does not send its next request on it and find it closed.
+                response.headers[.connection] = "close"
+                return response
             } catch {
                 return JSONResponse.error(.serviceUnavailable, "the client went away", type: "server_error")
             }

@@ -67,6 +67,9 @@ struct ServeOpenAITests {
         let next = try curl(server.base + "/v1/chat/completions", short, timeout: 60)
         #expect(next.status == 200, "\(next.body)")
         #expect((next.json?["usage"] as? [String: Any])?["completion_tokens"] as? Int == 2, "\(next.body)")
+        // Watching for the hang-up ends the connection after the reply, so the reply says so: a client that
+        // sent its next request on it anyway would find it closed (the openai package did, now and then).
+        #expect(next.headers.lowercased().contains("connection: close"), "\(next.headers)")
         let status = try #require(try curl(server.base + "/api/status").json)
         #expect(status["waiting"] as? Int == 0)
         #expect((status["kv_cache_bytes"] as? Int ?? 0) > 0, "the engine reports its KV cache: \(status)")
