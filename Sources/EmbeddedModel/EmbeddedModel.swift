@@ -38,11 +38,15 @@ public final class EmbeddedModel: VisionLanguageModel {
     /// Loads a Hugging Face Qwen3-VL folder; `tokenizerFolder` when its tokenizer files live elsewhere.
     /// `minPixels`/`maxPixels` override the folder's preprocessor limits (an agent profile's image limits).
     /// `precision` and `weights` choose the engine's arithmetic (default: the fastest this CPU
-    /// supports for each).
+    /// supports for each). `quantizing` hears which files this load makes, before it quantizes the
+    /// checkpoint to make them (the first load in a weight format; see ``Qwen3VL/WeightFormat/filesToMake(in:withVision:)``).
     public init(folder: URL, tokenizerFolder: URL? = nil, minPixels: Int? = nil, maxPixels: Int? = nil,
-                precision: Qwen3VL.Precision = .fastest, weights: Qwen3VL.WeightFormat = .fastest, logger: Logger) throws(ModelError) {
+                precision: Qwen3VL.Precision = .fastest, weights: Qwen3VL.WeightFormat = .fastest, logger: Logger,
+                quantizing: (_ files: [URL]) -> Void = { _ in }) throws(ModelError) {
         do {
             let model = try Qwen3VL.ModelFolder(contentsOf: folder)
+            let toMake = weights.filesToMake(in: folder)
+            if !toMake.isEmpty { quantizing(toMake) }
             text = try Qwen3VL.TextModel(folder: model, precision: precision, weights: weights)
             vision = try Qwen3VL.VisionTower(folder: model, precision: precision, weights: weights)
             tokenizer = try Qwen3VL.Tokenizer.load(folder: tokenizerFolder ?? folder)

@@ -61,12 +61,13 @@ struct Generate: ParsableCommand {
         let tokenizerURL = try tokenizer.map { name throws(Failure) in try ModelLocation.resolve(name) }
         for path in images { try FileChecks.requireReadableFile(path, "--image") }
         chooseBLASKernels()
-        if !json { announceQuantizing(folderURL, weights, withVision: !images.isEmpty) }
         let loaded: (model: Qwen3VL.TextModel, tokenizer: Qwen3VL.Tokenizer, template: Qwen3VL.ChatTemplate?)
         var visual: Qwen3VL.VisualInput?
         var grids: [Qwen3VL.Grid] = []
         do {
             let folder = try Qwen3VL.ModelFolder(contentsOf: folderURL)
+            let toMake = weights.filesToMake(in: folderURL, withVision: !images.isEmpty)
+            if !json && !toMake.isEmpty { announceQuantizing(folderURL, weights, files: toMake) }
             let tokens = try Qwen3VL.Tokenizer.load(folder: tokenizerURL ?? folderURL)
             loaded = (try Qwen3VL.TextModel(folder: folder, precision: precision, weights: weights), tokens, raw ? nil : try Qwen3VL.ChatTemplate.load(folder: folderURL))
             if !images.isEmpty {
@@ -143,11 +144,9 @@ struct Generate: ParsableCommand {
     }
 }
 
-/// Says on stderr, before a load that quantizes the checkpoint in `folder` (the first in a weight
-/// format), why it takes longer than the loads after it, which map the saved result.
-func announceQuantizing(_ folder: URL, _ weights: Qwen3VL.WeightFormat, withVision: Bool = true) {
-    let files = weights.filesToMake(in: folder, withVision: withVision)
-    guard !files.isEmpty else { return }
+/// Says on stderr, before a load quantizes the checkpoint in `folder` (the first in a weight format) to
+/// make `files`, why it takes longer than the loads after it, which map the saved result.
+func announceQuantizing(_ folder: URL, _ weights: Qwen3VL.WeightFormat, files: [URL]) {
     let kept = FileManager.default.isWritableFile(atPath: folder.path)
         ? "saved there as \(files.map(\.lastPathComponent).joined(separator: " and ")), so later loads skip this"
         : "not saved, as \(folder.path) is read-only, so every load does this (--weights bf16 does not quantize)"

@@ -104,8 +104,9 @@ struct ServeCommand: AsyncParsableCommand {
         do { thinks = try EmbeddedModel.isThinking(folder: folder, tokenizerFolder: tokenizer) } catch { try fail(error.message, status: ExitStatus.dataError) }
         let precision = model.precision ?? .fastest, weights = model.weights ?? .fastest
         return [ChatModelOffer(name: folder.lastPathComponent, thinks: thinks) { () throws(ModelError) in
-            announceQuantizing(folder, weights)
-            return try EmbeddedModel(folder: folder, tokenizerFolder: tokenizer, precision: precision, weights: weights, logger: logger)
+            try EmbeddedModel(folder: folder, tokenizerFolder: tokenizer, precision: precision, weights: weights, logger: logger) { files in
+                announceQuantizing(folder, weights, files: files)
+            }
         }]
     }
 

@@ -74,6 +74,26 @@ struct GenerateCommandTests {
         #expect(missing.status == 65 && missing.stderr.contains("/nonexistent.png"))
     }
 
+    /// The first int8 load of a checkpoint says that it quantizes and what it saves: the decoder's file
+    /// for text alone, the vision tower's when an image needs it; loads that can map them say nothing.
+    @Test func theFirstInt8LoadSaysItQuantizesAndSavesTheResult() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tiny-int8-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.copyItem(at: Repository.fixtures.appendingPathComponent("Golden/tiny-tied"), to: folder)
+        for name in ["qwen-agent-int8-text.bin", "qwen-agent-int8-vision.bin"] { try? FileManager.default.removeItem(at: folder.appendingPathComponent(name)) }
+        let image = Repository.fixtures.appendingPathComponent("Golden/processor/image-0.png").path
+        let base = ["generate", "--model", folder.path, "--tokenizer", Repository.fixtures.appendingPathComponent("QwenTokenizer").path,
+                    "--raw", "Hi", "--greedy", "--max-new-tokens", "2", "--weights", "int8"]
+        let said = "qwen-agent: quantizing \(folder.path) to int8 weights; saved there as "
+        let text = try qwenAgent(base, display: nil)
+        #expect(text.status == 0 && text.stderr.hasPrefix(said + "qwen-agent-int8-text.bin, so later loads skip this\n"), "\(text.stderr)")
+        let image1 = try qwenAgent(base + ["--image", image], display: nil)
+        #expect(image1.status == 0 && image1.stderr.hasPrefix(said + "qwen-agent-int8-vision.bin, so later loads skip this\n"), "\(image1.stderr)")
+        let image2 = try qwenAgent(base + ["--image", image], display: nil)
+        #expect(image2.status == 0 && !image2.stderr.contains("quantizing"), "\(image2.stderr)")
+        #expect(image1.stdout == image2.stdout, "the saved weights give what the quantized ones gave")
+    }
+
     @Test func aFolderWithoutATemplateOrWeightsIsAClearError() throws {
         let model = Repository.fixtures.appendingPathComponent("Golden/tiny-untied").path
         let tokenizer = Repository.fixtures.appendingPathComponent("QwenTokenizer").path
