@@ -76,11 +76,12 @@ struct ModelOptions: ParsableArguments {
         {
             let folderURL = try ModelLocation.resolve(folder)
             chooseBLASKernels()
+            let weights = weights ?? .fastest
             do {
                 let embedded = try EmbeddedModel(folder: folderURL, tokenizerFolder: tokenizer.map { URL(fileURLWithPath: $0) },
                                                  minPixels: profile?.image.minPixels, maxPixels: profile?.image.embeddedMaxPixels,
-                                                 precision: precision ?? .fastest, weights: weights ?? .fastest, logger: logger) { files in
-                    announceQuantizing(folderURL, weights ?? .fastest, files: files)
+                                                 precision: precision ?? .fastest, weights: weights, logger: logger) { files in
+                    announceQuantizing(folderURL, weights, files: files)
                 }
                 if let profile, embedded.isThinking != (profile.shape == .thinking) {
                     FileHandle.standardError.write(Data("qwen-agent: warning: \(folder) is a\(embedded.isThinking ? " Thinking" : "n Instruct") model but the profile \(profile.name) expects \(profile.shape.rawValue); pass --agent desktop-\(embedded.isThinking ? "thinking" : "instruct")\n".utf8))
