@@ -35,6 +35,8 @@ let package = Package(
 
         /// Pixel-conversion kernels that need CPU instructions Swift cannot emit on baseline x86-64.
         .target(name: "CPixels"),
+        /// The `posix_spawn` file actions glibc keeps behind `_GNU_SOURCE`: close inherited descriptors, change directory.
+        .target(name: "CSpawn"),
         /// The engine's C kernels, chosen at run time: element-wise loops (AVX2 + FMA), BF16 and int8 matrix products and decode attention (AVX-512).
         .target(name: "CKernels"),
 
@@ -48,7 +50,7 @@ let package = Package(
         /// The X11 session: display connection, monitors, screen capture, XTest input, virtual displays.
         .target(
             name: "Desktop",
-            dependencies: ["CX11", "Imaging", "Keys", "Units", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CX11", "CSpawn", "Imaging", "Keys", "Units", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
 
         /// One protocol for a vision-language model, and its backends that need no engine (scripted, OpenAI-compatible HTTP).

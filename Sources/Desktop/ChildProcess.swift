@@ -1,14 +1,20 @@
 public import Foundation
+import CSpawn
 import Glibc
+import Synchronization
 
-/// A child process started with `posix_spawn`, with default signal handling and an empty signal mask.
+/// A child process started with `posix_spawn`, with default signal handling, an empty signal mask and
+/// no descriptors but its three standard streams.
 ///
 /// Foundation's `Process` passes on the spawning thread's blocked signals, and threads of the Swift
 /// runtime (test runners, Dispatch) block SIGTERM: a server started that way ignores `terminate()`.
-public final class ChildProcess {
-    public let pid: pid_t
+/// A descriptor another thread opens meanwhile without close-on-exec would otherwise live on in the
+/// child: a pipe or socket whose other end waits for it to close then waits as long as the child lives.
+public final class ChildProcess: Sendable {
+    public let pid: Int32
     public let executable: String
-    private var exitStatus: Int32?
+    /// Set once the child is reaped; held while reaping, so two threads never both `waitpid` it.
+    private let exitStatus = Mutex<Int32?>(nil)
 
     /// Where a standard stream of the child goes.
     public enum Stream {
@@ -18,8 +24,8 @@ public final class ChildProcess {
         case descriptor(Int32)
     }
 
-    /// Starts `executable` with `arguments`. Corresponding call: `posix_spawn`.
-    public init(_ executable: URL, arguments: [String] = [], environment: [String: String],
+    /// Starts `executable` with `arguments`, in `directory` when given. Corresponding call: `posix_spawn`.
+    public init(_ executable: URL, arguments: [String] = [], environment: [String: String], directory: URL? = nil,
                 stdin: Stream = .null, stdout: Stream = .inherit, stderr: Stream = .inherit) throws(DesktopError) {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -31,6 +37,8 @@ public final class ChildProcess {
             case .descriptor(let fd): posix_spawn_file_actions_adddup2(&actions, fd, target)
             }
         }
+        cspawn_addclosefrom(&actions, 3) // after the dup2s, which may read from above 2
+        if let directory { cspawn_addchdir(&actions, directory.path) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -62,14 +70,14 @@ public final class ChildProcess {
 
     /// Whether the child is still running (reaps it when it has exited).
     public var isRunning: Bool {
-        guard exitStatus == nil else { return false }
-        var status: Int32 = 0
-        let result = waitpid(pid, &status, WNOHANG)
-        if result == pid || result < 0 {
+        exitStatus.withLock { exitStatus in
+            guard exitStatus == nil else { return false }
+            var status: Int32 = 0
+            let result = waitpid(pid, &status, WNOHANG)
+            guard result == pid || result < 0 else { return true }
             exitStatus = result == pid ? Self.decode(status) : -1
             return false
         }
-        return true
     }
 
     /// Waits for the child to exit (at most `timeout` seconds when given) and returns its status:
@@ -81,7 +89,7 @@ public final class ChildProcess {
             if let deadline, Date() > deadline { return nil }
             usleep(5_000)
         }
-        return exitStatus
+        return exitStatus.withLock { $0 }
     }
 
     /// Sends SIGTERM, waits up to `grace` seconds, then SIGKILL; always reaps the child.

@@ -14,6 +14,16 @@ struct CLIRun {
 /// Runs the built `qwen-agent` with `arguments`; `DISPLAY` is `display` (unset when nil); standard
 /// input is `stdin`'s bytes (empty when nil).
 func qwenAgent(_ arguments: [String], display: String?, environment extra: [String: String] = [:], stdin: Data? = nil) throws -> CLIRun {
+    var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
+    environment["DISPLAY"] = display
+    if display == nil { environment["WAYLAND_DISPLAY"] = nil }
+    return try runProgram(TestProducts.url(of: "qwen-agent"), arguments, environment: environment, stdin: stdin)
+}
+
+/// Runs `program` with `arguments` and `environment`, in `directory` when given, and waits up to a
+/// minute for it; standard input is `stdin`'s bytes (empty when nil).
+func runProgram(_ program: URL, _ arguments: [String], environment: [String: String], directory: URL? = nil,
+                stdin: Data? = nil) throws -> CLIRun {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
@@ -22,15 +32,12 @@ func qwenAgent(_ arguments: [String], display: String?, environment extra: [Stri
     try (stdin ?? Data()).write(to: input)
     let outFD = open(out.path, O_WRONLY | O_CREAT, 0o600), errFD = open(err.path, O_WRONLY | O_CREAT, 0o600)
     let inFD = open(input.path, O_RDONLY)
-    var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
-    environment["DISPLAY"] = display
-    if display == nil { environment["WAYLAND_DISPLAY"] = nil }
-    let child = try ChildProcess(TestProducts.url(of: "qwen-agent"), arguments: arguments, environment: environment,
+    let child = try ChildProcess(program, arguments: arguments, environment: environment, directory: directory,
                                  stdin: .descriptor(inFD), stdout: .descriptor(outFD), stderr: .descriptor(errFD))
     close(inFD)
     close(outFD)
     close(errFD)
-    let status = try #require(child.wait(timeout: 60), "qwen-agent \(arguments) did not finish")
+    let status = try #require(child.wait(timeout: 60), "\(program.lastPathComponent) \(arguments) did not finish")
     return CLIRun(status: status, stdout: try String(contentsOf: out, encoding: .utf8), stderr: try String(contentsOf: err, encoding: .utf8))
 }
 

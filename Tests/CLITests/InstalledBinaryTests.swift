@@ -37,19 +37,7 @@ struct InstalledBinaryTests {
             var environment = ProcessInfo.processInfo.environment
             environment["DISPLAY"] = nil
             environment["HOME"] = folder.path // no ~/.config/qwen-agent/agents of the user's
-            let out = Pipe(), err = Pipe()
-            let process = Process()
-            process.executableURL = folder.appendingPathComponent("qwen-agent")
-            process.arguments = arguments
-            process.currentDirectoryURL = folder
-            process.environment = environment
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-            let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return CLIRun(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                          stderr: String(decoding: stderr, as: UTF8.self))
+            return try runProgram(folder.appendingPathComponent("qwen-agent"), arguments, environment: environment, directory: folder)
         }
     }
 

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Desktop
 public import Foundation
 import Logging
 import Models
@@ -10,7 +11,7 @@ public final class FakeOpenAIServer: Sendable {
     public static let apiKey = "sk-test-7f3a9c1e5b2d4f60"
 
     public let port: Int
-    private let process: Process
+    private let process: ChildProcess
 
     public var endpoint: URL { URL(string: "http://127.0.0.1:\(port)/v1")! }
 
@@ -34,31 +35,32 @@ public final class FakeOpenAIServer: Sendable {
     private init() throws {
         guard let python = Self.find("python3") else { throw StartFailure(description: "python3 is not on PATH; the fake server needs it") }
         let script = Repository.root.appendingPathComponent("Tests/TestSupport/fake_openai_server.py")
-        process = Process()
-        process.executableURL = python
-        process.arguments = [script.path, Self.apiKey]
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        try process.run()
-        var firstLine = Data()
-        while !firstLine.contains(UInt8(ascii: "\n")) {
-            let data = stdout.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            firstLine.append(data)
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else { throw StartFailure(description: "pipe: \(String(cString: strerror(errno)))") }
+        defer { close(ends[0]) }
+        do {
+            process = try ChildProcess(python, arguments: [script.path, Self.apiKey], environment: ProcessInfo.processInfo.environment,
+                                       stdout: .descriptor(ends[1]))
+            close(ends[1])
+        } catch {
+            close(ends[1])
+            throw StartFailure(description: error.description)
         }
+        // The port is the first line; the read ends early only if the server dies first.
+        var firstLine = [UInt8](), byte: UInt8 = 0
+        while byte != UInt8(ascii: "\n"), read(ends[0], &byte, 1) == 1 { firstLine.append(byte) }
         guard let port = Int(String(decoding: firstLine, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.signal(SIGKILL)
+            process.wait()
             throw StartFailure(description: "\(script.path) did not print its port (it printed \(String(decoding: firstLine, as: UTF8.self).debugDescription))")
         }
         self.port = port
     }
 
-    /// SIGKILL, because Foundation's `Process` on Linux may start the child with SIGTERM blocked.
+    /// SIGKILL and reap: nothing the server could do on a gentler signal matters to a test.
     public func stop() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        process.wait()
     }
 
     public func stats() async throws -> Stats {
