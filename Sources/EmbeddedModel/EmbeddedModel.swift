@@ -14,6 +14,10 @@ import Synchronization
 /// Consecutive calls share work: the KV cache of the prefix a conversation has in common with the
 /// previous one (system prompt, task, earlier turns) is reused, and an image seen in the previous
 /// call is not encoded again. Calls run one at a time.
+///
+/// With a folder for prompt files, the system turn's keys and values are saved there after the
+/// first call, and the first call of a later process with the same system turn (the same agent
+/// profile) starts from them; ``ModelCall/savedTokens`` says how many it took.
 public final class EmbeddedModel: VisionLanguageModel {
     public let identity: ModelIdentity
     private let text: Qwen3VL.TextModel
@@ -25,6 +29,12 @@ public final class EmbeddedModel: VisionLanguageModel {
     private let reuse: Mutex<Reuse>
     /// The prompt cache's size after the latest call, readable while a call holds `reuse`.
     private let cacheBytes = Atomic<Int>(0)
+    /// Where system turns' keys and values are saved between processes (nil: they are not).
+    private let promptFiles: URL?
+    /// What a prompt file must have been computed by: these weights in this mode, by this build.
+    private let stamp: String
+    /// Prompt files kept in `promptFiles`; older ones are removed (a 2B model's system turn takes about 126 MB).
+    public static let promptFilesKept = 4
 
     /// What the previous call leaves for the next one.
     private struct Reuse: ~Copyable {
@@ -40,9 +50,10 @@ public final class EmbeddedModel: VisionLanguageModel {
     /// `precision` and `weights` choose the engine's arithmetic (default: the fastest this CPU
     /// supports for each). `quantizing` hears which files this load makes, before it quantizes the
     /// checkpoint to make them (the first load in a weight format; see ``Qwen3VL/WeightFormat/filesToMake(in:withVision:)``).
+    /// `promptFiles` is the folder where system turns' keys and values are kept between processes (nil: nowhere).
     public init(folder: URL, tokenizerFolder: URL? = nil, minPixels: Int? = nil, maxPixels: Int? = nil,
-                precision: Qwen3VL.Precision = .fastest, weights: Qwen3VL.WeightFormat = .fastest, logger: Logger,
-                quantizing: (_ files: [URL]) -> Void = { _ in }) throws(ModelError) {
+                precision: Qwen3VL.Precision = .fastest, weights: Qwen3VL.WeightFormat = .fastest, promptFiles: URL? = nil,
+                logger: Logger, quantizing: (_ files: [URL]) -> Void = { _ in }) throws(ModelError) {
         do {
             let model = try Qwen3VL.ModelFolder(contentsOf: folder)
             let toMake = weights.filesToMake(in: folder)
@@ -58,6 +69,8 @@ public final class EmbeddedModel: VisionLanguageModel {
             throw ModelError(.badResponse, "cannot load the model folder \(folder.path): \(error)")
         }
         reuse = Mutex(Reuse(promptCache: Qwen3VL.PromptCache(model: text)))
+        self.promptFiles = promptFiles
+        stamp = Self.stamp(folder: folder, precision: precision, weights: weights)
         identity = ModelIdentity(kind: .embedded, name: folder.path, mode: "\(precision.rawValue) arithmetic, \(weights.rawValue) weights")
         self.logger = logger
         logger.info("embedded Qwen3-VL ready", metadata: ["folder": "\(folder.path)", "template": "\(template.variant.rawValue)",
@@ -122,6 +135,9 @@ public final class EmbeddedModel: VisionLanguageModel {
                     return output.finish(throwing: ModelError(.rejected, error.message))
                 }
                 let prompt = tokenizer.encode(promptText)
+                let systemTurn = promptFiles == nil ? nil : Self.systemTurnLength(prompt)
+                var fromFile = 0
+                if let systemTurn, reuse.promptCache.isEmpty { fromFile = loadPromptFile(prompt[..<systemTurn], into: reuse.promptCache) }
                 output.yield(.status("reading a prompt of \(prompt.count) tokens"))
                 var decoder = Qwen3VL.Tokenizer.StreamDecoder(tokenizer: tokenizer)
                 let generated = Qwen3VL.Generator(model: text).generate(
@@ -138,9 +154,12 @@ public final class EmbeddedModel: VisionLanguageModel {
                 cacheBytes.store(reuse.promptCache.kvCacheBytes, ordering: .relaxed)
                 let rest = decoder.finish()
                 if !rest.isEmpty { output.yield(.text(rest)) }
-                output.yield(.cost(ModelCall(promptTokens: prompt.count, reusedTokens: reuse.promptCache.reusedTokens,
-                                             completionTokens: generated.count, images: images.keys.count, encodedImages: images.encoded,
-                                             finish: Self.finish(generated, settings))))
+                let reused = reuse.promptCache.reusedTokens
+                output.yield(.cost(ModelCall(promptTokens: prompt.count, reusedTokens: fromFile > 0 ? nil : reused,
+                                             savedTokens: fromFile > 0 ? reused : nil, completionTokens: generated.count,
+                                             images: images.keys.count, encodedImages: images.encoded, finish: Self.finish(generated, settings))))
+                // Before the stream ends: a command that exits once it has the reply must not cut the save short.
+                if let systemTurn, fromFile == 0 { savePromptFile(prompt[..<systemTurn], from: reuse.promptCache) }
             }
             output.finish()
         }
@@ -148,6 +167,76 @@ public final class EmbeddedModel: VisionLanguageModel {
         job.start()
         output.onTermination = { _ in stop.set() }
         return stream
+    }
+
+    // MARK: Prompt files
+
+    /// The tokens of the prompt's opening system turn, through its `<|im_end|>` (nil: it opens with none).
+    static func systemTurnLength(_ prompt: [Int32]) -> Int? {
+        guard prompt.first == Qwen3VL.SpecialToken.imStart, let end = prompt.firstIndex(of: Qwen3VL.SpecialToken.imEnd),
+              end + 1 < prompt.count else { return nil }
+        return end + 1
+    }
+
+    /// The saved keys and values of `systemTurn`, when a file holds them; the positions taken. A file
+    /// that is there but cannot be used (broken, or another's under the same name) is removed, so this
+    /// call's save replaces it.
+    private func loadPromptFile(_ systemTurn: ArraySlice<Int32>, into cache: Qwen3VL.PromptCache) -> Int {
+        guard let file = promptFile(for: systemTurn), FileManager.default.fileExists(atPath: file.path) else { return 0 }
+        do {
+            let loaded = try cache.load(from: file, stamp: stamp, tokens: systemTurn)
+            guard loaded > 0 else {
+                logger.warning("the prompt file \(file.path) is not this model's system prompt; it is computed again and the file replaced")
+                try? FileManager.default.removeItem(at: file)
+                return 0
+            }
+            // Used files count as new: pruning removes the ones no run has wanted for longest.
+            try? FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: file.path)
+            logger.info("prompt file", metadata: ["file": "\(file.path)", "tokens": "\(loaded)"])
+            return loaded
+        } catch {
+            logger.warning("cannot read the prompt file \(file.path): \(error.localizedDescription); the system prompt is computed instead")
+            return 0
+        }
+    }
+
+    private func promptFile(for systemTurn: ArraySlice<Int32>) -> URL? {
+        promptFiles?.appendingPathComponent(Qwen3VL.PromptFile.name(stamp: stamp, tokens: systemTurn))
+    }
+
+    /// Saves `systemTurn`'s keys and values (the cache's first positions) unless a file holds them
+    /// already, then keeps only the newest ``promptFilesKept`` files.
+    private func savePromptFile(_ systemTurn: ArraySlice<Int32>, from cache: Qwen3VL.PromptCache) {
+        guard let promptFiles, let file = promptFile(for: systemTurn), !FileManager.default.fileExists(atPath: file.path) else { return }
+        do {
+            try FileManager.default.createDirectory(at: promptFiles, withIntermediateDirectories: true)
+            try cache.save(first: systemTurn.count, to: file, stamp: stamp)
+            logger.info("saved a prompt file", metadata: ["file": "\(file.path)", "tokens": "\(systemTurn.count)"])
+            let keys: [URLResourceKey] = [.contentModificationDateKey]
+            let files = try FileManager.default.contentsOfDirectory(at: promptFiles, includingPropertiesForKeys: keys)
+                .filter { $0.pathExtension == "kv" }
+                .map { ($0, (try? $0.resourceValues(forKeys: Set(keys)).contentModificationDate) ?? .distantPast) }
+                .sorted { $0.1 > $1.1 }
+            for (old, _) in files.dropFirst(Self.promptFilesKept) { try? FileManager.default.removeItem(at: old) }
+        } catch {
+            logger.warning("cannot save the prompt file \(file.path): \(error.localizedDescription); later runs compute the system prompt again")
+        }
+    }
+
+    /// The weights' files (name, size, time), the mode and this build's executable: a prompt file
+    /// computed by anything else is not used.
+    private static func stamp(folder: URL, precision: Qwen3VL.Precision, weights: Qwen3VL.WeightFormat) -> String {
+        func describe(_ url: URL) -> String {
+            let attributes = (try? FileManager.default.attributesOfItem(atPath: url.path)) ?? [:]
+            let size = (attributes[.size] as? NSNumber)?.int64Value ?? -1
+            let time = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            return "\(url.lastPathComponent) \(size) \(time)"
+        }
+        let weightFiles = ((try? FileManager.default.contentsOfDirectory(at: folder.resolvingSymlinksInPath(), includingPropertiesForKeys: nil)) ?? [])
+            .filter { $0.pathExtension == "safetensors" }.sorted { $0.lastPathComponent < $1.lastPathComponent }
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return ([folder.resolvingSymlinksInPath().path, "\(precision.rawValue) arithmetic, \(weights.rawValue) weights", describe(executable)]
+                + weightFiles.map(describe)).joined(separator: "\n")
     }
 
     /// An image through the processor and the vision tower.

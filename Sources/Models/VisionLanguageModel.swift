@@ -106,16 +106,19 @@ public struct ModelCall: Sendable, Equatable, Codable, CustomStringConvertible {
     public var promptTokens: Int?
     /// Prompt tokens taken from the previous call's cache (embedded engine).
     public var reusedTokens: Int?
+    /// Prompt tokens taken from a file an earlier run saved (embedded engine: the system prompt).
+    public var savedTokens: Int?
     public var completionTokens: Int?
     /// Images in the conversation, and how many of them were encoded for this call.
     public var images: Int?
     public var encodedImages: Int?
     public var finish: Finish?
 
-    public init(promptTokens: Int? = nil, reusedTokens: Int? = nil, completionTokens: Int? = nil, images: Int? = nil,
-                encodedImages: Int? = nil, finish: Finish? = nil) {
+    public init(promptTokens: Int? = nil, reusedTokens: Int? = nil, savedTokens: Int? = nil, completionTokens: Int? = nil,
+                images: Int? = nil, encodedImages: Int? = nil, finish: Finish? = nil) {
         self.promptTokens = promptTokens
         self.reusedTokens = reusedTokens
+        self.savedTokens = savedTokens
         self.completionTokens = completionTokens
         self.images = images
         self.encodedImages = encodedImages
@@ -125,7 +128,8 @@ public struct ModelCall: Sendable, Equatable, Codable, CustomStringConvertible {
     public var description: String {
         var parts: [String] = []
         if let promptTokens {
-            parts.append("\(promptTokens) prompt tokens" + (reusedTokens.map { ", \($0) of them from the previous step" } ?? ""))
+            parts.append("\(promptTokens) prompt tokens" + (reusedTokens.map { ", \($0) of them from the previous step" } ?? "")
+                         + (savedTokens.map { ", \($0) of them saved by an earlier run" } ?? ""))
         }
         if let completionTokens { parts.append("\(completionTokens) reply tokens") }
         if let images {

@@ -44,6 +44,12 @@ enum ModelLocation {
         return URL(fileURLWithPath: hfHome).appendingPathComponent("hub")
     }
 
+    /// Where the embedded engine keeps prompt files: `$XDG_CACHE_HOME/qwen-agent/prompts`, else `~/.cache/qwen-agent/prompts`.
+    static func promptFiles(_ environment: [String: String]) -> URL {
+        let cache = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? home(environment) + "/.cache"
+        return URL(fileURLWithPath: cache).appendingPathComponent("qwen-agent/prompts")
+    }
+
     /// `owner/name` with Hugging Face's characters: letters, digits, `-`, `_`, `.`.
     static func isRepositoryID(_ value: String) -> Bool {
         let parts = value.split(separator: "/", omittingEmptySubsequences: false)

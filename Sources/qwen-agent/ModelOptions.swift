@@ -55,9 +55,27 @@ struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Embedded engine weights: " + weightsHelp), transform: oneOf(Qwen3VL.WeightFormat.self))
     var weights: Qwen3VL.WeightFormat?
 
+    @Option(help: ArgumentHelp("Where the embedded engine keeps agent profiles' system prompts, computed, between runs: a run's first step then starts "
+                               + "from them (about 126 MB each for a 2B model; the newest \(EmbeddedModel.promptFilesKept) are kept). "
+                               + "Default: $XDG_CACHE_HOME/qwen-agent/prompts, else ~/.cache/qwen-agent/prompts; 'none' keeps none.",
+                               valueName: "dir|none"))
+    var promptFiles: String?
+
+    /// The folder for prompt files, or nil for none.
+    var promptFilesFolder: URL? {
+        switch promptFiles {
+        case "none"?: nil
+        case let folder?: URL(fileURLWithPath: folder)
+        case nil: ModelLocation.promptFiles(ProcessInfo.processInfo.environment)
+        }
+    }
+
     func validate() throws {
         if precision != nil || weights != nil, endpoint != nil || transcript != nil {
             throw ValidationError("--precision and --weights choose the embedded engine's arithmetic; drop them with --endpoint or --transcript")
+        }
+        if promptFiles != nil, endpoint != nil || transcript != nil {
+            throw ValidationError("--prompt-files is where the embedded engine keeps prompts; drop it with --endpoint or --transcript")
         }
         if let precision, !precision.isSupported {
             throw ValidationError("--precision \(precision.rawValue) needs AVX512_BF16, which this CPU lacks; use --precision f32")
@@ -80,7 +98,8 @@ struct ModelOptions: ParsableArguments {
             do {
                 let embedded = try EmbeddedModel(folder: folderURL, tokenizerFolder: tokenizer.map { URL(fileURLWithPath: $0) },
                                                  minPixels: profile?.image.minPixels, maxPixels: profile?.image.embeddedMaxPixels,
-                                                 precision: precision ?? .fastest, weights: weights, logger: logger) { files in
+                                                 precision: precision ?? .fastest, weights: weights, promptFiles: promptFilesFolder,
+                                                 logger: logger) { files in
                     announceQuantizing(folderURL, weights, files: files)
                 }
                 if let profile, embedded.isThinking != (profile.shape == .thinking) {

@@ -102,9 +102,10 @@ struct ServeCommand: AsyncParsableCommand {
         let tokenizer = model.tokenizer.map { URL(fileURLWithPath: $0) }
         let thinks: Bool
         do { thinks = try EmbeddedModel.isThinking(folder: folder, tokenizerFolder: tokenizer) } catch { try fail(error.message, status: ExitStatus.dataError) }
-        let precision = model.precision ?? .fastest, weights = model.weights ?? .fastest
+        let precision = model.precision ?? .fastest, weights = model.weights ?? .fastest, promptFiles = model.promptFilesFolder
         return [ChatModelOffer(name: folder.lastPathComponent, thinks: thinks) { () throws(ModelError) in
-            try EmbeddedModel(folder: folder, tokenizerFolder: tokenizer, precision: precision, weights: weights, logger: logger) { files in
+            try EmbeddedModel(folder: folder, tokenizerFolder: tokenizer, precision: precision, weights: weights, promptFiles: promptFiles,
+                              logger: logger) { files in
                 announceQuantizing(folder, weights, files: files)
             }
         }]

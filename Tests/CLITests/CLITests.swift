@@ -17,6 +17,10 @@ func qwenAgent(_ arguments: [String], display: String?, environment extra: [Stri
     var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
     environment["DISPLAY"] = display
     if display == nil { environment["WAYLAND_DISPLAY"] = nil }
+    // Prompt files of its own (the embedded engine's), so no run starts from another test's.
+    let cache = FileManager.default.temporaryDirectory.appendingPathComponent("cli-cache-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: cache) }
+    if extra["XDG_CACHE_HOME"] == nil { environment["XDG_CACHE_HOME"] = cache.path }
     return try runProgram(TestProducts.url(of: "qwen-agent"), arguments, environment: environment, stdin: stdin)
 }
 

@@ -54,6 +54,36 @@ struct EmbeddedEngineTests {
         }
     }
 
+    /// The first plan saves the profile's system prompt, computed, under `$XDG_CACHE_HOME`; the next
+    /// plan starts from it and says so; `--prompt-files none` keeps nothing.
+    @Test func aSecondPlanStartsFromTheSavedSystemPrompt() throws {
+        let profile = try Self.tinyProfile()
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("prompt-cache-\(UUID().uuidString)")
+        let unused = FileManager.default.temporaryDirectory.appendingPathComponent("prompt-cache-\(UUID().uuidString)")
+        defer { for url in [profile, cache, unused] { try? FileManager.default.removeItem(at: url) } }
+        let prompts = cache.appendingPathComponent("qwen-agent/prompts")
+        try withVirtualDisplay(size: Size(width: 1280, height: 720)) { virtual in
+            let app = try FixtureApp(on: virtual, origin: Point(x: 100, y: 80))
+            defer { withExtendedLifetime(app) {} }  // on the screen for the whole test
+            let arguments = ["plan", "log out of the app", "--agent", profile.path] + Self.modelArguments
+            let first = try qwenAgent(arguments, display: virtual.name, environment: ["XDG_CACHE_HOME": cache.path])
+            #expect([0, 65].contains(first.status), "\(first.stdout)\(first.stderr)")
+            #expect(first.stdout.contains("prompt tokens") && !first.stdout.contains("saved by an earlier run"), "\(first.stdout)")
+            let files = try FileManager.default.contentsOfDirectory(atPath: prompts.path)
+            #expect(files.count == 1 && files[0].hasSuffix(".kv"), "\(files)")
+
+            let second = try qwenAgent(arguments, display: virtual.name, environment: ["XDG_CACHE_HOME": cache.path])
+            #expect([0, 65].contains(second.status), "\(second.stdout)\(second.stderr)")
+            #expect(second.stdout.contains(" of them saved by an earlier run"), "\(second.stdout)")
+
+            let none = try qwenAgent(arguments + ["--prompt-files", "none"], display: virtual.name, environment: ["XDG_CACHE_HOME": unused.path])
+            #expect([0, 65].contains(none.status), "\(none.stdout)\(none.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: unused.path))
+        }
+        let scripted = try qwenAgent(["plan", "log out of the app", "--transcript", "/dev/null", "--prompt-files", "none"], display: nil)
+        #expect(scripted.status == 64 && scripted.stderr.contains("--prompt-files is where the embedded engine keeps"), "\(scripted.stderr)")
+    }
+
     /// `--precision` and `--weights` reach the embedded engine of the agent's commands (int4 weights are
     /// quantized at load and multiplied in int8), and the model line says which run; the first load in a
     /// format says it quantizes, and saves the result next to the model, so the second load maps it

@@ -57,6 +57,8 @@ func startServer(_ arguments: [String], in folder: URL, environment: [String: St
         close(outFD)
         close(errFD)
     }
+    var environment = environment
+    environment["XDG_CACHE_HOME"] = folder.appendingPathComponent("cache").path // prompt files of its own
     let process = try ChildProcess(TestProducts.url(of: "qwen-agent"), arguments: arguments, environment: environment,
                                    stdout: .descriptor(outFD), stderr: .descriptor(errFD))
     var line: Substring?

@@ -64,3 +64,58 @@ struct EmbeddedModelTests {
         #expect(again.statuses.allSatisfy { !$0.contains("screenshot") }, "no screenshot read again: \(again.statuses)")
     }
 }
+
+/// The system prompt's keys and values saved by one run and taken by the next.
+@Suite("Embedded model keeps the system prompt between runs")
+struct EmbeddedPromptFileTests {
+    static func load(promptFiles: URL) throws -> EmbeddedModel {
+        try EmbeddedModel(folder: Repository.fixtures.appendingPathComponent("Golden/tiny-tied"),
+                          tokenizerFolder: Repository.fixtures.appendingPathComponent("QwenTokenizer"), promptFiles: promptFiles,
+                          logger: Logger(label: "test"))
+    }
+
+    static func files(in folder: URL) throws -> [URL] {
+        try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil).sorted { $0.path < $1.path }
+    }
+
+    @Test func aLaterRunStartsFromTheSavedSystemPromptAndRepliesTheSame() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("prompt-files-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let step = EmbeddedModelTests.step(1), settings = EmbeddedModelTests.settings
+
+        let first = await collect(try Self.load(promptFiles: folder).generate(step, settings: settings))
+        #expect(first.cost?.reusedTokens == 0 && first.cost?.savedTokens == nil, "\(String(describing: first.cost))")
+        let saved = try Self.files(in: folder)
+        #expect(saved.count == 1 && saved.allSatisfy { $0.pathExtension == "kv" }, "\(saved)")
+
+        // "<|im_start|>system\nYou operate a desktop.<|im_end|>": the system turn, and no more.
+        let later = await collect(try Self.load(promptFiles: folder).generate(step, settings: settings))
+        #expect(later.text == first.text)
+        #expect(later.cost?.savedTokens == 9 && later.cost?.reusedTokens == nil, "\(String(describing: later.cost))")
+        #expect(later.cost?.description.contains("9 of them saved by an earlier run") == true)
+
+        // A broken file is computed around, then replaced by a good one.
+        try Data("qwen3vl-prompt-kv 1\n{}\n".utf8).write(to: saved[0])
+        let broken = await collect(try Self.load(promptFiles: folder).generate(step, settings: settings))
+        #expect(broken.text == first.text && broken.cost?.savedTokens == nil)
+        let mended = await collect(try Self.load(promptFiles: folder).generate(step, settings: settings))
+        #expect(mended.text == first.text && mended.cost?.savedTokens == 9)
+        #expect(try Self.files(in: folder) == saved, "one file, no temporary left")
+    }
+
+    @Test func onlyTheNewestFilesAreKept() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("prompt-files-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = try Self.load(promptFiles: folder)
+        var names: [[URL]] = []
+        // Each model object saves for its first call only: a fresh one per system prompt, as separate runs.
+        for profile in 0...EmbeddedModel.promptFilesKept {
+            let conversation = [ChatMessage.system("Profile \(profile)."), ChatMessage(role: .user, content: [.text("Task: log out")])]
+            let run = profile == 0 ? model : try Self.load(promptFiles: folder)
+            _ = await collect(run.generate(conversation, settings: EmbeddedModelTests.settings))
+            names.append(try Self.files(in: folder))
+        }
+        #expect(names.map(\.count) == [1, 2, 3, 4, 4])
+        #expect(!names[4].contains(names[0][0]), "the oldest went")
+    }
+}

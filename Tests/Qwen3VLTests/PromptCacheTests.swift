@@ -51,12 +51,12 @@ struct PromptCacheTests {
     }
 
     /// Generates with the shared cache and without one (checked with ``expectAgreement(_:)``).
-    static func generate(_ prompt: [Int32], images: [UInt64], cache: Qwen3VL.PromptCache) -> Turn {
-        let generator = Qwen3VL.Generator(model: Self.model)
+    static func generate(_ prompt: [Int32], images: [UInt64], cache: Qwen3VL.PromptCache, model: Qwen3VL.TextModel = Self.model) -> Turn {
+        let generator = Qwen3VL.Generator(model: model)
         let grids = images.map { _ in Self.grid }
         let reused = generator.generate(prompt, visual: Self.visual(seeds: images), imageGrids: grids, imageKeys: images.map(Int.init),
                                         options: Self.greedy, promptCache: cache)
-        let fresh = Qwen3VL.PromptCache(model: Self.model)
+        let fresh = Qwen3VL.PromptCache(model: model)
         let computed = generator.generate(prompt, visual: Self.visual(seeds: images), imageGrids: grids, options: Self.greedy, promptCache: fresh)
         let scale = fresh.workspace.logits.map(abs).max() ?? 1
         let worst = zip(cache.workspace.logits, fresh.workspace.logits).map { abs($0 - $1) }.max() ?? .infinity

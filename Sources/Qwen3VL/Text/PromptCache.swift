@@ -14,7 +14,7 @@ extension Qwen3VL {
         private(set) var cache: KVCache
         let workspace: Workspace
         /// What each cached position holds, in order: exactly the tokens whose keys and values are in `cache`.
-        private var entries: [Entry] = []
+        var entries: [Entry] = []
         private var nextAnonymousImage = -1
         /// Tokens of the last prompt that were taken from the cache instead of computed.
         public private(set) var reusedTokens = 0
@@ -22,6 +22,8 @@ extension Qwen3VL {
         public var capacity: Int { cache.capacity }
         /// The logits of the last token the model ran (after a prefill: the prompt's last position).
         public var logits: [Float] { workspace.logits }
+        /// Whether it holds nothing yet (no prompt has run through it, none was loaded).
+        public var isEmpty: Bool { entries.isEmpty }
         /// Bytes of the keys and values it holds (room for more takes no memory).
         public var kvCacheBytes: Int { cache.byteCount }
 
