@@ -69,9 +69,10 @@ public final class EmbeddedModel: VisionLanguageModel {
             throw ModelError(.badResponse, "cannot load the model folder \(folder.path): \(error)")
         }
         reuse = Mutex(Reuse(promptCache: Qwen3VL.PromptCache(model: text)))
+        let mode = "\(precision.rawValue) arithmetic, \(weights.rawValue) weights"
         self.promptFiles = promptFiles
-        stamp = Self.stamp(folder: folder, precision: precision, weights: weights)
-        identity = ModelIdentity(kind: .embedded, name: folder.path, mode: "\(precision.rawValue) arithmetic, \(weights.rawValue) weights")
+        stamp = Self.stamp(folder: folder, mode: mode)
+        identity = ModelIdentity(kind: .embedded, name: folder.path, mode: mode)
         self.logger = logger
         logger.info("embedded Qwen3-VL ready", metadata: ["folder": "\(folder.path)", "template": "\(template.variant.rawValue)",
                                                           "precision": "\(precision.rawValue)", "weights": "\(weights.rawValue)",
@@ -135,7 +136,7 @@ public final class EmbeddedModel: VisionLanguageModel {
                     return output.finish(throwing: ModelError(.rejected, error.message))
                 }
                 let prompt = tokenizer.encode(promptText)
-                let systemTurn = promptFiles == nil ? nil : Self.systemTurnLength(prompt)
+                let systemTurn = promptFiles == nil ? nil : systemTurnLength(prompt)
                 var fromFile = 0
                 if let systemTurn, reuse.promptCache.isEmpty { fromFile = loadPromptFile(prompt[..<systemTurn], into: reuse.promptCache) }
                 output.yield(.status("reading a prompt of \(prompt.count) tokens"))
@@ -171,10 +172,11 @@ public final class EmbeddedModel: VisionLanguageModel {
 
     // MARK: Prompt files
 
-    /// The tokens of the prompt's opening system turn, through its `<|im_end|>` (nil: it opens with none).
-    static func systemTurnLength(_ prompt: [Int32]) -> Int? {
+    /// The tokens of the prompt's opening system turn, through its `<|im_end|>` (nil: it opens with none,
+    /// or the turn holds an image, whose rows come from the vision tower, not from the tokens).
+    private func systemTurnLength(_ prompt: [Int32]) -> Int? {
         guard prompt.first == Qwen3VL.SpecialToken.imStart, let end = prompt.firstIndex(of: Qwen3VL.SpecialToken.imEnd),
-              end + 1 < prompt.count else { return nil }
+              end + 1 < prompt.count, !prompt[..<end].contains(text.imagePad) else { return nil }
         return end + 1
     }
 
@@ -225,7 +227,7 @@ public final class EmbeddedModel: VisionLanguageModel {
 
     /// The weights' files (name, size, time), the mode and this build's executable: a prompt file
     /// computed by anything else is not used.
-    private static func stamp(folder: URL, precision: Qwen3VL.Precision, weights: Qwen3VL.WeightFormat) -> String {
+    private static func stamp(folder: URL, mode: String) -> String {
         func describe(_ url: URL) -> String {
             let attributes = (try? FileManager.default.attributesOfItem(atPath: url.path)) ?? [:]
             let size = (attributes[.size] as? NSNumber)?.int64Value ?? -1
@@ -235,7 +237,7 @@ public final class EmbeddedModel: VisionLanguageModel {
         let weightFiles = ((try? FileManager.default.contentsOfDirectory(at: folder.resolvingSymlinksInPath(), includingPropertiesForKeys: nil)) ?? [])
             .filter { $0.pathExtension == "safetensors" }.sorted { $0.lastPathComponent < $1.lastPathComponent }
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        return ([folder.resolvingSymlinksInPath().path, "\(precision.rawValue) arithmetic, \(weights.rawValue) weights", describe(executable)]
+        return ([folder.resolvingSymlinksInPath().path, mode, describe(executable)]
                 + weightFiles.map(describe)).joined(separator: "\n")
     }
 

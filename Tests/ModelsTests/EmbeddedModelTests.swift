@@ -103,6 +103,17 @@ struct EmbeddedPromptFileTests {
         #expect(try Self.files(in: folder) == saved, "one file, no temporary left")
     }
 
+    /// A system turn with a picture is not kept: its rows come from the vision tower, not its tokens.
+    @Test func aSystemTurnWithAnImageIsNotSaved() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("prompt-files-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let conversation = [ChatMessage(role: .system, content: [.image(EmbeddedModelTests.first), .text("Match this look.")]),
+                            ChatMessage(role: .user, content: [.text("Task: log out")])]
+        let run = await collect(try Self.load(promptFiles: folder).generate(conversation, settings: EmbeddedModelTests.settings))
+        #expect(run.error == nil && run.cost?.completionTokens == 8, "\(String(describing: run.error))")
+        #expect(!FileManager.default.fileExists(atPath: folder.path))
+    }
+
     @Test func onlyTheNewestFilesAreKept() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("prompt-files-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
