@@ -114,7 +114,7 @@ struct MCPServerTests {
     func client<Output: Decodable>(_ scenario: String, on display: VirtualDisplay, arguments: [String] = [], sessions: URL,
                                            _ config: (inout ClientConfig) -> Void = { _ in }) throws -> Output {
         var settings = ClientConfig(command: [TestProducts.url(of: "qwen-agent").path, "mcp", "--display", display.name] + arguments,
-                                    env: ["XDG_DATA_HOME": sessions.path])
+                                    env: ["XDG_DATA_HOME": sessions.path, "XDG_CACHE_HOME": sessions.path]) // sessions and prompt files of its own
         config(&settings)
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
