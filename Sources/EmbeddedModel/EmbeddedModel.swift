@@ -15,9 +15,10 @@ import Synchronization
 /// previous one (system prompt, task, earlier turns) is reused, and an image seen in the previous
 /// call is not encoded again. Calls run one at a time.
 ///
-/// With a folder for prompt files, the system turn's keys and values are saved there after the
-/// first call, and the first call of a later process with the same system turn (the same agent
-/// profile) starts from them; ``ModelCall/savedTokens`` says how many it took.
+/// With a folder for prompt files, a system turn's keys and values are saved there after the first
+/// call that computes them, and a call whose system turn the cache does not hold (the first call of
+/// a later process with the same agent profile, or a server's switch to another system prompt)
+/// starts from the file; ``ModelCall/savedTokens`` says how many it took.
 public final class EmbeddedModel: VisionLanguageModel {
     public let identity: ModelIdentity
     private let text: Qwen3VL.TextModel
@@ -138,7 +139,9 @@ public final class EmbeddedModel: VisionLanguageModel {
                 let prompt = tokenizer.encode(promptText)
                 let systemTurn = promptFiles == nil ? nil : systemTurnLength(prompt)
                 var fromFile = 0
-                if let systemTurn, reuse.promptCache.isEmpty { fromFile = loadPromptFile(prompt[..<systemTurn], into: reuse.promptCache) }
+                if let systemTurn, !reuse.promptCache.begins(with: prompt[..<systemTurn]) {
+                    fromFile = loadPromptFile(prompt[..<systemTurn], into: reuse.promptCache)
+                }
                 output.yield(.status("reading a prompt of \(prompt.count) tokens"))
                 var decoder = Qwen3VL.Tokenizer.StreamDecoder(tokenizer: tokenizer)
                 let generated = Qwen3VL.Generator(model: text).generate(

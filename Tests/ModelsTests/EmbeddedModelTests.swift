@@ -103,6 +103,21 @@ struct EmbeddedPromptFileTests {
         #expect(try Self.files(in: folder) == saved, "one file, no temporary left")
     }
 
+    /// A server switching between system prompts takes each from its file instead of computing it again.
+    @Test func aSwitchBackToAnotherSystemPromptTakesItFromItsFile() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("prompt-files-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func conversation(_ system: String) -> [ChatMessage] { [.system(system), ChatMessage(role: .user, content: [.text("Task: log out")])] }
+        let model = try Self.load(promptFiles: folder)
+        var calls: [ModelCall?] = []
+        for system in ["You operate a desktop.", "You answer questions.", "You operate a desktop.", "You operate a desktop."] {
+            calls.append(await collect(model.generate(conversation(system), settings: EmbeddedModelTests.settings)).cost)
+        }
+        #expect(calls.map { $0?.savedTokens } == [nil, nil, 9, nil], "\(calls)")
+        #expect(calls[3]?.reusedTokens == (calls[3]?.promptTokens).map { $0 - 1 }, "the same conversation again comes from memory")
+        #expect(try Self.files(in: folder).count == 2)
+    }
+
     /// A system turn with a picture is not kept: its rows come from the vision tower, not its tokens.
     @Test func aSystemTurnWithAnImageIsNotSaved() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("prompt-files-\(UUID().uuidString)")
@@ -119,11 +134,9 @@ struct EmbeddedPromptFileTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let model = try Self.load(promptFiles: folder)
         var names: [[URL]] = []
-        // Each model object saves for its first call only: a fresh one per system prompt, as separate runs.
         for profile in 0...EmbeddedModel.promptFilesKept {
             let conversation = [ChatMessage.system("Profile \(profile)."), ChatMessage(role: .user, content: [.text("Task: log out")])]
-            let run = profile == 0 ? model : try Self.load(promptFiles: folder)
-            _ = await collect(run.generate(conversation, settings: EmbeddedModelTests.settings))
+            _ = await collect(model.generate(conversation, settings: EmbeddedModelTests.settings))
             names.append(try Self.files(in: folder))
         }
         #expect(names.map(\.count) == [1, 2, 3, 4, 4])

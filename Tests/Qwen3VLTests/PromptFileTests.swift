@@ -31,8 +31,9 @@ struct PromptFileTests {
             let refused = [try loader.load(from: file, stamp: "weights B", tokens: prompt[..<Self.prefix]),
                            try loader.load(from: file, stamp: "weights A", tokens: prompt[..<(Self.prefix - 1)]),
                            try loader.load(from: file, stamp: "weights A", tokens: [0] + prompt[1..<Self.prefix])]
-            #expect(loader.isEmpty)
+            #expect(!loader.begins(with: prompt[..<1]), "nothing was loaded")
             let loaded = try loader.load(from: file, stamp: "weights A", tokens: prompt[..<Self.prefix])
+            #expect(loader.begins(with: prompt[..<Self.prefix]) && !loader.begins(with: prompt[..<(Self.prefix + 1)]))
             let turn = PromptCacheTests.generate(prompt, images: [1, 2], cache: loader, model: model)
             return (turn, refused, loaded)
         }

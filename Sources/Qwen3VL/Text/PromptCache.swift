@@ -22,8 +22,10 @@ extension Qwen3VL {
         public var capacity: Int { cache.capacity }
         /// The logits of the last token the model ran (after a prefill: the prompt's last position).
         public var logits: [Float] { workspace.logits }
-        /// Whether it holds nothing yet (no prompt has run through it, none was loaded).
-        public var isEmpty: Bool { entries.isEmpty }
+        /// Whether its cached positions begin with `tokens` (text tokens: no image pads).
+        public func begins(with tokens: some Collection<Int32>) -> Bool {
+            entries.count >= tokens.count && zip(entries, tokens).allSatisfy { $0.token == $1 && $0.image == nil }
+        }
         /// Bytes of the keys and values it holds (room for more takes no memory).
         public var kvCacheBytes: Int { cache.byteCount }
 
