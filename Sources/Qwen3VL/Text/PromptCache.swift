@@ -14,7 +14,7 @@ extension Qwen3VL {
         private(set) var cache: KVCache
         let workspace: Workspace
         /// What each cached position holds, in order: exactly the tokens whose keys and values are in `cache`.
-        var entries: [Entry] = []
+        private(set) var entries: [Entry] = []
         private var nextAnonymousImage = -1
         /// Tokens of the last prompt that were taken from the cache instead of computed.
         public private(set) var reusedTokens = 0
