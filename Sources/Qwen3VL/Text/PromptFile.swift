@@ -41,9 +41,7 @@ extension Qwen3VL.PromptCache {
     public func save(first count: Int, to url: URL, stamp: String) throws {
         precondition(count <= cache.count && count <= entries.count, "only cached positions can be saved")
         precondition(entries[..<count].allSatisfy { $0.image == nil }, "a saved prefix holds text only")
-        let config = model.config
-        let header = Qwen3VL.PromptFile.Header(stamp: stamp, precision: cache.precision.rawValue, layers: config.numHiddenLayers,
-                                               kvHeads: config.numKeyValueHeads, headDim: config.headDim, tokens: entries[..<count].map(\.token))
+        let header = header(stamp: stamp, tokens: entries[..<count].map(\.token))
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid())")
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
             throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: temporary.path])
@@ -67,13 +65,10 @@ extension Qwen3VL.PromptCache {
         let data = try Data(contentsOf: url, options: .alwaysMapped)
         let magic = Qwen3VL.PromptFile.magic
         guard data.starts(with: magic), let newline = data[magic.count...].firstIndex(of: UInt8(ascii: "\n")) else { return 0 }
-        let config = model.config
-        let wanted = Qwen3VL.PromptFile.Header(stamp: stamp, precision: cache.precision.rawValue, layers: config.numHiddenLayers,
-                                               kvHeads: config.numKeyValueHeads, headDim: config.headDim, tokens: Array(tokens))
+        let wanted = header(stamp: stamp, tokens: Array(tokens))
         guard (try? JSONDecoder().decode(Qwen3VL.PromptFile.Header.self, from: data[magic.count..<newline])) == wanted else { return 0 }
         let count = wanted.tokens.count
-        let elementBytes = cache.precision == .f32 ? 4 : 2
-        guard data.count - (newline + 1) == 2 * count * config.numHiddenLayers * config.numKeyValueHeads * config.headDim * elementBytes else { return 0 }
+        guard data.count - (newline + 1) == cache.byteCount(tokens: count) else { return 0 }
         prepare(for: wanted.tokens, imageGrids: [], imageKeys: nil)
         var offset = newline + 1
         data.withUnsafeBytes { bytes in
@@ -84,6 +79,13 @@ extension Qwen3VL.PromptCache {
         }
         cache.count = count
         return count
+    }
+
+    /// What a file of `tokens` saved under `stamp` from this cache says of itself.
+    private func header(stamp: String, tokens: [Int32]) -> Qwen3VL.PromptFile.Header {
+        let config = model.config
+        return Qwen3VL.PromptFile.Header(stamp: stamp, precision: cache.precision.rawValue, layers: config.numHiddenLayers,
+                                         kvHeads: config.numKeyValueHeads, headDim: config.headDim, tokens: tokens)
     }
 
     /// Each stretch of `count` positions in the order a prompt file stores them: per layer and KV head,

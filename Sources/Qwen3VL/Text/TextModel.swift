@@ -376,8 +376,11 @@ extension Qwen3VL {
         }
 
         /// Bytes of the keys and values stored.
-        public var byteCount: Int {
-            count * config.numHiddenLayers * config.numKeyValueHeads * headDim * 2 * (precision == .f32 ? 4 : 2)
+        public var byteCount: Int { byteCount(tokens: count) }
+
+        /// Bytes of the keys and values of `tokens` positions.
+        func byteCount(tokens: Int) -> Int {
+            tokens * config.numHiddenLayers * config.numKeyValueHeads * headDim * 2 * (precision == .f32 ? 4 : 2)
         }
 
         /// Where position 0 of a layer's KV head is.
